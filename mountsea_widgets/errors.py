@@ -1,0 +1,206 @@
+"""The one exception tree of mountsea-widgets, and the one place that maps HTTP statuses to it.
+
+Every error a user can meet is a :class:`MountseaError`. Messages never contain the API key:
+the client scrubs it (see :func:`scrub`) before any text reaches an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+class MountseaError(Exception):
+    """Base class of every error raised by mountsea-widgets."""
+
+
+# --- client-side validation -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: which parameter, what was given, and what is allowed."""
+
+    param: str
+    message: str
+    value: Any = None
+    allowed: str = ""
+
+    def __str__(self) -> str:
+        allowed = f" (allowed: {self.allowed})" if self.allowed else ""
+        return f"{self.param}: {self.message}{allowed}"
+
+
+class ValidationError(MountseaError, ValueError):
+    """The input breaks the model's parameter rules; nothing was sent.
+
+    ``problems`` lists every problem found (not only the first), each naming the parameter.
+    """
+
+    def __init__(self, model: str, problems: Sequence[Problem]) -> None:
+        self.model = model
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        super().__init__(f"Invalid input for {model!r} ({len(self.problems)} {noun}):\n{lines}")
+
+    @property
+    def params(self) -> list[str]:
+        """The names of the parameters that have a problem, in order."""
+        return [p.param for p in self.problems]
+
+
+# --- HTTP status errors ----------------------------------------------------------------------
+
+
+class APIError(MountseaError):
+    """The hub answered with an error status. ``body`` is the parsed JSON (or text) it sent."""
+
+    def __init__(self, message: str, *, status_code: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.body = body
+
+
+class AuthenticationError(APIError):
+    """401/403: the API key is missing, wrong or not allowed to do this."""
+
+
+class PaymentRequiredError(APIError):
+    """402: the account has no credits left for this request."""
+
+
+class NotFoundError(APIError):
+    """404: unknown model, task or route."""
+
+
+class BadRequestError(APIError):
+    """400/422: the hub rejected the input."""
+
+
+class RateLimitError(APIError):
+    """429: too many requests; ``retry_after`` is the wait the hub asked for, in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = 429,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(APIError):
+    """5xx: the hub failed; usually worth retrying later."""
+
+
+class InvalidResponseError(APIError):
+    """The hub answered 2xx but with a body we cannot understand (malformed JSON, no task id)."""
+
+
+# --- transport errors -------------------------------------------------------------------------
+
+
+class APIConnectionError(MountseaError):
+    """The hub could not be reached, or the connection broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """A request to the hub timed out (connect or read)."""
+
+
+# --- task outcome errors -----------------------------------------------------------------------
+
+
+class TaskFailedError(MountseaError):
+    """The task ended without images: hub status ``failed``, ``timeout`` or ``cancelled``."""
+
+    def __init__(
+        self,
+        task_id: str,
+        error_code: Any = None,
+        error_message: str | None = None,
+        *,
+        status: str = "failed",
+    ) -> None:
+        self.task_id = task_id
+        self.error_code = error_code
+        self.error_message = error_message
+        self.status = status
+        detail = error_message or "no reason given"
+        code = f" [{error_code}]" if error_code not in (None, "") else ""
+        super().__init__(f"Task {task_id} ended {status}{code}: {detail}")
+
+
+class TaskTimeoutError(MountseaError):
+    """We stopped waiting for a task after ``timeout`` seconds; the task may still finish."""
+
+    def __init__(self, task_id: str, timeout: float) -> None:
+        self.task_id = task_id
+        self.timeout = timeout
+        super().__init__(
+            f"Task {task_id} was not ready after {timeout:g} s; it may still finish on the hub "
+            f"(resume it with client.wait({task_id!r}))."
+        )
+
+
+class ImageError(MountseaError):
+    """A result image could not be fetched or decoded safely (bad URL, bytes, size or scheme)."""
+
+
+# --- the single status → class map --------------------------------------------------------------
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: PaymentRequiredError,
+    403: AuthenticationError,
+    404: NotFoundError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[APIError]:
+    """The exception class for an HTTP error status (the one mapping used everywhere)."""
+    if status_code in _STATUS_CLASSES:
+        return _STATUS_CLASSES[status_code]
+    if status_code >= 500:
+        return ServerError
+    return APIError
+
+
+def make_status_error(status_code: int, body: Any, *, retry_after: float | None = None) -> APIError:
+    """Build the typed error for an HTTP error response, with the hub's message when it has one."""
+    cls = error_class_for_status(status_code)
+    detail = _message_from_body(body)
+    message = f"HTTP {status_code}" + (f": {detail}" if detail else "")
+    if cls is RateLimitError:
+        return RateLimitError(message, status_code=status_code, body=body, retry_after=retry_after)
+    return cls(message, status_code=status_code, body=body)
+
+
+def _message_from_body(body: Any) -> str:
+    if isinstance(body, dict):
+        for key in ("message", "error_message", "detail", "error"):
+            value = body.get(key)
+            if isinstance(value, list):
+                return "; ".join(str(v) for v in value)
+            if value:
+                return str(value)
+        return ""
+    if isinstance(body, str):
+        return body.strip()[:500]
+    return ""
+
+
+def scrub(text: str, secret: str | None) -> str:
+    """Remove ``secret`` from ``text`` (used on every message that may echo a request)."""
+    if secret and len(secret) >= 4:
+        return text.replace(secret, "***")
+    return text
