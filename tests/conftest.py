@@ -1,0 +1,37 @@
+"""Suite-wide isolation: no test touches the real home folder, a real key, or the internet."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_SANDBOX = Path(tempfile.mkdtemp(prefix="mountsea-tests-"))
+
+# Set before any test module imports the package, so nothing reads the real environment.
+for _var in ("MOUNTSEA_API_KEY", "MOUNTSEA_BASE_URL"):
+    os.environ.pop(_var, None)
+for _name in (
+    "HOME",
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_DATA_DIR",
+    "JUPYTER_RUNTIME_DIR",
+    "IPYTHONDIR",
+    "XDG_CACHE_HOME",
+    "XDG_CONFIG_HOME",
+    "XDG_DATA_HOME",
+):
+    _path = _SANDBOX / _name.lower()
+    _path.mkdir(parents=True, exist_ok=True)
+    os.environ[_name] = str(_path)
+os.environ["MOUNTSEA_HISTORY_DIR"] = str(_SANDBOX / "history")
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh folder per test, also used as the history folder."""
+    monkeypatch.setenv("MOUNTSEA_HISTORY_DIR", str(tmp_path / "history"))
+    yield tmp_path
