@@ -1,9 +1,90 @@
-"""mountsea-widgets: notebook widgets, a client and an offline simulator for the Mountsea hub."""
+"""mountsea-widgets: notebook widgets, a client and an offline simulator for the Mountsea hub.
+
+>>> import mountsea_widgets as mw
+>>> result = mw.generate("nano-banana", "a red cube", seed=1)   # offline simulator without a key
+>>> mw.studio()                                                  # the Studio widget
+
+Heavy parts (httpx, Pillow, ipywidgets) are imported on first use, so importing the package
+is cheap.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import errors
 from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 
-__all__ = ["Catalog", "ModelSpec", "ParamSpec", "catalog", "errors"]
+if TYPE_CHECKING:
+    from . import simulator
+    from .client import AsyncClient, Client
+    from .comparison import Comparison, compare
+    from .generation import agenerate, generate
+    from .history import History
+    from .metadata import read_metadata
+    from .result import Result
+    from .task import TaskStatus
+    from .widgets.studio import Studio, studio
+
 __version__ = "0.1.0"
+
+# public name -> (module, attribute); attribute None means the module itself
+_LAZY: dict[str, tuple[str, str | None]] = {
+    "Client": (".client", "Client"),
+    "AsyncClient": (".client", "AsyncClient"),
+    "Result": (".result", "Result"),
+    "TaskStatus": (".task", "TaskStatus"),
+    "generate": (".generation", "generate"),
+    "agenerate": (".generation", "agenerate"),
+    "studio": (".widgets.studio", "studio"),
+    "Studio": (".widgets.studio", "Studio"),
+    "compare": (".comparison", "compare"),
+    "Comparison": (".comparison", "Comparison"),
+    "History": (".history", "History"),
+    "read_metadata": (".metadata", "read_metadata"),
+    "simulator": (".simulator", None),
+}
+
+__all__ = [
+    "AsyncClient",
+    "Catalog",
+    "Client",
+    "Comparison",
+    "History",
+    "ModelSpec",
+    "ParamSpec",
+    "Result",
+    "Studio",
+    "TaskStatus",
+    "agenerate",
+    "catalog",
+    "compare",
+    "errors",
+    "generate",
+    "read_metadata",
+    "simulator",
+    "studio",
+]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'mountsea_widgets' has no attribute {name!r}") from None
+    module = importlib.import_module(module_name, __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mountsea_widgets``: registers ``%%mountsea`` and ``%mountsea_models``."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

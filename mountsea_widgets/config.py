@@ -1,0 +1,67 @@
+"""Configuration: which hub to talk to, with which key, and the offline default.
+
+Resolution order, for every entry point (``mw.generate``, the Studio, comparisons, the magic):
+
+1. ``api_key`` / ``base_url`` given explicitly;
+2. the environment: ``MOUNTSEA_API_KEY``, ``MOUNTSEA_BASE_URL``;
+3. neither a key nor a base URL → the embedded offline simulator, started on first use.
+
+A key with no base URL means the real hub at :data:`DEFAULT_BASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
+DEFAULT_BASE_URL = "https://api.mountsea.ai"
+OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where requests go. ``offline`` is True when the embedded simulator serves them."""
+
+    api_key: str | None
+    base_url: str
+    offline: bool
+
+    def __repr__(self) -> str:
+        key = "set" if self.api_key else "none"
+        return f"Settings(base_url={self.base_url!r}, api_key={key}, offline={self.offline})"
+
+    @property
+    def label(self) -> str:
+        """A short human description of the target, safe to show (never the key)."""
+        return OFFLINE_NOTICE if self.offline else f"Mountsea hub at {self.base_url}"
+
+
+def settings(api_key: str | None = None, base_url: str | None = None) -> Settings:
+    """Resolve the key and base URL; start the embedded simulator when neither is configured."""
+    key = api_key or os.environ.get("MOUNTSEA_API_KEY") or None
+    url = base_url or os.environ.get("MOUNTSEA_BASE_URL") or None
+    if key is None and url is None:
+        from .simulator import embedded
+
+        return Settings(api_key=None, base_url=embedded().url, offline=True)
+    return Settings(api_key=key, base_url=(url or DEFAULT_BASE_URL).rstrip("/"), offline=False)
+
+
+def make_client(api_key: str | None = None, base_url: str | None = None) -> Client:
+    """A sync :class:`~mountsea_widgets.client.Client` for the resolved settings."""
+    from .client import Client
+
+    resolved = settings(api_key, base_url)
+    return Client(api_key=resolved.api_key, base_url=resolved.base_url)
+
+
+def make_async_client(api_key: str | None = None, base_url: str | None = None) -> AsyncClient:
+    """An :class:`~mountsea_widgets.client.AsyncClient` for the resolved settings."""
+    from .client import AsyncClient
+
+    resolved = settings(api_key, base_url)
+    return AsyncClient(api_key=resolved.api_key, base_url=resolved.base_url)
