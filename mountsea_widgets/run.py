@@ -1,0 +1,333 @@
+"""One generation run: its state (:class:`Run`) and the coroutine that carries it out.
+
+A :class:`Run` is plain state with observers, not a widget: the Studio's task cell observes it,
+scripts and tests read it. :func:`execute` moves it through its statuses on the runner loop and
+writes every step to the history journal, the task id *before* polling starts, so a run that is
+interrupted can always be found again.
+
+Statuses: ``submitting`` → ``pending`` → ``processing`` → one of ``completed``, ``failed``,
+``timeout``, ``cancelled`` (hub outcomes, or ``cancelled`` when we stop waiting) or ``error``
+(the request never got a usable answer: validation, network, HTTP error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .catalog import catalog
+from .errors import MountseaError, TaskFailedError, TaskTimeoutError
+
+if TYPE_CHECKING:
+    from .client import AsyncClient
+    from .history import History
+    from .result import Result
+    from .runner import Runner
+    from .task import TaskStatus
+
+log = logging.getLogger("mountsea_widgets.run")
+
+RUN_STATUSES = (
+    "submitting",
+    "pending",
+    "processing",
+    "completed",
+    "failed",
+    "timeout",
+    "cancelled",
+    "error",
+)
+#: Statuses after which nothing changes any more.
+FINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled", "error"})
+#: How often a running run's ``elapsed_s`` is refreshed, in seconds.
+TICK_SECONDS = 0.5
+
+Observer = Callable[["Run"], None]
+
+
+def cancel_message(task_id: str | None) -> str:
+    """What a local cancel means, in words (the hub documents no cancel endpoint)."""
+    if task_id is None:
+        return (
+            "Cancelled before the hub confirmed the task. If the request had already arrived, "
+            "the provider may still run (and bill) it."
+        )
+    return (
+        f"Stopped waiting for task {task_id}. The hub has no cancel endpoint: the provider may "
+        f"still finish (and bill) it; its result is not fetched."
+    )
+
+
+class Run:
+    """The state of one generation: what was asked, where it stands, and what came back.
+
+    Attributes are read freely from any thread; they change only through :meth:`update`, which
+    then calls every observer (on the thread that made the change, usually the runner's).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        input: Mapping[str, Any],
+        *,
+        run_id: str | None = None,
+        expected_s: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        spec = catalog.spec(model)
+        self.run_id: str = run_id or uuid.uuid4().hex[:12]
+        self.model: str = model
+        self.input: dict[str, Any] = dict(input)
+        self.status: str = "submitting"
+        self.task_id: str | None = None
+        self.started: float = clock()
+        self.elapsed_s: float = 0.0
+        self.expected_s: float = expected_s if expected_s is not None else spec.typical_seconds
+        self.error: str | None = None
+        self.result: Result | None = None
+        #: Image files written by the history journal (or found there for older runs).
+        self.files: list[Path] = []
+        #: Problems that did not stop the run (e.g. the journal could not be written).
+        self.warnings: list[str] = []
+        self.clock = clock
+        self._observers: list[Observer] = []
+        self._lock = threading.RLock()
+        self._done = threading.Event()
+        self._future: concurrent.futures.Future[Any] | None = None
+
+    # --- state --------------------------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        """True once the run reached a final status."""
+        return self.status in FINAL_STATUSES
+
+    @property
+    def prompt(self) -> str:
+        """The prompt that was sent (empty if none)."""
+        return str(self.input.get("prompt", ""))
+
+    def changed_params(self) -> dict[str, Any]:
+        """The parameters (other than the prompt) whose values differ from the model defaults."""
+        defaults = catalog.spec(self.model).defaults()
+        return {
+            name: value
+            for name, value in self.input.items()
+            if name != "prompt" and defaults.get(name) != value
+        }
+
+    def observe(self, observer: Observer) -> Callable[[], None]:
+        """Call ``observer(run)`` after every change; returns a function that unsubscribes."""
+        with self._lock:
+            self._observers.append(observer)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if observer in self._observers:
+                    self._observers.remove(observer)
+
+        return unsubscribe
+
+    def update(self, **changes: Any) -> None:
+        """Change attributes together, then notify the observers once."""
+        unknown = [name for name in changes if not hasattr(self, name) or name.startswith("_")]
+        if unknown:
+            raise AttributeError(f"Run has no attribute(s) {', '.join(unknown)}")
+        status = changes.get("status")
+        if status is not None and status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r}; one of {', '.join(RUN_STATUSES)}")
+        with self._lock:
+            if self.done and status is not None and status != self.status:
+                return  # a final status is final: a late tick or poll must not revive the run
+            for name, value in changes.items():
+                setattr(self, name, value)
+            observers = list(self._observers)
+            if self.done:
+                self._done.set()
+        for observer in observers:
+            try:
+                observer(self)
+            except Exception:
+                # A broken view must not stop the run; the run's state stays right.
+                log.exception("run observer %r failed", observer)
+
+    def tick(self) -> None:
+        """Refresh ``elapsed_s`` from the clock while the run is going."""
+        if not self.done:
+            self.update(elapsed_s=max(0.0, self.clock() - self.started))
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run is final (or ``timeout`` passes); returns whether it is final."""
+        return self._done.wait(timeout)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    @property
+    def future(self) -> concurrent.futures.Future[Any] | None:
+        """The runner future carrying this run, once :func:`start` was called."""
+        return self._future
+
+    def cancel(self) -> bool:
+        """Stop polling locally; the status becomes ``cancelled`` (the hub may still bill).
+
+        Returns False when the run had already finished.
+        """
+        if self.done:
+            return False
+        if self._future is not None and self._future.cancel():
+            return True  # execute() (or the start() callback) records the cancellation
+        if self._future is None:
+            self.update(status="cancelled", error=cancel_message(self.task_id))
+            return True
+        return False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly summary (no images, no key)."""
+        return {
+            "run_id": self.run_id,
+            "model": self.model,
+            "input": dict(self.input),
+            "status": self.status,
+            "task_id": self.task_id,
+            "started": self.started,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "expected_s": self.expected_s,
+            "error": self.error,
+            "images": len(self.result.image_bytes) if self.result is not None else len(self.files),
+        }
+
+    def __repr__(self) -> str:
+        task = f" task={self.task_id}" if self.task_id else ""
+        return f"<Run {self.run_id} {self.model} {self.status}{task} {self.elapsed_s:.1f}s>"
+
+
+# --- carrying a run out ---------------------------------------------------------------------
+
+
+def _journal(run: Run, history: History | None, action: str, *args: Any, **kwargs: Any) -> Any:
+    """Write to the history journal; a failing journal is shown on the run, never fatal."""
+    if history is None:
+        return None
+    try:
+        return getattr(history, action)(*args, **kwargs)
+    except Exception as exc:
+        message = f"history {action} failed: {type(exc).__name__}: {exc}"
+        log.warning("run %s: %s", run.run_id, message)
+        run.update(warnings=[*run.warnings, message])
+        return None
+
+
+def _status_from_poll(status: TaskStatus) -> str | None:
+    """The run status to show for one poll answer (terminal ones are settled by ``wait``)."""
+    return status.status if status.status in ("pending", "processing") else None
+
+
+def describe_error(error: BaseException) -> str:
+    """A one-paragraph, user-facing description of why a run stopped."""
+    if isinstance(error, MountseaError):
+        return f"{type(error).__name__}: {error}"
+    return f"unexpected {type(error).__name__}: {error}"
+
+
+async def execute(
+    run: Run,
+    client: AsyncClient,
+    history: History | None = None,
+    *,
+    tick_s: float = TICK_SECONDS,
+) -> Run:
+    """Carry ``run`` out with ``client``: submit, journal the task id, poll, keep the images.
+
+    Never raises for a failed generation: the outcome is in ``run.status`` / ``run.error``.
+    Cancelling the task (``run.cancel()``) records ``cancelled`` and re-raises the cancel.
+    """
+    run.update(status="submitting", started=run.clock(), elapsed_s=0.0)
+    _journal(run, history, "start", run.run_id, run.model, dict(run.input), run.started)
+    ticker = asyncio.ensure_future(_tick(run, tick_s))
+    try:
+        task_id = await client.submit(run.model, dict(run.input))
+        run.update(task_id=task_id, status="pending")
+        _journal(run, history, "submitted", run.run_id, task_id)
+
+        def on_status(status: TaskStatus) -> None:
+            new = _status_from_poll(status)
+            elapsed = max(0.0, run.clock() - run.started)
+            if new is not None:
+                run.update(status=new, elapsed_s=elapsed)
+
+        result = await client.wait(
+            task_id, model=run.model, input=dict(run.input), on_status=on_status
+        )
+        elapsed = max(0.0, run.clock() - run.started)
+        pairs = list(zip(result.image_bytes, result.content_types, strict=False))
+        files = _journal(run, history, "images", run.run_id, pairs) or []
+        _journal(run, history, "finished", run.run_id, "completed", None, elapsed)
+        run.update(result=result, files=list(files), elapsed_s=elapsed, status="completed")
+    except asyncio.CancelledError:
+        _finish(run, history, "cancelled", cancel_message(run.task_id))
+        raise
+    except TaskFailedError as exc:
+        status = exc.status if exc.status in ("failed", "timeout", "cancelled") else "failed"
+        _finish(run, history, status, describe_error(exc))
+    except TaskTimeoutError as exc:
+        _finish(run, history, "timeout", describe_error(exc))
+    except Exception as exc:
+        _finish(run, history, "error", describe_error(exc))
+    finally:
+        ticker.cancel()
+    return run
+
+
+def _finish(run: Run, history: History | None, status: str, error: str) -> None:
+    elapsed = max(0.0, run.clock() - run.started)
+    _journal(run, history, "finished", run.run_id, status, error, elapsed)
+    run.update(status=status, error=error, elapsed_s=elapsed)
+
+
+async def _tick(run: Run, interval: float) -> None:
+    while not run.done:
+        await asyncio.sleep(interval)
+        run.tick()
+
+
+def start(
+    run: Run,
+    client: AsyncClient,
+    history: History | None = None,
+    *,
+    runner: Runner | None = None,
+    tick_s: float = TICK_SECONDS,
+) -> concurrent.futures.Future[Run]:
+    """Schedule :func:`execute` on the runner; the run settles even if the task never starts.
+
+    A done-callback turns anything :func:`execute` did not record (cancelled before it began,
+    an unexpected crash) into the run's visible state.
+    """
+    from .runner import get_runner
+
+    active = runner or get_runner()
+
+    def settle(error: BaseException | None = None) -> None:
+        if run.done:
+            return
+        if error is None:
+            run.update(status="cancelled", error=cancel_message(run.task_id))
+        else:
+            run.update(status="error", error=describe_error(error))
+
+    future = active.submit(execute(run, client, history, tick_s=tick_s), on_error=settle)
+    run._future = future
+
+    def on_done(done: concurrent.futures.Future[Run]) -> None:
+        if done.cancelled():
+            settle()
+
+    future.add_done_callback(on_done)
+    return future
