@@ -1,0 +1,57 @@
+"""``python -m mountsea_widgets.simulator``: serve the offline hub until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .faults import Faults
+from .hub import SUBMIT_SHAPES, Hub
+from .server import SimulatorServer
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and serve in the foreground."""
+    parser = argparse.ArgumentParser(
+        prog="python -m mountsea_widgets.simulator",
+        description="Offline simulator of the Mountsea hub image API (127.0.0.1 only).",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (0 = any free)")
+    parser.add_argument("--speed", type=float, default=1.0, help="10 = tasks ten times faster")
+    parser.add_argument(
+        "--faults",
+        default="",
+        help='injected faults, e.g. "submit_5xx=0.1,rate_limit=0.05,retry_after=1,seed=7"',
+    )
+    parser.add_argument("--api-key", default=None, help="require Authorization: Bearer <key>")
+    parser.add_argument("--submit-shape", choices=SUBMIT_SHAPES, default="task_id")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the latency jitter")
+    args = parser.parse_args(argv)
+    try:
+        faults = Faults.parse(args.faults)
+        hub = Hub(
+            speed=args.speed,
+            faults=faults,
+            api_key=args.api_key,
+            submit_shape=args.submit_shape,
+            seed=args.seed,
+        )
+        server = SimulatorServer(hub, port=args.port)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    print(f"Mountsea hub simulator serving on {server.url}", flush=True)
+    print(f"  speed x{args.speed:g}; faults: {faults.describe() or 'none'}", flush=True)
+    print(f"  try: curl {server.url}/hub/v1/models?capability=image", flush=True)
+    print("  press Ctrl-C to stop", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        hub.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""How long a simulated task takes, and which status it shows at a given moment.
+
+Durations start from the catalog's typical seconds per model, get a deterministic ±25% jitter
+drawn from a key (the hub seed and the task's number, so runs are reproducible), and are divided
+by ``speed``. A task shows ``pending`` for its first 15%, then ``processing`` until it ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from ..catalog import TYPICAL_SECONDS
+
+#: Share of a task's duration spent ``pending`` before it turns ``processing``.
+PENDING_FRACTION = 0.15
+#: Relative jitter around the typical duration (0.25 = ±25%).
+JITTER = 0.25
+#: Typical seconds for a model the catalog has no estimate for.
+FALLBACK_SECONDS = 10.0
+
+
+def unit_from(key: str) -> float:
+    """A number in [0, 1) that depends only on ``key``."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Latency:
+    """The latency model; ``speed=10`` makes every task ten times faster."""
+
+    speed: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not self.speed > 0:
+            raise ValueError(f"speed must be > 0, got {self.speed!r}")
+
+    def duration(self, model: str, key: str) -> float:
+        """Seconds from submission to the end of a task of ``model`` (jitter seeded by ``key``)."""
+        typical = TYPICAL_SECONDS.get(model, FALLBACK_SECONDS)
+        jitter = 1.0 + JITTER * (2.0 * unit_from(key) - 1.0)
+        return typical * jitter / self.speed
+
+    @staticmethod
+    def phase(elapsed: float, duration: float) -> str:
+        """``pending``, ``processing`` or ``done`` after ``elapsed`` seconds of ``duration``."""
+        if elapsed >= duration:
+            return "done"
+        if elapsed < PENDING_FRACTION * duration:
+            return "pending"
+        return "processing"
