@@ -1,0 +1,938 @@
+"""HTTP client for the Mountsea hub: submit a task, poll it, download its images. Sync and async.
+
+How the two clients share everything but the I/O (the idea of httpx's ``BaseClient``, taken one
+step further): every operation — retries, polling, redirects, downloads — is written once, in
+:class:`BaseClient`, as a generator that *yields* what it needs done (send this request, sleep
+this long, call this callback, run these downloads side by side) and receives the outcome.
+:class:`Client` performs those steps with blocking calls, :class:`AsyncClient` awaits them. So
+the rules that must never diverge (never resubmit a task that may exist, never trust a server's
+URL) live in one place.
+
+>>> import mountsea_widgets as mw
+>>> with mw.Client() as client:                                        # doctest: +SKIP
+...     result = client.generate("nano-banana", "a red cube", seed=1)
+...     result.images[0]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Generator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from importlib import metadata
+from types import TracebackType
+from typing import Any, TypeVar, Union, cast
+from urllib.parse import quote, urljoin, urlsplit
+
+import httpx
+
+from .catalog import TYPICAL_SECONDS, catalog
+from .errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    ImageError,
+    InvalidResponseError,
+    MountseaError,
+    Problem,
+    TaskFailedError,
+    TaskTimeoutError,
+    ValidationError,
+    make_status_error,
+    scrub,
+)
+from .images import MAX_IMAGE_BYTES, content_type_of, decode_image, parse_data_uri
+from .polling import PollSchedule
+from .result import Result
+from .retry import SUBMIT_RETRY_STATUSES, RetryPolicy, never_sent, parse_retry_after
+from .task import FAILED, ImageRef, TaskStatus
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "BaseClient", "Client"]
+
+log = logging.getLogger("mountsea_widgets.client")
+
+#: Where the hub lives unless ``base_url=`` or ``MOUNTSEA_BASE_URL`` says otherwise.
+DEFAULT_BASE_URL = "https://api.mountsea.ai"
+#: Largest JSON answer we read (sync_mode answers carry whole images as data URIs).
+MAX_JSON_BYTES = 256 * 1024 * 1024
+#: Redirect hops followed for one image URL (each hop's scheme is checked again).
+MAX_REDIRECTS = 5
+#: Extra tries for an image URL answering 404: result files can appear a moment after the task.
+IMAGE_NOT_FOUND_RETRIES = 4
+#: Images of one task downloaded at once by the sync client.
+DOWNLOAD_WORKERS = 4
+#: Expected duration for models the catalog does not know.
+DEFAULT_EXPECTED_SECONDS = 10.0
+
+_SUBMIT_PATH = "/hub/v1/image"
+_TASK_PATH = "/hub/v1/tasks/"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAYBE_CREATED = (
+    " The request had been sent, so the task may or may not have been created (and billed):"
+    " check the hub before submitting again."
+)
+
+_T = TypeVar("_T")
+
+try:
+    _VERSION = metadata.version("mountsea-widgets")
+except metadata.PackageNotFoundError:  # running from a source tree that is not installed
+    _VERSION = "0"
+USER_AGENT = f"mountsea-widgets/{_VERSION}"
+
+StatusCallback = Callable[[TaskStatus], Any]
+SubmittedCallback = Callable[[str], Any]
+
+
+# --- the steps a flow asks its driver to perform ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Send:
+    """Send ``request``, read at most ``max_bytes`` of the answer; the driver returns a _Reply."""
+
+    request: httpx.Request
+    max_bytes: int
+
+
+@dataclass(frozen=True)
+class _Sleep:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class _Call:
+    """Call ``fn(*args)``; awaited when it returns an awaitable (async driver).
+
+    ``offload`` marks CPU work (image decoding) the async driver moves off the event loop.
+    """
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    offload: bool = False
+
+
+@dataclass(frozen=True)
+class _Gather:
+    """Run several flows side by side; the driver returns their results in order."""
+
+    flows: tuple[Generator[Any, Any, Any], ...]
+
+
+_Action = Union[_Send, _Sleep, _Call, _Gather]  # noqa: UP007 - runtime alias on Python 3.10
+Flow = Generator[_Action, Any, _T]
+
+
+@dataclass(frozen=True)
+class _Reply:
+    """An HTTP answer whose body has been read (within the size limit)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+    url: str
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the answer is larger than {limit:,} bytes")
+        self.limit = limit
+
+
+# --- request building and the flows, without I/O ------------------------------------------------
+
+
+class BaseClient:
+    """Everything both clients share: configuration, request building, parsing and the flows."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("MOUNTSEA_API_KEY")
+        if key is not None and not isinstance(key, str):
+            raise TypeError(f"api_key must be a string, got {type(key).__name__}")
+        self._api_key: str | None = key.strip() or None if key else None
+        url = base_url or os.environ.get("MOUNTSEA_BASE_URL") or DEFAULT_BASE_URL
+        parts = urlsplit(str(url))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}, got {url!r}"
+            )
+        self.base_url: str = str(url).rstrip("/")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an integer >= 0, got {max_retries!r}")
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self._timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+        self._retry = RetryPolicy(max_retries=max_retries)
+        self._clock = clock
+        self._origin = _origin(self.base_url)
+
+    # -- small pure helpers ---------------------------------------------------------------------
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether requests to the hub carry an API key."""
+        return self._api_key is not None
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, api_key={_mask(self._api_key)!r})"
+        )
+
+    def _scrub(self, text: str) -> str:
+        return scrub(text, self._api_key)
+
+    def expected_seconds(self, model: str | None) -> float:
+        """How long a task of ``model`` usually takes (drives the poll schedule)."""
+        return TYPICAL_SECONDS.get(model or "", DEFAULT_EXPECTED_SECONDS)
+
+    def poll_schedule(self, model: str | None) -> PollSchedule:
+        """The poll timing for a task of ``model`` (override to tune polling)."""
+        return PollSchedule(expected_s=self.expected_seconds(model))
+
+    def _build_request(
+        self, method: str, url: str, *, json_body: Any = None, accept: str = "application/json"
+    ) -> httpx.Request:
+        headers = {"User-Agent": USER_AGENT, "Accept": accept}
+        # The key goes only to the hub's own origin, never to an image host or a redirect target.
+        if self._api_key and _origin(url) == self._origin:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        return httpx.Request(
+            method,
+            url,
+            headers=headers,
+            json=json_body,
+            extensions={"timeout": self._timeout.as_dict()},
+        )
+
+    def _transport_error(
+        self, exc: BaseException, what: str, *, idempotent: bool
+    ) -> APIConnectionError:
+        detail = self._scrub(str(exc) or "no detail")
+        maybe = "" if idempotent or never_sent(exc) else _MAYBE_CREATED
+        kind = type(exc).__name__
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(f"{what} timed out ({kind}: {detail}).{maybe}")
+        return APIConnectionError(
+            f"{what} failed: could not talk to {self._origin_text()} ({kind}: {detail}).{maybe}"
+        )
+
+    def _origin_text(self) -> str:
+        scheme, host, port = self._origin
+        return f"{scheme}://{host}:{port}"
+
+    def _status_error(
+        self, reply: _Reply, retry_after: float | None, what: str, *, idempotent: bool
+    ) -> APIError:
+        text = self._scrub(reply.content.decode("utf-8", "replace"))
+        body: Any
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text[:2000]
+        error = make_status_error(reply.status_code, body, retry_after=retry_after)
+        message = f"{what}: {error.message}"
+        if reply.status_code in (401, 403) and self._api_key is None:
+            message += " (no API key was sent: pass api_key= or set MOUNTSEA_API_KEY)"
+        maybe_created = reply.status_code >= 500 and reply.status_code not in SUBMIT_RETRY_STATUSES
+        if not idempotent and maybe_created:
+            message += "." + _MAYBE_CREATED
+        return _reword(error, self._scrub(message))
+
+    # -- flows ----------------------------------------------------------------------------------
+
+    def _api_flow(
+        self, method: str, path: str, *, json_body: Any = None, idempotent: bool
+    ) -> Flow[tuple[dict[str, Any], _Reply]]:
+        """One hub call with retries; returns the JSON object it answered and the reply."""
+        url = self.base_url + path
+        what = f"{method} {path}"
+        attempt = 0
+        while True:
+            request = self._build_request(method, url, json_body=json_body)
+            try:
+                reply: _Reply = yield _Send(request, MAX_JSON_BYTES)
+            except httpx.RequestError as exc:
+                retry = self._retry.may_retry_transport(exc, idempotent=idempotent)
+                if retry and attempt < self._retry.max_retries:
+                    delay = self._retry.backoff(attempt)
+                    log.info("%s: %s; retrying in %.2f s", what, type(exc).__name__, delay)
+                    attempt += 1
+                    yield _Sleep(delay)
+                    continue
+                raise self._transport_error(exc, what, idempotent=idempotent) from exc
+            except _BodyTooLarge as exc:
+                maybe = "" if idempotent else _MAYBE_CREATED
+                raise InvalidResponseError(f"{what}: {exc}.{maybe}") from None
+            status = reply.status_code
+            log.debug("%s -> HTTP %s", what, status)
+            if 200 <= status < 300:
+                body = _json_object(reply.content)
+                if body is not None:
+                    return body, reply
+                if idempotent and attempt < self._retry.max_retries:
+                    delay = self._retry.backoff(attempt)
+                    log.info("%s: malformed JSON answer; retrying in %.2f s", what, delay)
+                    attempt += 1
+                    yield _Sleep(delay)
+                    continue
+                snippet = self._scrub(reply.content[:200].decode("utf-8", "replace"))
+                maybe = "" if idempotent else _MAYBE_CREATED
+                raise InvalidResponseError(
+                    f"{what}: the hub answered HTTP {status} but not with a JSON object "
+                    f"(starts with {snippet!r}).{maybe}",
+                    status_code=status,
+                    body=snippet,
+                )
+            retry_after = parse_retry_after(reply.headers.get("retry-after"))
+            retry = self._retry.may_retry_status(status, idempotent=idempotent)
+            patient = retry_after is None or retry_after <= self._retry.max_retry_after_s
+            if retry and patient and attempt < self._retry.max_retries:
+                delay = retry_after if retry_after is not None else self._retry.backoff(attempt)
+                log.info("%s: HTTP %s; retrying in %.2f s", what, status, delay)
+                attempt += 1
+                yield _Sleep(delay)
+                continue
+            raise self._status_error(reply, retry_after, what, idempotent=idempotent)
+
+    def _submit_flow(
+        self, model: str, input: Mapping[str, Any]
+    ) -> Flow[tuple[str, dict[str, Any]]]:
+        """Validate, then POST the task once (retried only where it provably was not created)."""
+        if not isinstance(model, str):
+            raise ValidationError(
+                str(model), [Problem("model", "must be a model id string", model)]
+            )
+        cleaned = catalog.spec(model).validate(input)
+        what = f"POST {_SUBMIT_PATH}"
+        body, reply = yield from self._api_flow(
+            "POST", _SUBMIT_PATH, json_body={"model": model, "input": cleaned}, idempotent=False
+        )
+        task_id = _task_id(body)
+        if task_id is None:
+            snippet = self._scrub(json.dumps(body)[:300])
+            raise InvalidResponseError(
+                f"{what}: the hub accepted the request (HTTP {reply.status_code}) but its answer "
+                f"has no task id (task_id or taskId): {snippet}.{_MAYBE_CREATED}",
+                status_code=reply.status_code,
+                body=body,
+            )
+        log.info("submitted %s task %s", model, task_id)
+        return task_id, cleaned
+
+    def _poll_flow(self, task_id: str) -> Flow[tuple[TaskStatus, float | None]]:
+        """One poll of the task; also returns any Retry-After the hub sent with it."""
+        path = _TASK_PATH + quote(_check_task_id(task_id), safe="")
+        body, reply = yield from self._api_flow("GET", path, idempotent=True)
+        status = TaskStatus.parse(body, task_id)
+        return status, parse_retry_after(reply.headers.get("retry-after"))
+
+    def _wait_flow(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None,
+        model: str | None,
+        input: Mapping[str, Any] | None,
+        on_status: StatusCallback | None,
+        poll_first: bool,
+    ) -> Flow[Result]:
+        """Poll until ready, then download every image and build the Result."""
+        _check_task_id(task_id)
+        if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        schedule = self.poll_schedule(model)
+        start = self._clock()
+        retry_after: float | None = None
+        poll_now = poll_first
+        while True:
+            if not poll_now:
+                delay = schedule.next_delay(self._clock() - start, retry_after)
+                if timeout is not None:
+                    remaining = start + timeout - self._clock()
+                    if remaining <= 0:
+                        raise TaskTimeoutError(task_id, timeout)
+                    delay = min(delay, remaining)
+                yield _Sleep(delay)
+            poll_now = False
+            try:
+                status, retry_after = yield from self._poll_flow(task_id)
+            except MountseaError as exc:
+                raise _with_task(exc, task_id) from None
+            if on_status is not None:
+                yield _Call(on_status, (status,))
+            if status.ready:
+                break
+        if status.status in FAILED or (status.status != "completed" and not status.images):
+            raise TaskFailedError(
+                task_id,
+                status.error_code,
+                self._scrub(status.error_message) if status.error_message else None,
+                status=status.status,
+            )
+        if not status.images:
+            raise _with_task(
+                InvalidResponseError(
+                    f"Task {task_id} completed but its data holds no image URL "
+                    f"({_describe_data(status.data)})",
+                    body=status.raw,
+                ),
+                task_id,
+            )
+        flows = tuple(
+            self._download_flow(task_id, number, ref) for number, ref in enumerate(status.images, 1)
+        )
+        try:
+            downloads: list[tuple[bytes, str]] = yield _Gather(flows)
+        except MountseaError as exc:
+            raise _with_task(exc, task_id) from None
+        elapsed = (
+            status.elapsed_ms / 1000 if status.elapsed_ms is not None else self._clock() - start
+        )
+        raw_model = status.raw.get("model")
+        return Result(
+            task_id=task_id,
+            model=model or (raw_model if isinstance(raw_model, str) else ""),
+            input=dict(input or {}),
+            status=status.status,
+            urls=[ref.url for ref in status.images],
+            image_bytes=[data for data, _ in downloads],
+            content_types=[content_type for _, content_type in downloads],
+            elapsed_s=elapsed,
+            raw=status.raw,
+        )
+
+    def _generate_flow(
+        self,
+        model: str,
+        input: Mapping[str, Any],
+        *,
+        timeout: float | None,
+        on_submitted: SubmittedCallback | None,
+        on_status: StatusCallback | None,
+    ) -> Flow[Result]:
+        task_id, cleaned = yield from self._submit_flow(model, input)
+        if on_submitted is not None:
+            yield _Call(on_submitted, (task_id,))
+        result: Result = yield from self._wait_flow(
+            task_id,
+            timeout=timeout,
+            model=model,
+            input=cleaned,
+            on_status=on_status,
+            poll_first=False,
+        )
+        return result
+
+    def _download_flow(self, task_id: str, number: int, ref: ImageRef) -> Flow[tuple[bytes, str]]:
+        """Fetch one result image (or unpack its data URI) and check it really is an image."""
+        where = f"Task {task_id} image {number}"
+        if ref.url[:5].lower() == "data:":
+            try:
+                data, _ = parse_data_uri(ref.url)
+            except ImageError as exc:
+                raise ImageError(f"{where}: {exc}") from None
+        else:
+            data = yield from self._fetch_flow(ref.url, where)
+        try:
+            content_type: str = yield _Call(_verify_image, (data,), offload=True)
+        except ImageError as exc:
+            raise ImageError(f"{where}: {exc}") from None
+        return data, content_type
+
+    def _fetch_flow(self, url: str, where: str) -> Flow[bytes]:
+        """GET an untrusted image URL: http(s) only, redirects re-checked, size-capped."""
+        current = url
+        hops = failures = missing = 0
+        while True:
+            request = self._image_request(current, where)
+            try:
+                reply: _Reply = yield _Send(request, MAX_IMAGE_BYTES)
+            except _BodyTooLarge as exc:
+                raise ImageError(f"{where}: {exc}") from None
+            except httpx.RequestError as exc:
+                if failures < self._retry.max_retries:
+                    delay = self._retry.backoff(failures)
+                    failures += 1
+                    yield _Sleep(delay)
+                    continue
+                raise self._transport_error(exc, f"{where} download", idempotent=True) from exc
+            status = reply.status_code
+            if status in _REDIRECTS:
+                location = reply.headers.get("location")
+                hops += 1
+                if not location:
+                    raise ImageError(f"{where}: HTTP {status} redirect without a Location")
+                if hops > MAX_REDIRECTS:
+                    raise ImageError(f"{where}: more than {MAX_REDIRECTS} redirects")
+                current = urljoin(current, location)
+                continue
+            if 200 <= status < 300:
+                return reply.content
+            if status == 404 and missing < IMAGE_NOT_FOUND_RETRIES:
+                delay = self._retry.backoff(missing)
+                missing += 1
+                yield _Sleep(delay)
+                continue
+            retry_after = parse_retry_after(reply.headers.get("retry-after"))
+            if (
+                self._retry.may_retry_status(status, idempotent=True)
+                and failures < self._retry.max_retries
+                and (retry_after is None or retry_after <= self._retry.max_retry_after_s)
+            ):
+                delay = retry_after if retry_after is not None else self._retry.backoff(failures)
+                failures += 1
+                yield _Sleep(delay)
+                continue
+            raise ImageError(
+                self._scrub(f"{where}: downloading {_short(current)} failed with HTTP {status}")
+            )
+
+    def _image_request(self, url: str, where: str) -> httpx.Request:
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ImageError(
+                f"{where}: refusing the URL {_short(url)!r}; only http(s) URLs and data: URIs "
+                "are accepted"
+            )
+        try:
+            return self._build_request("GET", url, accept="image/*")
+        except (httpx.InvalidURL, ValueError) as exc:
+            raise ImageError(f"{where}: invalid URL {_short(url)!r} ({exc})") from None
+
+
+# --- the sync client ----------------------------------------------------------------------------
+
+
+class Client(BaseClient):
+    """Blocking hub client (``httpx.Client``). Use as a context manager or call :meth:`close`.
+
+    ``sleep`` and ``clock`` are injectable so tests (and the runner) control time.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], Any] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, clock=clock)
+        self._sleep = sleep
+        self._http = httpx.Client(
+            transport=transport, timeout=self._timeout, follow_redirects=False
+        )
+
+    def submit(self, model: str, input: Mapping[str, Any]) -> str:
+        """Validate ``input`` for ``model`` and create the task; returns the task id.
+
+        Nothing invalid is sent: a :class:`ValidationError` names every bad parameter.
+        """
+        task_id, _ = self._run(self._submit_flow(model, input))
+        return task_id
+
+    def get_task(self, task_id: str) -> TaskStatus:
+        """Poll the task once."""
+        status, _ = self._run(self._poll_flow(task_id))
+        return status
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        model: str | None = None,
+        input: dict[str, Any] | None = None,
+        on_status: StatusCallback | None = None,
+    ) -> Result:
+        """Poll until the task is ready, download its images and return the :class:`Result`.
+
+        Raises :class:`TaskFailedError` (failed/timeout/cancelled on the hub) or
+        :class:`TaskTimeoutError` (our ``timeout`` passed; the task may still finish).
+        ``model``/``input`` only label the Result and tune the poll timing.
+        """
+        return self._run(
+            self._wait_flow(
+                task_id,
+                timeout=timeout,
+                model=model,
+                input=input,
+                on_status=on_status,
+                poll_first=True,
+            )
+        )
+
+    def generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        timeout: float | None = None,
+        on_submitted: SubmittedCallback | None = None,
+        on_status: StatusCallback | None = None,
+        **params: Any,
+    ) -> Result:
+        """Submit ``prompt`` (plus the model's ``params``), wait, download; returns the Result.
+
+        ``on_submitted(task_id)`` runs as soon as the task exists, before any polling.
+        """
+        return self._run(
+            self._generate_flow(
+                model,
+                {"prompt": prompt, **params},
+                timeout=timeout,
+                on_submitted=on_submitted,
+                on_status=on_status,
+            )
+        )
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the driver -----------------------------------------------------------------------------
+
+    def _run(self, flow: Flow[_T]) -> _T:
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    action = flow.send(value) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    return cast(_T, stop.value)
+                value, error = None, None
+                try:
+                    value = self._perform(action)
+                except Exception as exc:  # handed to the flow, which decides
+                    error = exc
+        finally:
+            flow.close()
+
+    def _perform(self, action: _Action) -> Any:
+        if isinstance(action, _Send):
+            return self._send(action)
+        if isinstance(action, _Sleep):
+            self._sleep(action.seconds)
+            return None
+        if isinstance(action, _Call):
+            result = action.fn(*action.args)
+            if inspect.isawaitable(result):
+                if inspect.iscoroutine(result):
+                    result.close()
+                raise TypeError(
+                    f"{getattr(action.fn, '__name__', 'callback')} returned an awaitable; "
+                    "async callbacks need AsyncClient"
+                )
+            return result
+        return self._gather(action)
+
+    def _send(self, action: _Send) -> _Reply:
+        response = self._http.send(action.request, stream=True)
+        try:
+            _check_declared_length(response, action.max_bytes)
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > action.max_bytes:
+                    raise _BodyTooLarge(action.max_bytes)
+        finally:
+            response.close()
+        return _Reply(response.status_code, response.headers, bytes(body), str(response.url))
+
+    def _gather(self, action: _Gather) -> list[Any]:
+        if len(action.flows) <= 1:
+            return [self._run(flow) for flow in action.flows]
+        workers = min(DOWNLOAD_WORKERS, len(action.flows))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mountsea-dl") as pool:
+            futures = [pool.submit(self._run, flow) for flow in action.flows]
+            return _collect([_outcome(future.result) for future in futures])
+
+
+# --- the async client ---------------------------------------------------------------------------
+
+
+class AsyncClient(BaseClient):
+    """Async hub client (``httpx.AsyncClient``); the same methods as :class:`Client`, awaited.
+
+    ``sleep`` may be a coroutine function (default ``asyncio.sleep``) or a plain function;
+    callbacks may be plain functions or coroutine functions.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, clock=clock)
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            transport=transport, timeout=self._timeout, follow_redirects=False
+        )
+
+    async def submit(self, model: str, input: Mapping[str, Any]) -> str:
+        """Validate ``input`` for ``model`` and create the task; returns the task id."""
+        task_id, _ = await self._run(self._submit_flow(model, input))
+        return task_id
+
+    async def get_task(self, task_id: str) -> TaskStatus:
+        """Poll the task once."""
+        status, _ = await self._run(self._poll_flow(task_id))
+        return status
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        timeout: float | None = None,
+        model: str | None = None,
+        input: dict[str, Any] | None = None,
+        on_status: StatusCallback | None = None,
+    ) -> Result:
+        """Poll until the task is ready, download its images and return the :class:`Result`."""
+        return await self._run(
+            self._wait_flow(
+                task_id,
+                timeout=timeout,
+                model=model,
+                input=input,
+                on_status=on_status,
+                poll_first=True,
+            )
+        )
+
+    async def generate(
+        self,
+        model: str,
+        prompt: str,
+        *,
+        timeout: float | None = None,
+        on_submitted: SubmittedCallback | None = None,
+        on_status: StatusCallback | None = None,
+        **params: Any,
+    ) -> Result:
+        """Submit, wait, download; ``on_submitted(task_id)`` runs before any polling."""
+        return await self._run(
+            self._generate_flow(
+                model,
+                {"prompt": prompt, **params},
+                timeout=timeout,
+                on_submitted=on_submitted,
+                on_status=on_status,
+            )
+        )
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    aclose = close
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- the driver -----------------------------------------------------------------------------
+
+    async def _run(self, flow: Flow[_T]) -> _T:
+        value: Any = None
+        error: Exception | None = None
+        try:
+            while True:
+                try:
+                    action = flow.send(value) if error is None else flow.throw(error)
+                except StopIteration as stop:
+                    return cast(_T, stop.value)
+                value, error = None, None
+                try:
+                    value = await self._perform(action)
+                except Exception as exc:  # handed to the flow, which decides
+                    error = exc
+        finally:
+            flow.close()
+
+    async def _perform(self, action: _Action) -> Any:
+        if isinstance(action, _Send):
+            return await self._send(action)
+        if isinstance(action, _Sleep):
+            await _maybe_await(self._sleep(action.seconds))
+            return None
+        if isinstance(action, _Call):
+            if action.offload:
+                return await asyncio.to_thread(action.fn, *action.args)
+            return await _maybe_await(action.fn(*action.args))
+        outcomes = await asyncio.gather(
+            *(self._run(flow) for flow in action.flows), return_exceptions=True
+        )
+        return _collect(
+            [(o, None) if not isinstance(o, BaseException) else (None, o) for o in outcomes]
+        )
+
+    async def _send(self, action: _Send) -> _Reply:
+        response = await self._http.send(action.request, stream=True)
+        try:
+            _check_declared_length(response, action.max_bytes)
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > action.max_bytes:
+                    raise _BodyTooLarge(action.max_bytes)
+        finally:
+            await response.aclose()
+        return _Reply(response.status_code, response.headers, bytes(body), str(response.url))
+
+
+# --- module helpers ------------------------------------------------------------------------------
+
+
+async def _maybe_await(value: Any) -> Any:
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+def _outcome(get: Callable[[], Any]) -> tuple[Any, BaseException | None]:
+    try:
+        return get(), None
+    except Exception as exc:
+        return None, exc
+
+
+def _collect(outcomes: list[tuple[Any, BaseException | None]]) -> list[Any]:
+    """Results in order once every side-by-side flow is done; the first failure is raised."""
+    for _, error in outcomes:
+        if error is not None:
+            raise error
+    return [value for value, _ in outcomes]
+
+
+def _check_declared_length(response: httpx.Response, limit: int) -> None:
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLarge(limit)
+
+
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    try:
+        body = json.loads(content)
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _task_id(body: Mapping[str, Any]) -> str | None:
+    for key in ("task_id", "taskId"):
+        value = body.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def _check_task_id(task_id: Any) -> str:
+    if not isinstance(task_id, str) or not task_id.strip():
+        raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+    return task_id
+
+
+def _verify_image(data: bytes) -> str:
+    image = decode_image(data)
+    try:
+        return content_type_of(image)
+    finally:
+        image.close()
+
+
+def _origin(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port or (443 if scheme == "https" else 80)
+
+
+def _mask(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if len(key) >= 16:
+        return f"{key[:3]}…{key[-4:]}"
+    return "***"
+
+
+def _short(url: str, limit: int = 80) -> str:
+    return url if len(url) <= limit else url[: limit - 1] + "…"
+
+
+def _describe_data(data: Any) -> str:
+    if isinstance(data, Mapping):
+        description = data.get("description")
+        keys = ", ".join(sorted(str(k) for k in data)[:10])
+        said = f"; the model said {str(description)[:200]!r}" if description else ""
+        return f"fields: {keys or 'none'}{said}"
+    return f"data is {type(data).__name__}"
+
+
+_E = TypeVar("_E", bound=BaseException)
+
+
+def _reword(error: _E, message: str) -> _E:
+    """Replace an exception's message (keeping its type and attributes)."""
+    error.args = (message,)
+    if isinstance(error, APIError):
+        error.message = message
+    return error
+
+
+def _with_task(error: _E, task_id: str) -> _E:
+    """Make an error raised while following a task name it, so the caller can resume."""
+    if getattr(error, "task_id", None) == task_id:
+        return error
+    error.task_id = task_id  # type: ignore[attr-defined]
+    text = str(error)
+    if task_id not in text:
+        text = f"{text} [task {task_id} is not lost: resume it with client.wait({task_id!r})]"
+    return _reword(error, text)

@@ -1,0 +1,187 @@
+"""Safe image handling: decoding untrusted bytes, data URIs, thumbnails and file names.
+
+Nothing from a server is trusted. Decoding goes through :func:`decode_image`, which refuses
+anything that is not a common raster format and any image whose declared size exceeds
+:data:`MAX_PIXELS` *before* the pixel data is decompressed (a tiny file can declare a huge
+image: a decompression bomb).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import ImageError
+
+#: Most pixels (width x height) an image may declare before we refuse to decode it.
+MAX_PIXELS = 50_000_000
+#: Largest image file we accept, in bytes (downloads and data URIs alike).
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+#: Longest data URI we parse (base64 of MAX_IMAGE_BYTES plus a header).
+MAX_DATA_URI_CHARS = MAX_IMAGE_BYTES * 4 // 3 + 1024
+
+# Only plain raster formats: some Pillow plugins (EPS via Ghostscript, for one) do far more
+# than parse bytes, and the hub only ever returns these.
+_FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
+
+#: File extension for each image content type we write.
+EXTENSIONS = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+    "image/tiff": "tiff",
+    "image/avif": "avif",
+}
+
+_MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+_WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
+
+
+def _formats() -> list[str]:
+    Image.init()
+    return [name for name in _FORMATS if name in Image.OPEN]
+
+
+def decode_image(data: bytes) -> Image.Image:
+    """Decode ``data`` into a loaded PIL image, or raise :class:`ImageError`.
+
+    Refuses non-image bytes, unsupported formats, truncated files and images declaring more
+    than :data:`MAX_PIXELS` pixels (checked from the header before any pixel is decoded).
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ImageError(f"image data must be bytes, got {type(data).__name__}")
+    if not data:
+        raise ImageError("the image is empty (0 bytes)")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ImageError(f"the image is {len(data):,} bytes; the limit is {MAX_IMAGE_BYTES:,}")
+    try:
+        image = Image.open(io.BytesIO(bytes(data)), formats=_formats())
+    except UnidentifiedImageError:
+        raise ImageError(
+            f"the data is not an image in a supported format ({', '.join(_formats())});"
+            f" it starts with {bytes(data[:12])!r}"
+        ) from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the image declares too many pixels: {exc}") from None
+    except Exception as exc:  # Pillow raises many types for malformed headers
+        raise ImageError(f"the image header could not be read: {exc}") from None
+    width, height = image.size
+    if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
+        image.close()
+        raise ImageError(
+            f"the image declares {width}x{height} = {width * height:,} pixels; "
+            f"the limit is {MAX_PIXELS:,} (refused before decoding)"
+        )
+    try:
+        image.load()
+    except Exception as exc:
+        raise ImageError(f"the {image.format} image could not be decoded: {exc}") from None
+    return image
+
+
+def content_type_of(image: Image.Image) -> str:
+    """The content type matching a decoded image's actual format (not what a server claimed)."""
+    return Image.MIME.get(image.format or "", "application/octet-stream")
+
+
+def parse_data_uri(uri: str) -> tuple[bytes, str]:
+    """Split a ``data:`` URI into its bytes and media type; :class:`ImageError` when malformed."""
+    if not isinstance(uri, str) or uri[:5].lower() != "data:":
+        raise ImageError("not a data: URI")
+    if len(uri) > MAX_DATA_URI_CHARS:
+        raise ImageError(f"the data URI is over {MAX_DATA_URI_CHARS:,} characters")
+    header, comma, payload = uri[5:].partition(",")
+    if not comma:
+        raise ImageError("malformed data: URI (no comma before the data)")
+    parts = [part.strip() for part in header.split(";")]
+    mime = parts[0].lower() or "text/plain"
+    if not _MIME.match(mime):
+        raise ImageError(f"malformed data: URI media type {mime[:40]!r}")
+    if any(part.lower() == "base64" for part in parts[1:]):
+        try:
+            data = base64.b64decode(re.sub(r"\s+", "", payload), validate=True)
+        except (binascii.Error, ValueError):
+            raise ImageError("malformed data: URI (invalid base64)") from None
+    else:
+        data = unquote_to_bytes(payload)
+    return data, mime
+
+
+def to_data_uri(image: Image.Image | bytes | str | Path) -> str:
+    """A ``data:image/...;base64,`` URI for a PIL image, image bytes, or an image file path.
+
+    PIL images are encoded as PNG; bytes and files keep their own format (checked by decoding,
+    so a non-image is refused with :class:`ImageError`). A string that already is a data URI is
+    checked and returned unchanged.
+    """
+    if isinstance(image, Image.Image):
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    if isinstance(image, str) and image[:5].lower() == "data:":
+        data, _ = parse_data_uri(image)
+        decode_image(data)
+        return image
+    if isinstance(image, str | Path):
+        path = Path(image)
+        if not path.is_file():
+            raise ImageError(f"no image file at {str(path)!r}")
+        data = path.read_bytes()
+    elif isinstance(image, bytes | bytearray | memoryview):
+        data = bytes(image)
+    else:
+        raise ImageError(f"expected a PIL image, bytes or a file path, got {type(image).__name__}")
+    mime = content_type_of(decode_image(data))
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+def thumbnail(data: bytes, max_side: int = 384) -> bytes:
+    """A small JPEG of the image in ``data`` (longest side ``max_side``), for galleries."""
+    image = decode_image(data)
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        image = flat
+    elif image.mode != "RGB":
+        image = image.convert("RGB")
+    image.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def safe_file_name(name: str, fallback: str) -> str:
+    """A file name safe on any OS, made from an untrusted ``name`` (else from ``fallback``).
+
+    Path separators and other special characters become ``_``, leading dots are dropped (no
+    ``..``, no hidden files), reserved Windows names are prefixed, and the length is capped.
+    The result never contains a directory part.
+    """
+    cleaned = _clean_name(name)
+    if cleaned:
+        return cleaned
+    return _clean_name(fallback) or "file"
+
+
+def _clean_name(name: object) -> str:
+    if not isinstance(name, str):
+        return ""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+    cleaned = cleaned.lstrip(".").rstrip(". ")
+    if len(cleaned) > 120:
+        stem, dot, ext = cleaned.rpartition(".")
+        cleaned = stem[: 120 - len(ext) - 1] + "." + ext if dot and len(ext) <= 8 else cleaned[:120]
+    if cleaned.strip("_") == "":
+        return ""
+    if _WINDOWS_RESERVED.match(cleaned):
+        cleaned = "_" + cleaned
+    return cleaned

@@ -1,0 +1,137 @@
+"""The outcome of one finished task: what was asked, and the image bytes downloaded at once."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from .images import EXTENSIONS, decode_image, safe_file_name, thumbnail
+
+
+class Result:
+    """A completed hub task with its images already downloaded.
+
+    ``input`` is the JSON that was sent (after validation), ``image_bytes`` the downloaded
+    files (kept because result URLs may expire), ``raw`` the hub's last task body.
+    ``images`` decodes the bytes lazily, through the safe decoder.
+    """
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        model: str,
+        input: dict[str, Any] | None = None,
+        status: str = "completed",
+        urls: Sequence[str] = (),
+        image_bytes: Sequence[bytes] = (),
+        content_types: Sequence[str] = (),
+        elapsed_s: float | None = None,
+        raw: dict[str, Any] | None = None,
+    ) -> None:
+        self.task_id = task_id
+        self.model = model
+        self.input: dict[str, Any] = dict(input or {})
+        self.status = status
+        self.urls: list[str] = list(urls)
+        self.image_bytes: list[bytes] = list(image_bytes)
+        self.content_types: list[str] = list(content_types)
+        while len(self.content_types) < len(self.image_bytes):
+            self.content_types.append("application/octet-stream")
+        self.elapsed_s = elapsed_s
+        self.raw: dict[str, Any] = dict(raw or {})
+        self.simulated = bool(self.raw.get("simulated"))
+        self._images: list[Image.Image] | None = None
+
+    @property
+    def prompt(self) -> str:
+        """The prompt that was sent ("" when unknown)."""
+        prompt = self.input.get("prompt")
+        return prompt if isinstance(prompt, str) else ""
+
+    @property
+    def images(self) -> list[Image.Image]:
+        """The images as PIL images, decoded on first use and then kept."""
+        if self._images is None:
+            self._images = [decode_image(data) for data in self.image_bytes]
+        return list(self._images)
+
+    def file_names(self) -> list[str]:
+        """The names :meth:`save` uses: ``<task_id>_<n>.<ext>``, sanitised, n from 1."""
+        stem = safe_file_name(self.task_id, "task")
+        names = []
+        for number, content_type in enumerate(self.content_types[: len(self.image_bytes)], 1):
+            ext = EXTENSIONS.get(content_type, "img")
+            names.append(safe_file_name(f"{stem}_{number}.{ext}", f"image_{number}.{ext}"))
+        return names
+
+    def save(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """Write every image into ``folder`` (created if missing); returns the paths written.
+
+        Names are deterministic and sanitised (see :meth:`file_names`); a file never lands
+        outside ``folder`` whatever the task id says.
+        """
+        root = Path(folder).expanduser()
+        root.mkdir(parents=True, exist_ok=True)
+        resolved_root = root.resolve()
+        paths = []
+        for name, data in zip(self.file_names(), self.image_bytes, strict=True):
+            path = root / name
+            if path.resolve().parent != resolved_root:
+                raise ValueError(f"refusing to write {name!r} outside {str(root)!r}")
+            path.write_bytes(data)
+            paths.append(path)
+        return paths
+
+    def _repr_png_(self) -> bytes | None:
+        """The first image as PNG bytes (Jupyter's image display)."""
+        if not self.image_bytes:
+            return None
+        first = self.image_bytes[0]
+        image = decode_image(first)
+        if image.format == "PNG":
+            return bytes(first)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    def _repr_html_(self) -> str:
+        """A small card: model, task, escaped prompt, inline thumbnails."""
+        escape = html.escape
+        badge = " · simulated" if self.simulated else ""
+        elapsed = f" · {self.elapsed_s:.1f} s" if self.elapsed_s is not None else ""
+        thumbs = []
+        for number, data in enumerate(self.image_bytes, 1):
+            try:
+                small = thumbnail(data, max_side=256)
+            except Exception:  # one broken image must not hide the others
+                thumbs.append(f"<span>image {number}: cannot be shown</span>")
+                continue
+            src = "data:image/jpeg;base64," + base64.b64encode(small).decode("ascii")
+            thumbs.append(
+                f'<img src="{src}" alt="image {number}" '
+                'style="max-width:256px;max-height:256px;margin:2px;border-radius:4px">'
+            )
+        return (
+            '<div class="mountsea-result">'
+            f"<div><b>{escape(self.model)}</b> · {escape(self.status)} · "
+            f"<code>{escape(self.task_id)}</code>{elapsed}{badge}</div>"
+            f'<div style="white-space:pre-wrap">{escape(self.prompt)}</div>'
+            f'<div style="display:flex;flex-wrap:wrap">{"".join(thumbs)}</div>'
+            "</div>"
+        )
+
+    def __repr__(self) -> str:
+        elapsed = f", elapsed_s={self.elapsed_s:.1f}" if self.elapsed_s is not None else ""
+        simulated = ", simulated=True" if self.simulated else ""
+        return (
+            f"Result(task_id={self.task_id!r}, model={self.model!r}, status={self.status!r}, "
+            f"images={len(self.image_bytes)}{elapsed}{simulated})"
+        )
