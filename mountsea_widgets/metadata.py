@@ -174,7 +174,7 @@ def embed(data: bytes, content_type: str, meta: Mapping[str, Any]) -> bytes:
             return _jpeg_embed(data, payload)
         if kind == "image/webp":
             return _webp_embed(data, payload)
-    except (struct.error, IndexError, zlib.error) as exc:
+    except (struct.error, IndexError, zlib.error, ImageError) as exc:
         raise MetadataError(f"cannot embed metadata: malformed {kind} data ({exc})") from exc
     raise MetadataError(
         f"cannot embed metadata in {content_type or 'unknown'} data: "

@@ -1,0 +1,768 @@
+"""The history of runs, kept on disk so that nothing paid for is ever lost.
+
+Every run is journalled as it happens: its model and input before it is submitted, its task id
+the moment the hub returns one (before any polling, so a crashed kernel can resume it), its
+images as soon as they are downloaded, and how it ended. Restart the kernel, open a ``History``
+on the same folder, and :meth:`History.pending` lists the tasks to resume polling.
+
+Layout of the history folder (default: ``$MOUNTSEA_HISTORY_DIR``, else
+``$XDG_DATA_HOME/mountsea-widgets/history``, else ``~/.local/share/mountsea-widgets/history``)::
+
+    journal.jsonl           one JSON record per line: start, submitted, images, finished, removed
+    images/<run>_<n>.png    the images, with the generation metadata embedded (see metadata.py)
+    images/.thumbs/         thumbnails, made on first request and cached
+    blobs/<sha256>.txt      long data: URIs from inputs (reference images), stored once each
+
+Why a JSONL journal and not SQLite: the journal is only ever appended to, and an append of one
+line under ``flock`` + ``fsync`` is all the durability and multi-process safety we need (see
+journal.py); a torn last line after a crash is skipped on read. It stays human-readable
+(``tail journal.jsonl``), easy to repair or grep, has no schema migrations, and works the same
+on network and container file systems where SQLite's locking is known to misbehave. Reading
+is incremental (only new bytes are parsed), and long data: URIs live in ``blobs/`` so the
+journal stays small: thousands of runs load in milliseconds. Images are never opened to list
+the history; :meth:`HistoryEntry.thumbnail` decodes one image, on demand, and caches the result.
+
+Image files are written atomically (temporary file in the same folder, ``fsync``,
+``os.replace``), named ``<run_id>_<n>.<ext>`` from our own run id (made file-name safe) and
+the type the bytes really are: never from anything a server sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import csv
+import hashlib
+import io
+import json
+import logging
+import os
+import re
+import secrets
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .errors import scrub
+from .journal import Journal, fsync_folder
+from .metadata import MetadataError, embed, extension_for, shorten_data_uris
+
+__all__ = ["History", "HistoryEntry", "default_folder"]
+
+log = logging.getLogger(__name__)
+
+JOURNAL_NAME = "journal.jsonl"
+IMAGES_DIR = "images"
+THUMBS_DIR = ".thumbs"
+BLOBS_DIR = "blobs"
+#: Layout version written into every record.
+RECORD_VERSION = 1
+#: data: URIs in inputs longer than this are stored in ``blobs/`` instead of the journal.
+BLOB_THRESHOLD = 4096
+#: How many recent completed runs of a model :meth:`History.typical_seconds` looks at.
+TYPICAL_WINDOW = 50
+
+#: Status of a run that has been started but has no task id yet.
+STATUS_CREATED = "created"
+#: Status of a run whose task id is known and that has not finished.
+STATUS_SUBMITTED = "submitted"
+
+_BLOB_MARK = "mountsea-blob:sha256:"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SECRET_NAMES = frozenset(
+    {
+        "apikey",
+        "xapikey",
+        "authorization",
+        "auth",
+        "authtoken",
+        "accesstoken",
+        "bearer",
+        "token",
+        "secret",
+        "clientsecret",
+        "password",
+    }
+)
+
+
+def default_folder() -> Path:
+    """Where the history lives unless a folder is given (see the module docstring)."""
+    configured = os.environ.get("MOUNTSEA_HISTORY_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME")
+    # The XDG spec says relative values are invalid and must be ignored.
+    base = Path(data_home) if data_home and os.path.isabs(data_home) else None
+    if base is None:
+        base = Path.home() / ".local" / "share"
+    return base / "mountsea-widgets" / "history"
+
+
+# --- entries -------------------------------------------------------------------------------------
+
+
+@dataclass(repr=False)
+class HistoryEntry:
+    """One run as the history knows it (a merged view of its journal records).
+
+    ``status`` is ``created`` (not submitted yet), ``submitted`` (task id known, not finished)
+    or whatever the run ended with (``completed``, ``failed``, ``cancelled``...). ``files``
+    are absolute paths of the saved images, in arrival order. ``created``, ``finished`` and
+    ``submitted_at`` are Unix times.
+    """
+
+    run_id: str
+    model: str
+    input: dict[str, Any]
+    task_id: str | None
+    status: str
+    created: float
+    finished: float | None
+    elapsed_s: float | None
+    error: str | None
+    files: list[Path]
+    submitted_at: float | None = None
+
+    def __repr__(self) -> str:
+        # Short on purpose: inputs can hold megabytes of data: URIs.
+        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
+        return (
+            f"HistoryEntry(run_id={self.run_id!r}, model={self.model!r}, status={self.status!r}, "
+            f"task_id={self.task_id!r}, prompt={prompt!r}, files={len(self.files)})"
+        )
+
+    @property
+    def prompt(self) -> str:
+        """The prompt of the run ('' when it had none)."""
+        prompt = self.input.get("prompt")
+        return prompt if isinstance(prompt, str) else ""
+
+    @property
+    def is_pending(self) -> bool:
+        """True when the task was submitted and has not finished: polling should resume."""
+        return self.task_id is not None and self.finished is None
+
+    def thumbnail(self, max_side: int = 384) -> bytes | None:
+        """A JPEG thumbnail of the first image, or ``None`` when there is none or it is unreadable.
+
+        Lazy: the image is decoded only now, once; the thumbnail is cached beside it in
+        ``.thumbs/`` so later calls (and later sessions) just read the small file.
+        """
+        if max_side < 1:
+            raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
+        if not self.files:
+            return None
+        return _thumbnail_of(self.files[0], int(max_side))
+
+
+def _thumbnail_of(image: Path, max_side: int) -> bytes | None:
+    cached = image.parent / THUMBS_DIR / f"{image.stem}.{max_side}.jpg"
+    try:
+        if cached.stat().st_mtime >= image.stat().st_mtime:
+            return cached.read_bytes()
+    except OSError:
+        pass  # no cache yet (or the image is gone: handled below)
+    from .errors import ImageError
+    from .images import thumbnail
+
+    try:
+        data = thumbnail(image.read_bytes(), max_side)
+    except (OSError, ImageError) as exc:
+        log.warning("no thumbnail for %s: %s", image, exc)
+        return None
+    try:
+        cached.parent.mkdir(exist_ok=True)
+        _write_atomic(cached, data, durable=False)
+    except OSError as exc:  # a read-only history still shows thumbnails
+        log.info("could not cache the thumbnail of %s: %s", image, exc)
+    return data
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    """Mutable merged state of one run while replaying the journal."""
+
+    run_id: str
+    seq: int
+    created: float
+    model: str = ""
+    input: dict[str, Any] = field(default_factory=dict)  # with blob marks, as journalled
+    blobs: list[str] = field(default_factory=list)
+    task_id: str | None = None
+    submitted_at: float | None = None
+    status: str = STATUS_CREATED
+    finished: float | None = None
+    elapsed_s: float | None = None
+    error: str | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+
+class History:
+    """The run history in ``folder`` (created if missing); see the module docstring.
+
+    Safe to use from several threads and from several processes sharing the folder. ``clock``
+    gives the Unix time stamped on records (injectable for tests).
+    """
+
+    def __init__(
+        self, folder: str | Path | None = None, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.folder = Path(folder).expanduser() if folder is not None else default_folder()
+        # 0o700: prompts and images are private; only the owner may read the history.
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder = self.folder.resolve()
+        self._clock = clock
+        self._journal = Journal(self.folder / JOURNAL_NAME)
+        self._runs: dict[str, _Run] = {}
+        self._seq = 0
+        self._lock = threading.RLock()
+        self._blob_cache: dict[str, str] = {}
+
+    def __repr__(self) -> str:
+        with self._lock:
+            self._refresh()
+            return f"History({str(self.folder)!r}, {len(self._runs)} runs)"
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._refresh()
+            return len(self._runs)
+
+    # --- recording a run -------------------------------------------------------------------
+
+    def start(
+        self, run_id: str, model: str, input: dict[str, Any], created: float | None = None
+    ) -> None:
+        """Record a run about to be submitted: its model and the exact input JSON.
+
+        Keys that look like credentials (``api_key``, ``authorization``...) are dropped, and
+        long data: URIs are stored once in ``blobs/`` (the entry's ``input`` still has them).
+        """
+        _check_run_id(run_id)
+        clean = _clean_input(input)
+        with self._lock, self._journal.locked():
+            journalled, blobs = self._store_blobs(clean)
+            self._append(
+                {
+                    "op": "start",
+                    "run_id": run_id,
+                    "model": str(model),
+                    "input": journalled,
+                    "blobs": blobs,
+                    "created": self._clock() if created is None else float(created),
+                }
+            )
+
+    def submitted(self, run_id: str, task_id: str) -> None:
+        """Record the hub's task id. Call it the moment the id is known, before polling."""
+        _check_run_id(run_id)
+        if not isinstance(task_id, str) or not task_id:
+            raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        with self._lock:
+            self._append({"op": "submitted", "run_id": run_id, "task_id": task_id})
+
+    def images(self, run_id: str, images: list[tuple[bytes, str]]) -> list[Path]:
+        """Save downloaded images (``(bytes, content_type)`` pairs) and return their paths.
+
+        Each file gets the run's metadata embedded (model, input, task id, time) and is written
+        atomically. Bytes already saved for this run are not saved twice (a resumed run may
+        download them again): their existing path is returned. Identical images within one call
+        are each saved (the hub sent them as separate images). An image whose metadata cannot
+        be embedded is still saved, as received: a paid image is never dropped.
+        """
+        _check_run_id(run_id)
+        images = list(images)
+        for position, item in enumerate(images):
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], bytes)):
+                raise TypeError(
+                    f"images[{position}] must be a (bytes, content_type) tuple, "
+                    f"got {type(item).__name__}"
+                )
+        with self._lock:
+            self._refresh()
+            run = self._runs.get(run_id)
+            known = {f["sha256"]: self._path_of(f) for f in run.files} if run else {}
+            count = len(run.files) if run else 0
+            folder = self.folder / IMAGES_DIR
+            folder.mkdir(exist_ok=True)
+            stem = _file_stem(run_id)
+            paths: list[Path] = []
+            saved: list[dict[str, Any]] = []
+            for data, content_type in images:
+                digest = hashlib.sha256(data).hexdigest()
+                existing = known.get(digest)
+                if existing is not None:
+                    paths.append(existing)
+                    continue
+                ext = extension_for(data, content_type)
+                content = self._with_metadata(run, run_id, count, data, content_type)
+                index = count
+                while (folder / f"{stem}_{index}.{ext}").exists():
+                    index += 1  # never overwrite (e.g. a file left by a crash before journalling)
+                path = folder / f"{stem}_{index}.{ext}"
+                _write_atomic(path, content)
+                record = {"name": f"{IMAGES_DIR}/{path.name}", "sha256": digest, "bytes": len(data)}
+                saved.append(record)
+                paths.append(path)
+                count = index + 1
+            if saved:
+                self._append({"op": "images", "run_id": run_id, "files": saved})
+            return paths
+
+    def finished(
+        self,
+        run_id: str,
+        status: str,
+        error: str | None = None,
+        elapsed_s: float | None = None,
+    ) -> None:
+        """Record how the run ended (``completed``, ``failed``, ``cancelled``, ``timeout``...)."""
+        _check_run_id(run_id)
+        if not isinstance(status, str) or not status:
+            raise ValueError(f"status must be a non-empty string, got {status!r}")
+        message = None if error is None else _scrub_key(str(error))[:4000]
+        with self._lock:
+            self._append(
+                {
+                    "op": "finished",
+                    "run_id": run_id,
+                    "status": status,
+                    "error": message,
+                    "elapsed_s": None if elapsed_s is None else float(elapsed_s),
+                }
+            )
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def entries(self) -> list[HistoryEntry]:
+        """Every run, newest first. Reads only the journal (no image is opened)."""
+        with self._lock:
+            self._refresh()
+            runs = sorted(self._runs.values(), key=lambda r: (r.created, r.seq), reverse=True)
+            return [self._entry(run) for run in runs]
+
+    def pending(self) -> list[HistoryEntry]:
+        """Runs that were submitted (have a task id) but never finished: resume polling these."""
+        return [entry for entry in self.entries() if entry.is_pending]
+
+    def get(self, run_id: str) -> HistoryEntry:
+        """The entry of one run; ``KeyError`` if the history has no such run."""
+        with self._lock:
+            self._refresh()
+            run = self._runs.get(run_id)
+            if run is None:
+                raise KeyError(f"no run {run_id!r} in the history at {self.folder}")
+            return self._entry(run)
+
+    def __contains__(self, run_id: object) -> bool:
+        with self._lock:
+            self._refresh()
+            return run_id in self._runs
+
+    def typical_seconds(self, model: str) -> float | None:
+        """Median measured duration of the model's recent completed runs (``None``: no data).
+
+        Uses the run's ``elapsed_s`` when recorded, else the time from submission to finish.
+        """
+        with self._lock:
+            self._refresh()
+            runs = sorted(
+                (r for r in self._runs.values() if r.model == model and r.status == "completed"),
+                key=lambda r: r.finished or 0.0,
+            )
+            durations: list[float] = []
+            for run in runs:
+                if run.elapsed_s is not None:
+                    durations.append(run.elapsed_s)
+                elif run.submitted_at is not None and run.finished is not None:
+                    durations.append(run.finished - run.submitted_at)
+            durations = [d for d in durations if d >= 0][-TYPICAL_WINDOW:]
+            return statistics.median(durations) if durations else None
+
+    # --- managing --------------------------------------------------------------------------
+
+    def remove(self, run_id: str) -> None:
+        """Forget a run and delete its images, thumbnails and unshared input blobs.
+
+        ``KeyError`` if the history has no such run. The journal keeps a ``removed`` record.
+        """
+        with self._lock, self._journal.locked():
+            self._refresh()
+            run = self._runs.get(run_id)
+            if run is None:
+                raise KeyError(f"no run {run_id!r} in the history at {self.folder}")
+            # Record first: a crash after this leaves stray files, never an entry without files.
+            self._append({"op": "removed", "run_id": run_id})
+            for record in run.files:
+                path = self._path_of(record)
+                if path is None:
+                    continue
+                _unlink(path)
+                _remove_thumbnails(path)
+            still_used = {sha for other in self._runs.values() for sha in other.blobs}
+            for sha in set(run.blobs) - still_used:
+                _unlink(self.folder / BLOBS_DIR / f"{sha}.txt")
+                self._blob_cache.pop(sha, None)
+
+    def export(self, run_ids: Iterable[str], folder: str | Path) -> Path:
+        """Copy the images of ``run_ids`` to ``folder`` with an ``index.csv`` and ``index.json``.
+
+        The index lists, per run, its model, prompt, status, task id, times, error, input and
+        the file names in ``folder``. Returns the folder. ``KeyError`` for an unknown run;
+        ``ValueError`` when ``folder`` is inside the history itself.
+        """
+        import shutil
+
+        if isinstance(run_ids, str):
+            raise TypeError("run_ids must be a list of run ids, not one string")
+        target = Path(folder).expanduser().resolve()
+        if target == self.folder or self.folder in target.parents:
+            raise ValueError(f"folder must be outside the history folder {self.folder}")
+        entries = [self.get(run_id) for run_id in dict.fromkeys(run_ids)]
+        target.mkdir(parents=True, exist_ok=True)
+        rows: list[dict[str, Any]] = []
+        for entry in entries:
+            names: list[str] = []
+            for source in entry.files:
+                if not source.is_file():
+                    log.warning("export: %s is missing, skipped", source)
+                    continue
+                shutil.copy2(source, target / source.name)
+                names.append(source.name)
+            rows.append(_index_row(entry, names))
+        index = {"software": "mountsea-widgets", "exported": self._clock(), "runs": rows}
+        _write_atomic(
+            target / "index.json",
+            json.dumps(index, ensure_ascii=False, indent=2).encode("utf-8"),
+            durable=False,
+        )
+        _write_atomic(target / "index.csv", _index_csv(rows), durable=False)
+        return target
+
+    def size_bytes(self) -> int:
+        """The history's size on disk: journal, images, thumbnails and blobs, in bytes."""
+        total = 0
+        for root, _dirs, files in os.walk(self.folder):
+            for name in files:
+                with contextlib.suppress(OSError):  # removed while we walked
+                    total += os.lstat(os.path.join(root, name)).st_size
+        return total
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _append(self, record: dict[str, Any]) -> None:
+        record = {"v": RECORD_VERSION, **record, "t": self._clock()}
+        self._journal.append(record)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        records, restarted = self._journal.read_new()
+        if restarted:
+            self._runs.clear()
+        for record in records:
+            self._apply(record)
+
+    def _apply(self, record: Mapping[str, Any]) -> None:
+        op, run_id = record.get("op"), record.get("run_id")
+        if not isinstance(run_id, str) or not isinstance(op, str):
+            return
+        stamp = _number(record.get("t")) or 0.0
+        if op == "removed":
+            self._runs.pop(run_id, None)
+            return
+        run = self._runs.get(run_id)
+        if run is None:
+            self._seq += 1
+            run = self._runs[run_id] = _Run(run_id=run_id, seq=self._seq, created=stamp)
+        if op == "start":
+            run.model = str(record.get("model") or "")
+            data = record.get("input")
+            run.input = data if isinstance(data, dict) else {}
+            blobs = record.get("blobs")
+            run.blobs = [b for b in blobs if isinstance(b, str)] if isinstance(blobs, list) else []
+            run.created = _number(record.get("created")) or stamp
+        elif op == "submitted":
+            task_id = record.get("task_id")
+            if isinstance(task_id, str) and task_id:
+                run.task_id = task_id
+                run.submitted_at = stamp
+                if run.finished is None:
+                    run.status = STATUS_SUBMITTED
+        elif op == "images":
+            files = record.get("files")
+            for item in files if isinstance(files, list) else []:
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    run.files.append(item)
+        elif op == "finished":
+            run.status = str(record.get("status") or "finished")
+            run.finished = stamp
+            error = record.get("error")
+            run.error = error if isinstance(error, str) else None
+            run.elapsed_s = _number(record.get("elapsed_s"))
+
+    def _entry(self, run: _Run) -> HistoryEntry:
+        files = [path for path in map(self._path_of, run.files) if path is not None]
+        return HistoryEntry(
+            run_id=run.run_id,
+            model=run.model,
+            input=self._inflate(run.input, run.blobs),
+            task_id=run.task_id,
+            status=run.status,
+            created=run.created,
+            finished=run.finished,
+            elapsed_s=run.elapsed_s,
+            error=run.error,
+            files=files,
+            submitted_at=run.submitted_at,
+        )
+
+    def _path_of(self, record: Mapping[str, Any]) -> Path | None:
+        """The absolute path of a journalled file name, or None if it would leave the folder."""
+        name = record.get("name")
+        if not isinstance(name, str) or not name:
+            return None
+        parts = name.split("/")
+        if name.startswith("/") or "\\" in name or any(p in ("", ".", "..") for p in parts):
+            log.warning("ignoring a file name outside the history folder: %r", name)
+            return None
+        return self.folder.joinpath(*parts)
+
+    def _with_metadata(
+        self, run: _Run | None, run_id: str, index: int, data: bytes, content_type: str
+    ) -> bytes:
+        meta: dict[str, Any] = {
+            "model": run.model if run else "",
+            "input": self._inflate(run.input, run.blobs) if run else {},
+            "task_id": run.task_id if run else None,
+            "created": run.created if run else self._clock(),
+            "run_id": run_id,
+            "index": index,
+        }
+        try:
+            return embed(data, content_type, meta)
+        except MetadataError as exc:
+            log.warning("saving image %d of run %s without metadata: %s", index, run_id, exc)
+            return data
+
+    def _store_blobs(self, value: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """Move long data: URIs out of ``value`` into ``blobs/``; returns the marked copy."""
+        blobs: list[str] = []
+
+        def walk(item: Any) -> Any:
+            if isinstance(item, str) and len(item) > BLOB_THRESHOLD and item[:5] == "data:":
+                raw = item.encode("utf-8")
+                sha = hashlib.sha256(raw).hexdigest()
+                path = self.folder / BLOBS_DIR / f"{sha}.txt"
+                if not path.exists():
+                    path.parent.mkdir(exist_ok=True)
+                    _write_atomic(path, raw)
+                self._blob_cache[sha] = item
+                if sha not in blobs:
+                    blobs.append(sha)
+                return _BLOB_MARK + sha
+            if isinstance(item, dict):
+                return {k: walk(v) for k, v in item.items()}
+            if isinstance(item, list):
+                return [walk(v) for v in item]
+            return item
+
+        marked: dict[str, Any] = walk(value)
+        return marked, blobs
+
+    def _inflate(self, value: dict[str, Any], blobs: list[str]) -> dict[str, Any]:
+        """A fresh copy of a journalled input with its blob marks replaced by the data: URIs."""
+        if not blobs:
+            return copy.deepcopy(value)
+        allowed = set(blobs)
+
+        def walk(item: Any) -> Any:
+            if isinstance(item, str) and item.startswith(_BLOB_MARK):
+                sha = item[len(_BLOB_MARK) :]
+                if sha in allowed and _SHA256.match(sha):
+                    return self._blob(sha, item)
+                return item
+            if isinstance(item, dict):
+                return {k: walk(v) for k, v in item.items()}
+            if isinstance(item, list):
+                return [walk(v) for v in item]
+            return item
+
+        inflated: dict[str, Any] = walk(value)
+        return inflated
+
+    def _blob(self, sha: str, mark: str) -> str:
+        cached = self._blob_cache.get(sha)
+        if cached is None:
+            try:
+                cached = (self.folder / BLOBS_DIR / f"{sha}.txt").read_text("utf-8")
+            except OSError as exc:
+                log.warning("input blob %s is missing: %s", sha, exc)
+                return mark
+            # Kept in memory: the same reference image is usually reused across many runs.
+            self._blob_cache[sha] = cached
+        return cached
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _check_run_id(run_id: object) -> None:
+    if not isinstance(run_id, str) or not run_id:
+        raise ValueError(f"run_id must be a non-empty string, got {run_id!r}")
+
+
+def _file_stem(run_id: str) -> str:
+    """A file-name-safe stem for a run id; a hash keeps distinct ids distinct after cleaning."""
+    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", run_id).strip("_")[:80]
+    if cleaned != run_id:
+        digest = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:10]
+        cleaned = f"{cleaned}-{digest}" if cleaned else f"run-{digest}"
+    return cleaned
+
+
+def _is_secret_name(name: str) -> bool:
+    normalised = re.sub(r"[^a-z0-9]", "", name.lower())
+    return normalised in _SECRET_NAMES or normalised.endswith("apikey")
+
+
+def _scrub_key(text: str) -> str:
+    return scrub(text, os.environ.get("MOUNTSEA_API_KEY"))
+
+
+def _clean_input(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-safe deep copy of an input, without credential-like keys or the API key."""
+    if not isinstance(value, Mapping):
+        raise TypeError(f"input must be a dict, got {type(value).__name__}")
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, Mapping):
+            return {str(k): walk(v) for k, v in item.items() if not _is_secret_name(str(k))}
+        if isinstance(item, (list, tuple)):
+            return [walk(v) for v in item]
+        if isinstance(item, str):
+            return _scrub_key(item)
+        if item is None or isinstance(item, (bool, int)):
+            return item
+        if isinstance(item, float):
+            return item if item == item and abs(item) != float("inf") else None
+        return _scrub_key(str(item))  # anything else (a Path...) is journalled as text
+
+    cleaned: dict[str, Any] = walk(value)
+    return cleaned
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _remove_thumbnails(image: Path) -> None:
+    """Delete every cached thumbnail size of ``image``."""
+    prefix = image.stem + "."
+    try:
+        names = os.listdir(image.parent / THUMBS_DIR)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".jpg"):
+            _unlink(image.parent / THUMBS_DIR / name)
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder, are fsync'ed, then ``os.replace``
+    moves the file into place (atomic on POSIX and Windows). On failure nothing is left behind.
+    """
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        _unlink(temp)
+        raise
+    if durable:
+        fsync_folder(path.parent)
+
+
+# --- export index --------------------------------------------------------------------------------
+
+
+def _iso(stamp: float | None) -> str:
+    if stamp is None:
+        return ""
+    return datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _index_row(entry: HistoryEntry, names: list[str]) -> dict[str, Any]:
+    return {
+        "run_id": entry.run_id,
+        "model": entry.model,
+        "prompt": entry.prompt,
+        "status": entry.status,
+        "task_id": entry.task_id,
+        "created": entry.created,
+        "created_utc": _iso(entry.created),
+        "finished": entry.finished,
+        "elapsed_s": entry.elapsed_s,
+        "error": entry.error,
+        "files": names,
+        "input": entry.input,
+    }
+
+
+_CSV_COLUMNS = (
+    "run_id",
+    "created_utc",
+    "model",
+    "prompt",
+    "status",
+    "task_id",
+    "elapsed_s",
+    "error",
+    "files",
+    "input",
+)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    # A cell starting like a formula would run in a spreadsheet (CSV injection): quote it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _index_csv(rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(_CSV_COLUMNS)
+    for row in rows:
+        shortened, _ = shorten_data_uris(row["input"])
+        cells = dict(row, files=";".join(row["files"]))
+        cells["input"] = json.dumps(shortened, ensure_ascii=False, separators=(",", ":"))
+        writer.writerow([_csv_cell(cells[column]) for column in _CSV_COLUMNS])
+    # UTF-8 with BOM so spreadsheet programs detect the encoding of non-ASCII prompts.
+    return buffer.getvalue().encode("utf-8-sig")
