@@ -79,6 +79,7 @@ _MAYBE_CREATED = (
 )
 
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=BaseException)
 
 try:
     _VERSION = metadata.version("mountsea-widgets")
@@ -197,6 +198,22 @@ class BaseClient:
     def _scrub(self, text: str) -> str:
         return scrub(text, self._api_key)
 
+    def _scrubbed(self, error: _E) -> _E:
+        """``error`` with the key removed from its message (a last line of defence)."""
+        text = str(error)
+        if self._api_key and self._api_key in text:
+            _reword(error, self._scrub(text))
+        return error
+
+    def _scrub_json(self, value: Any) -> Any:
+        """``value`` (JSON data from a server) with the key removed wherever it was echoed."""
+        if self._api_key is None or value is None:
+            return value
+        try:
+            return json.loads(self._scrub(json.dumps(value)))
+        except (TypeError, ValueError):
+            return self._scrub(str(value))
+
     def expected_seconds(self, model: str | None) -> float:
         """How long a task of ``model`` usually takes (drives the poll schedule)."""
         return TYPICAL_SECONDS.get(model or "", DEFAULT_EXPECTED_SECONDS)
@@ -275,7 +292,7 @@ class BaseClient:
                     attempt += 1
                     yield _Sleep(delay)
                     continue
-                raise self._transport_error(exc, what, idempotent=idempotent) from exc
+                raise self._transport_error(exc, what, idempotent=idempotent) from None
             except _BodyTooLarge as exc:
                 maybe = "" if idempotent else _MAYBE_CREATED
                 raise InvalidResponseError(f"{what}: {exc}.{maybe}") from None
@@ -330,7 +347,7 @@ class BaseClient:
                 f"{what}: the hub accepted the request (HTTP {reply.status_code}) but its answer "
                 f"has no task id (task_id or taskId): {snippet}.{_MAYBE_CREATED}",
                 status_code=reply.status_code,
-                body=body,
+                body=self._scrub_json(body),
             )
         log.info("submitted %s task %s", model, task_id)
         return task_id, cleaned
@@ -381,7 +398,7 @@ class BaseClient:
         if status.status in FAILED or (status.status != "completed" and not status.images):
             raise TaskFailedError(
                 task_id,
-                status.error_code,
+                self._scrub_json(status.error_code),
                 self._scrub(status.error_message) if status.error_message else None,
                 status=status.status,
             )
@@ -390,7 +407,7 @@ class BaseClient:
                 InvalidResponseError(
                     f"Task {task_id} completed but its data holds no image URL "
                     f"({_describe_data(status.data)})",
-                    body=status.raw,
+                    body=self._scrub_json(status.raw),
                 ),
                 task_id,
             )
@@ -471,7 +488,7 @@ class BaseClient:
                     failures += 1
                     yield _Sleep(delay)
                     continue
-                raise self._transport_error(exc, f"{where} download", idempotent=True) from exc
+                raise self._transport_error(exc, f"{where} download", idempotent=True) from None
             status = reply.status_code
             if status in _REDIRECTS:
                 location = reply.headers.get("location")
@@ -631,6 +648,8 @@ class Client(BaseClient):
                     action = flow.send(value) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     return cast(_T, stop.value)
+                except MountseaError as exc:
+                    raise self._scrubbed(exc) from exc.__cause__
                 value, error = None, None
                 try:
                     value = self._perform(action)
@@ -786,6 +805,8 @@ class AsyncClient(BaseClient):
                     action = flow.send(value) if error is None else flow.throw(error)
                 except StopIteration as stop:
                     return cast(_T, stop.value)
+                except MountseaError as exc:
+                    raise self._scrubbed(exc) from exc.__cause__
                 value, error = None, None
                 try:
                     value = await self._perform(action)
@@ -914,9 +935,6 @@ def _describe_data(data: Any) -> str:
         said = f"; the model said {str(description)[:200]!r}" if description else ""
         return f"fields: {keys or 'none'}{said}"
     return f"data is {type(data).__name__}"
-
-
-_E = TypeVar("_E", bound=BaseException)
 
 
 def _reword(error: _E, message: str) -> _E:
