@@ -438,7 +438,7 @@ class Hub:
         return "completed"
 
     def _status(self, task: Task, now: float) -> str:
-        phase = self.latency.phase(now - task.created, task.duration)
+        phase = self.latency.phase(now, task.created, task.duration)
         return task.ending if phase == "done" else phase
 
     def _poll(self, task_id: str, base_url: str) -> Reply:

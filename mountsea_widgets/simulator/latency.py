@@ -43,10 +43,11 @@ class Latency:
         return typical * jitter / self.speed
 
     @staticmethod
-    def phase(elapsed: float, duration: float) -> str:
-        """``pending``, ``processing`` or ``done`` after ``elapsed`` seconds of ``duration``."""
-        if elapsed >= duration:
+    def phase(now: float, start: float, duration: float) -> str:
+        """``pending``, ``processing`` or ``done`` at clock time ``now`` for a task begun at
+        ``start`` lasting ``duration`` (``done`` exactly from ``start + duration`` on)."""
+        if now >= start + duration:
             return "done"
-        if elapsed < PENDING_FRACTION * duration:
+        if now - start < PENDING_FRACTION * duration:
             return "pending"
         return "processing"
