@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import logging
 import threading
 import time
@@ -149,14 +150,15 @@ class Run:
             for name, value in changes.items():
                 setattr(self, name, value)
             observers = list(self._observers)
-            if self.done:
-                self._done.set()
         for observer in observers:
             try:
                 observer(self)
             except Exception:
                 # A broken view must not stop the run; the run's state stays right.
                 log.exception("run observer %r failed", observer)
+        if self.done:
+            # Set after the observers ran, so whoever waits sees the views up to date too.
+            self._done.set()
 
     def tick(self) -> None:
         """Refresh ``elapsed_s`` from the clock while the run is going."""
@@ -245,16 +247,26 @@ async def execute(
 ) -> Run:
     """Carry ``run`` out with ``client``: submit, journal the task id, poll, keep the images.
 
-    Never raises for a failed generation: the outcome is in ``run.status`` / ``run.error``.
+    A run that already has a ``task_id`` (e.g. from :func:`run_from_entry`) is resumed: it is
+    polled, not submitted again. Never raises for a failed generation: the outcome is in
+    ``run.status`` / ``run.error``.
     Cancelling the task (``run.cancel()``) records ``cancelled`` and re-raises the cancel.
     """
-    run.update(status="submitting", started=run.clock(), elapsed_s=0.0)
-    _journal(run, history, "start", run.run_id, run.model, dict(run.input), run.started)
+    resuming = run.task_id is not None
+    if resuming:
+        # A run found in the journal with a task id: poll it again, never submit twice.
+        run.update(status="pending", error=None)
+    else:
+        run.update(status="submitting", started=run.clock(), elapsed_s=0.0)
+        _journal(run, history, "start", run.run_id, run.model, dict(run.input), run.started)
     ticker = asyncio.ensure_future(_tick(run, tick_s))
     try:
-        task_id = await client.submit(run.model, dict(run.input))
-        run.update(task_id=task_id, status="pending")
-        _journal(run, history, "submitted", run.run_id, task_id)
+        if run.task_id is None:
+            task_id = await client.submit(run.model, dict(run.input))
+            run.update(task_id=task_id, status="pending")
+            _journal(run, history, "submitted", run.run_id, task_id)
+        assert run.task_id is not None
+        task_id = run.task_id
 
         def on_status(status: TaskStatus) -> None:
             new = _status_from_poll(status)
@@ -331,3 +343,99 @@ def start(
 
     future.add_done_callback(on_done)
     return future
+
+
+# --- history entries, saving, code -----------------------------------------------------------
+
+
+def run_from_entry(entry: Any) -> Run:
+    """A :class:`Run` rebuilt from a history entry (a finished run, or one to resume).
+
+    ``entry`` is a :class:`~mountsea_widgets.history.HistoryEntry` (run_id, model, input,
+    task_id, status, created, elapsed_s, error, files).
+    """
+    run = Run(entry.model, entry.input or {}, run_id=entry.run_id)
+    run.task_id = entry.task_id
+    run.started = float(entry.created or run.started)
+    run.elapsed_s = float(entry.elapsed_s or 0.0)
+    run.error = entry.error
+    if entry.status in RUN_STATUSES:
+        status = entry.status
+    elif entry.task_id is not None and getattr(entry, "finished", None) is None:
+        status = "pending"  # submitted, never finished: can be resumed
+    else:
+        status = "error"
+        run.error = run.error or (
+            "Interrupted before the hub confirmed a task id; if the request had arrived, the "
+            "provider may have run it."
+        )
+    run.files = [Path(file) for file in entry.files or ()]
+    run.status = status
+    if run.done:
+        run._done.set()
+    return run
+
+
+def image_loaders(run: Run) -> list[Callable[[], bytes]]:
+    """One loader per image of ``run``: the downloaded bytes, else the journal's files."""
+    if run.result is not None and run.result.image_bytes:
+        return [functools.partial(bytes, data) for data in run.result.image_bytes]
+    return [path.read_bytes for path in run.files]
+
+
+def save_run(run: Run, folder: str | Path) -> list[Path]:
+    """Write ``run``'s images into ``folder`` (created if missing), with metadata embedded.
+
+    File names are ``<task id>_<n>.<ext>``, sanitised; nothing is written outside ``folder``.
+    Each file carries the model, input and task id (``mw.read_metadata`` reads them back).
+    """
+    from .images import safe_file_name
+    from .metadata import MetadataError, embed, extension_for
+
+    root = Path(folder).expanduser()
+    root.mkdir(parents=True, exist_ok=True)
+    resolved_root = root.resolve()
+    stem = safe_file_name(run.task_id or run.run_id, "run")
+    types = list(run.result.content_types) if run.result is not None else []
+    paths: list[Path] = []
+    for index, load in enumerate(image_loaders(run)):
+        data = load()
+        content_type = types[index] if index < len(types) else ""
+        meta = {
+            "model": run.model,
+            "input": run.input,
+            "task_id": run.task_id,
+            "run_id": run.run_id,
+            "created": run.started,
+            "index": index,
+        }
+        try:
+            data = embed(data, content_type, meta)
+        except MetadataError as exc:
+            log.info("saving image %d of run %s without metadata: %s", index, run.run_id, exc)
+        ext = extension_for(data, content_type or None)
+        name = safe_file_name(f"{stem}_{index + 1}.{ext}", f"image_{index + 1}.{ext}")
+        path = root / name
+        if path.resolve().parent != resolved_root:
+            raise ValueError(f"refusing to write {name!r} outside {str(root)!r}")
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def generation_code(model: str, input: Mapping[str, Any]) -> str:
+    """The ``mw.generate(...)`` call that repeats a run: valid Python, arguments repr'd."""
+    params = {name: value for name, value in input.items() if name != "prompt"}
+    lines = [
+        "import mountsea_widgets as mw",
+        "",
+        "result = mw.generate(",
+        f"    {model!r},",
+        f"    {str(input.get('prompt', ''))!r},",
+    ]
+    for name, value in params.items():
+        if not name.isidentifier():
+            raise ValueError(f"parameter name {name!r} is not a Python identifier")
+        lines.append(f"    {name}={value!r},")
+    lines += [")", "result"]
+    return "\n".join(lines)
