@@ -10,8 +10,9 @@ with ``hold_sync``).
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -102,6 +103,7 @@ class ComparisonGrid(widgets.VBox):
         column_labels: Sequence[str],
         *,
         subtitle: str = "",
+        on_cancel: Callable[[], Any] | None = None,
     ) -> None:
         self.row_labels = list(row_labels)
         self.column_labels = list(column_labels)
@@ -110,6 +112,15 @@ class ComparisonGrid(widgets.VBox):
             _text_html(subtitle, color=TONE_COLORS["muted"], small=True) if subtitle else ""
         )
         self.summary_html = widgets.HTML()
+        self.cancel_button = widgets.Button(
+            description="Cancel",
+            icon="stop",
+            tooltip="Stop waiting for unfinished cells (the provider may still finish and bill)",
+            layout=widgets.Layout(width="auto", display="" if on_cancel else "none"),
+        )
+        self.cancel_button.add_class("mountsea-comparison-cancel")
+        if on_cancel is not None:
+            self.cancel_button.on_click(lambda _button: on_cancel())
         self.cells: list[list[GridCell]] = [
             [GridCell() for _ in self.column_labels] for _ in self.row_labels
         ]
@@ -137,7 +148,12 @@ class ComparisonGrid(widgets.VBox):
             ),
         )
         super().__init__(
-            [self.title_html, self.subtitle_html, self.summary_html, self.grid],
+            [
+                self.title_html,
+                self.subtitle_html,
+                widgets.HBox([self.summary_html, self.cancel_button]),
+                self.grid,
+            ],
             layout=widgets.Layout(overflow="auto"),
         )
         self.add_class("mountsea-comparison")
@@ -154,6 +170,10 @@ class ComparisonGrid(widgets.VBox):
     def set_cell(self, row: int, column: int, view: CellView) -> None:
         """Show ``view`` in the cell at ``(row, column)``."""
         self.cells[row][column].show(view)
+
+    def set_running(self, running: bool) -> None:
+        """Show the Cancel button only while cells are still running."""
+        self.cancel_button.layout.display = "" if running else "none"
 
     def set_summary(self, text: str, *, tone: str = "muted") -> None:
         """Replace the one-line summary above the grid (e.g. "5 of 8 done")."""
