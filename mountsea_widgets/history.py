@@ -551,7 +551,9 @@ class History:
             return embed(data, content_type, meta)
         except MetadataError as exc:
             log.warning("saving image %d of run %s without metadata: %s", index, run_id, exc)
-            return data
+        except Exception:  # a paid image is never dropped because its metadata failed
+            log.exception("saving image %d of run %s without metadata", index, run_id)
+        return data
 
     def _store_blobs(self, value: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Move long data: URIs out of ``value`` into ``blobs/``; returns the marked copy."""

@@ -282,7 +282,7 @@ def _png_text_value(kind: bytes, body: bytes) -> str | None:
 
 def _png_embed(data: bytes, payload: Mapping[str, Any]) -> bytes:
     ours = {PNG_KEYWORD, "Software", "Description"}
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
     extra = [
         _png_itxt(PNG_KEYWORD, text, compress=len(text) > 1024),
         _png_chunk(b"tEXt", b"Software\x00" + SOFTWARE.encode("latin-1")),
@@ -332,7 +332,7 @@ def _exif_with_payload(existing: bytes | None, payload: Mapping[str, Any]) -> by
     prompt = _prompt_of(payload)
     if prompt and prompt.isascii():
         exif[_TAG_IMAGE_DESCRIPTION] = prompt
-    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"))
+    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)
     exif.get_ifd(_TAG_EXIF_IFD)[_TAG_USER_COMMENT] = _USER_COMMENT_ASCII + text.encode("ascii")
     raw = exif.tobytes()
     return raw[len(_EXIF_HEADER) :] if raw.startswith(_EXIF_HEADER) else raw

@@ -201,6 +201,20 @@ def test_non_image_bytes_are_still_kept_unchanged(hist: History) -> None:
     assert hist.get("r1").files == [path]
 
 
+def test_an_image_is_kept_even_when_embedding_metadata_crashes(
+    hist: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crashing_embed(*args: Any) -> bytes:
+        raise RuntimeError("unexpected EXIF trouble")
+
+    monkeypatch.setattr(history_module, "embed", crashing_embed)
+    hist.start("r1", "nano-banana", {"prompt": "x"})
+    data = png()
+    [path] = hist.images("r1", [(data, "image/png")])
+    assert path.read_bytes() == data
+    assert hist.get("r1").files == [path]
+
+
 def test_downloading_the_same_images_again_does_not_duplicate_them(hist: History) -> None:
     hist.start("r1", "nano-banana", {"prompt": "x"})
     hist.submitted("r1", "hub-1")
@@ -294,7 +308,12 @@ def test_a_torn_last_line_is_skipped_and_later_appends_still_work(sandbox: Path)
 
     fresh = History(folder)
     assert {e.run_id for e in fresh.entries()} == {"before-1", "before-2", "after"}
-    assert fresh.get("after").task_id == "hub-after"
+    after = fresh.get("after")
+    assert (after.model, after.prompt, after.task_id) == (
+        "nano-banana",
+        "after the crash",
+        "hub-after",
+    )
     assert "torn" not in fresh
     assert fresh._journal.skipped_lines == 1
     lines = journal.read_bytes().split(b"\n")

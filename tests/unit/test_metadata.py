@@ -170,6 +170,12 @@ def test_long_data_uris_are_replaced_by_a_note_that_is_not_a_uri(tmp_path: Path)
     assert found["input_omitted"] == ["image_urls[1]"]
 
 
+def test_values_that_are_not_json_are_embedded_as_text(tmp_path: Path) -> None:
+    path = tmp_path / "a.png"
+    path.write_bytes(embed(encoded("PNG"), "image/png", dict(META, source=Path("/x/y.png"))))
+    assert read_metadata(path)["source"] == "/x/y.png"
+
+
 def test_jpeg_metadata_too_large_for_one_segment_is_refused_clearly() -> None:
     meta = dict(META, input={"prompt": "x" * 70_000})
     with pytest.raises(MetadataError, match="too large for a JPEG EXIF segment"):
