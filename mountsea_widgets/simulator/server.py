@@ -27,7 +27,9 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 1024
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], hub: Hub, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self, address: tuple[str, int], hub: Hub, sleep: Callable[[float], object]
+    ) -> None:
         self.hub = hub
         self.sleep = sleep
         self.base_url = ""
@@ -106,7 +108,7 @@ class SimulatorServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,
     ) -> None:
         self.hub = hub
         self._server = _HTTPServer((host, port), hub, sleep)

@@ -225,7 +225,7 @@ def test_slow_delays_async_clients_too() -> None:
     ],
 )
 def test_task_endings(make: Any, key: str, status: str, code: str) -> None:
-    sim = make(Faults(**{key: 1.0}))
+    sim = make(Faults.parse(f"{key}=1"))
     task_id = sim.submit().json()["task_id"]
     early = sim.client.get(f"/hub/v1/tasks/{task_id}").json()
     assert early["status"] == "pending"  # the ending only shows once the task is over
