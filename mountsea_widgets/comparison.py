@@ -37,6 +37,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -560,16 +561,25 @@ class Comparison:
 
         if get_runner().on_runner_thread():
             raise RuntimeError("wait() would block the runner thread; await the cells instead")
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
             self._future.result(timeout)
         except concurrent.futures.TimeoutError:
-            raise TimeoutError(
-                f"comparison not finished after {timeout:g} s ({self.summary()}); "
-                "it keeps running — call wait() again or cancel()"
-            ) from None
+            raise self._not_finished(timeout) from None
         except concurrent.futures.CancelledError:
             pass
+        # After a cancel the future ends at once, while the cells record it on the runner.
+        for cell in self.plan.cells:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if cell.run is not None and not cell.run.wait(left):
+                raise self._not_finished(timeout)
         return self
+
+    def _not_finished(self, timeout: float | None) -> TimeoutError:
+        return TimeoutError(
+            f"comparison not finished after {timeout or 0:g} s ({self.summary()}); "
+            "it keeps running — call wait() again or cancel()"
+        )
 
     def cancel(self) -> bool:
         """Stop polling every unfinished cell (the hub may still finish and bill them)."""

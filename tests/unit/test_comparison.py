@@ -1,0 +1,504 @@
+"""Comparison grids: layout, "n/a" and rejected cells, bounded concurrency, records and CSV.
+
+Runs go through the real client into the simulator's in-process transport (the same hub core
+as the HTTP server), with the poll sleep shortened so nothing waits for real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import html
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mountsea_widgets import simulator
+from mountsea_widgets.catalog import catalog
+from mountsea_widgets.client import AsyncClient
+from mountsea_widgets.comparison import (
+    NO_SEED_NOTE,
+    NOT_APPLICABLE,
+    QUEUED,
+    RECORD_FIELDS,
+    REJECTED,
+    Comparison,
+    compare,
+    format_value,
+    plan,
+    read_csv,
+)
+from mountsea_widgets.errors import ValidationError
+
+FOUR = ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]
+
+
+async def _short_sleep(seconds: float) -> None:
+    await asyncio.sleep(min(seconds, 0.01))
+
+
+class CountingClient(AsyncClient):
+    """An AsyncClient that counts how many tasks it has between submit and the end of wait."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.active = 0
+        self.max_active = 0
+        self.submitted: list[str] = []
+
+    async def submit(self, model: str, input: Any) -> str:
+        self.active += 1
+        self.max_active = max(self.max_active, self.active)
+        self.submitted.append(model)
+        try:
+            return await super().submit(model, input)
+        except BaseException:
+            self.active -= 1
+            raise
+
+    async def wait(self, task_id: str, **kwargs: Any) -> Any:
+        try:
+            return await super().wait(task_id, **kwargs)
+        finally:
+            self.active -= 1
+
+
+@pytest.fixture
+def hub() -> Iterator[simulator.Hub]:
+    hub = simulator.Hub(speed=500, prerender=False)
+    yield hub
+    hub.close()
+
+
+@pytest.fixture
+def client(hub: simulator.Hub) -> CountingClient:
+    return CountingClient(
+        base_url="http://hub.test", transport=simulator.transport(hub), sleep=_short_sleep
+    )
+
+
+# --- planning (nothing is sent) ------------------------------------------------------------------
+
+
+def test_models_by_seeds_by_one_varied_parameter_puts_seeds_in_rows() -> None:
+    layout = plan(
+        "a cat",
+        models=["nano-banana", "nano-banana-2"],
+        seeds=[1, 2],
+        vary={"aspect_ratio": ["1:1", "16:9", "9:16"]},
+    )
+    assert layout.shape == (4, 3)
+    assert layout.row_labels == [
+        "nano-banana\nseed 1",
+        "nano-banana\nseed 2",
+        "nano-banana-2\nseed 1",
+        "nano-banana-2\nseed 2",
+    ]
+    assert layout.column_labels == [
+        "aspect_ratio = 1:1",
+        "aspect_ratio = 16:9",
+        "aspect_ratio = 9:16",
+    ]
+    cell = layout.cell(3, 2)
+    assert (cell.model, cell.seed, cell.param, cell.value) == (
+        "nano-banana-2",
+        2,
+        "aspect_ratio",
+        "9:16",
+    )
+    assert cell.input == {"prompt": "a cat", "seed": 2, "aspect_ratio": "9:16"}
+    assert [(c.row, c.column) for c in layout.cells] == [(r, c) for r in range(4) for c in range(3)]
+
+
+def test_without_vary_columns_are_seeds_and_rows_are_the_four_default_models() -> None:
+    layout = plan("a cat", seeds=[1, 2])
+    assert layout.models == FOUR == catalog.text_to_image
+    assert layout.shape == (4, 2)
+    assert layout.row_labels == FOUR
+    assert layout.column_labels == ["seed 1", "seed 2"]
+    assert plan("a cat").column_labels == ["no seed"]
+    assert plan("a cat").cell(0, 0).input == {"prompt": "a cat"}
+
+
+def test_one_seed_with_vary_keeps_one_row_per_model() -> None:
+    layout = plan(
+        "a cat", models=["nano-banana"], seeds=[5], vary={"output_format": ["png", "jpeg"]}
+    )
+    assert layout.shape == (1, 2)
+    assert layout.row_labels == ["nano-banana"]
+    assert layout.cell(0, 1).input == {"prompt": "a cat", "seed": 5, "output_format": "jpeg"}
+
+
+def test_gpt_image_2_runs_without_the_seed_and_says_so() -> None:
+    layout = plan("a cat", models=["nano-banana", "gpt-image-2"], seeds=[1, 2])
+    gpt = [c for c in layout.cells if c.model == "gpt-image-2"]
+    assert [c.kind for c in gpt] == ["run", "run"]
+    assert all(c.input == {"prompt": "a cat"} for c in gpt)
+    assert all(c.note == NO_SEED_NOTE for c in gpt)
+    assert [c.seed for c in gpt] == [1, 2]
+    banana = layout.cell(0, 1)
+    assert banana.input == {"prompt": "a cat", "seed": 2}
+    assert banana.note == ""
+
+
+@pytest.mark.parametrize(
+    ("param", "values", "lacking"),
+    [
+        ("quality", ["low", "high"], "nano-banana"),
+        ("resolution", ["1K", "2K"], "nano-banana"),
+        ("seed", [1, 2], "gpt-image-2"),
+    ],
+)
+def test_a_parameter_the_model_lacks_makes_its_cells_not_applicable(
+    param: str, values: list[Any], lacking: str
+) -> None:
+    other = "gpt-image-2" if lacking != "gpt-image-2" else "nano-banana"
+    if param == "resolution":
+        other = "nano-banana-2"
+    layout = plan("a cat", models=[lacking, other], vary={param: values})
+    lacking_cells = [c for c in layout.cells if c.model == lacking]
+    assert [c.status for c in lacking_cells] == [NOT_APPLICABLE] * len(values)
+    assert all(c.input is None and c.run is None for c in lacking_cells)
+    assert all(param in (c.problem or "") for c in lacking_cells)
+    assert all(c.kind == "run" for c in layout.cells if c.model == other)
+
+
+def test_a_value_the_model_rejects_is_reported_per_cell_with_the_catalog_message() -> None:
+    layout = plan(
+        "a cat", models=["nano-banana", "nano-banana-2"], vary={"aspect_ratio": ["1:1", "8:1"]}
+    )
+    rejected = layout.cell(0, 1)
+    assert rejected.status == REJECTED
+    assert rejected.run is None
+    with pytest.raises(ValidationError) as expected:
+        catalog["nano-banana"].validate({"prompt": "a cat", "aspect_ratio": "8:1"})
+    assert rejected.error == str(expected.value)
+    assert "aspect_ratio" in (rejected.error or "") and "9:16" in (rejected.error or "")
+    assert layout.cell(0, 0).kind == "run"
+    assert layout.cell(1, 1).kind == "run"  # nano-banana-2 accepts 8:1
+    assert layout.cell(1, 1).input == {"prompt": "a cat", "aspect_ratio": "8:1"}
+
+
+def test_fixed_params_go_only_to_models_that_have_them() -> None:
+    layout = plan("a cat", models=["nano-banana", "gpt-image-2"], params={"quality": "low"})
+    banana, gpt = layout.cells
+    assert banana.input == {"prompt": "a cat"}
+    assert "quality left out" in banana.note
+    assert gpt.input == {"prompt": "a cat", "quality": "low"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"vary": {"aspect_ratio": ["1:1"], "seed": [1]}}, "exactly one parameter"),
+        ({"vary": {"prompt": ["a", "b"]}}, "prompt"),
+        ({"vary": {"aspect_ratoi": ["1:1"]}}, "did you mean 'aspect_ratio'"),
+        ({"vary": {"aspect_ratio": "1:1"}}, "must be a list"),
+        ({"vary": {"aspect_ratio": []}}, "must not be empty"),
+        ({"models": []}, "models must not be empty"),
+        ({"seeds": [1], "vary": {"seed": [2]}}, "seeds"),
+        ({"params": {"seed": 3}}, "seeds=[...]"),
+        ({"params": {"prompt": "x"}}, "prompt"),
+        ({"params": {"qualty": "low"}}, "did you mean 'quality'"),
+        ({"params": {"quality": "low"}, "vary": {"quality": ["high"]}}, "both varied and fixed"),
+    ],
+)
+def test_a_comparison_that_cannot_be_laid_out_is_refused(
+    kwargs: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=None) as error:
+        plan("a cat", **kwargs)
+    assert message in str(error.value)
+
+
+def test_unknown_model_is_refused_with_a_suggestion() -> None:
+    with pytest.raises(ValidationError, match="did you mean 'nano-banana-2'"):
+        plan("a cat", models=["nano-banana2"])
+
+
+def test_blank_prompt_and_bad_concurrency_are_refused() -> None:
+    with pytest.raises(ValueError, match="prompt"):
+        plan("   ")
+    with pytest.raises(ValueError, match="concurrency"):
+        Comparison(plan("a cat", models=["nano-banana"]), concurrency=0)
+
+
+def test_value_labels_are_short() -> None:
+    assert format_value({"width": 1536, "height": 1024}) == "1536×1024"
+    assert format_value(True) == "true"
+    assert format_value("16:9") == "16:9"
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def test_the_grid_fills_and_only_runnable_cells_reach_the_hub(
+    hub: simulator.Hub, client: CountingClient
+) -> None:
+    comparison = compare(
+        "a lighthouse",
+        models=["nano-banana", "nano-banana-2", "gpt-image-2"],
+        vary={"aspect_ratio": ["1:1", "8:1"]},
+        client=client,
+        history=False,
+    )
+    comparison.wait(60)
+    statuses = [[comparison.cell(r, c).status for c in range(2)] for r in range(3)]
+    assert statuses == [
+        ["completed", REJECTED],
+        ["completed", "completed"],
+        [NOT_APPLICABLE, NOT_APPLICABLE],
+    ]
+    assert hub.stats.submitted == 3
+    assert hub.stats.rejections == 0
+    assert sorted(client.submitted) == ["nano-banana", "nano-banana-2", "nano-banana-2"]
+    done = comparison.cell(1, 1)
+    assert done.task_id and done.task_id.startswith("hub-")
+    assert done.seconds is not None and done.seconds >= 0
+    assert done.image_bytes and done.run is not None and done.run.result is not None
+    assert done.run.result.input == {"prompt": "a lighthouse", "aspect_ratio": "8:1"}
+    assert comparison.done
+    assert comparison.summary().startswith("6 of 6 done")
+
+
+def test_concurrency_cap_is_respected(hub: simulator.Hub, client: CountingClient) -> None:
+    comparison = compare(
+        "a lighthouse", models=FOUR, seeds=[1, 2], client=client, concurrency=2, history=False
+    )
+    comparison.wait(60)
+    assert [c.status for c in comparison.cells] == ["completed"] * 8
+    assert client.max_active == 2
+    assert hub.stats.max_in_flight <= 2
+    assert hub.stats.submitted == 8
+
+
+def test_without_a_cap_more_cells_run_at_once(hub: simulator.Hub, client: CountingClient) -> None:
+    # The counterpart of the cap test: proves the counter can see more than two at once.
+    compare(
+        "a lighthouse", models=FOUR, seeds=[1, 2], client=client, concurrency=8, history=False
+    ).wait(60)
+    assert client.max_active > 2
+
+
+def test_records_have_one_row_per_cell_with_every_field(
+    hub: simulator.Hub, client: CountingClient
+) -> None:
+    comparison = compare(
+        "a lighthouse",
+        models=["nano-banana", "gpt-image-2"],
+        seeds=[1, 2],
+        vary={"aspect_ratio": ["1:1", "4:1"]},
+        client=client,
+        history=False,
+    ).wait(60)
+    records = comparison.records()
+    assert len(records) == 8
+    assert all(tuple(r) == RECORD_FIELDS for r in records)
+    first = records[0]
+    assert first["model"] == "nano-banana" and first["seed"] == 1
+    assert first["param"] == "aspect_ratio" and first["value"] == "1:1"
+    assert first["params"] == {"prompt": "a lighthouse", "seed": 1, "aspect_ratio": "1:1"}
+    assert first["status"] == "completed" and first["error"] is None
+    assert isinstance(first["seconds"], float)
+    assert first["task_id"].startswith("hub-")
+    assert first["file"] is None
+    rejected = records[1]
+    assert rejected["status"] == REJECTED and "aspect_ratio" in rejected["error"]
+    assert rejected["task_id"] is None and rejected["seconds"] is None
+    na = records[4]
+    assert na["model"] == "gpt-image-2" and na["status"] == NOT_APPLICABLE and na["params"] is None
+
+
+def test_csv_round_trips(hub: simulator.Hub, client: CountingClient, tmp_path: Path) -> None:
+    comparison = compare(
+        'a lighthouse, "quoted", with commas\nand a newline',
+        models=["nano-banana-2", "gpt-image-2"],
+        seeds=[3],
+        vary={"aspect_ratio": ["1:1", "8:1"]},
+        client=client,
+        history=False,
+    ).wait(60)
+    comparison.save_images(tmp_path / "images")
+    path = comparison.to_csv(tmp_path / "out" / "grid.csv")
+    assert read_csv(path) == comparison.records()
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4
+    assert tuple(rows[0]) == RECORD_FIELDS
+    assert rows[0]["value"] == "1:1"  # readable in a spreadsheet, not JSON-quoted
+    assert rows[2]["params"] == ""  # gpt-image-2 lacks aspect_ratio: nothing was sent
+
+
+def test_csv_round_trips_typed_values(
+    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+) -> None:
+    comparison = compare(
+        "a lighthouse",
+        models=["gpt-image-2"],
+        vary={"image_size": ["square", {"width": 1536, "height": 1024}]},
+        client=client,
+        history=False,
+    ).wait(60)
+    back = read_csv(comparison.to_csv(tmp_path / "sizes.csv"))
+    assert back == comparison.records()
+    assert back[1]["value"] == {"width": 1536, "height": 1024}
+    numbers = compare(
+        "a lighthouse",
+        models=["nano-banana"],
+        vary={"num_images": [1, 2]},
+        client=client,
+        history=False,
+    ).wait(60)
+    back = read_csv(numbers.to_csv(tmp_path / "numbers.csv"))
+    assert back == numbers.records()
+    assert [r["value"] for r in back] == [1, 2]
+
+
+def test_save_images_fills_the_file_field(
+    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+) -> None:
+    comparison = compare(
+        "a lighthouse",
+        models=["nano-banana", "gpt-image-2"],
+        vary={"quality": ["low"]},
+        client=client,
+        history=False,
+    ).wait(60)
+    paths = comparison.save_images(tmp_path)
+    assert len(paths) == 1
+    records = comparison.records()
+    assert records[0]["file"] is None  # n/a: nano-banana has no quality
+    assert records[1]["file"] == str(paths[0]) and paths[0].is_file()
+
+
+def test_history_keeps_each_run_and_names_its_file(
+    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+) -> None:
+    from mountsea_widgets.history import History
+
+    history = History(tmp_path / "history")
+    comparison = compare(
+        "a lighthouse", models=["nano-banana"], seeds=[1, 2], client=client, history=history
+    ).wait(60)
+    files = [r["file"] for r in comparison.records()]
+    assert all(f is not None and Path(f).is_file() for f in files)
+    assert len(history.entries()) == 2
+    assert {e.task_id for e in history.entries()} == {c.task_id for c in comparison.cells}
+
+
+def test_a_failed_task_is_shown_in_its_cell(client: CountingClient) -> None:
+    failing = simulator.Hub(speed=500, prerender=False, faults="task_failed=1")
+    try:
+        broken = CountingClient(
+            base_url="http://hub.test", transport=simulator.transport(failing), sleep=_short_sleep
+        )
+        comparison = compare("a cat", models=["nano-banana"], client=broken, history=False).wait(60)
+    finally:
+        failing.close()
+    cell = comparison.cells[0]
+    assert cell.status == "failed"
+    assert "SIMULATED_FAILURE" in (cell.error or "")
+    assert comparison.records()[0]["error"] == cell.error
+
+
+def test_cancel_stops_running_and_queued_cells() -> None:
+    slow = simulator.Hub(speed=0.01, prerender=False)  # nothing finishes during the test
+    try:
+        patient = CountingClient(base_url="http://hub.test", transport=simulator.transport(slow))
+        comparison = compare(
+            "a cat",
+            models=["nano-banana"],
+            seeds=[1, 2, 3],
+            client=patient,
+            concurrency=1,
+            history=False,
+        )
+        first = comparison.cells[0]
+        assert first.run is not None
+        for _ in range(500):
+            if first.task_id:
+                break
+            first.run.wait(0.01)
+        assert comparison.cells[1].status == QUEUED
+        assert comparison.cancel()
+        comparison.wait(10)
+    finally:
+        slow.close()
+    assert [c.status for c in comparison.cells] == ["cancelled"] * 3
+    assert slow.stats.submitted == 1
+    assert "cancelled before it was sent" in (comparison.cells[2].error or "")
+
+
+def test_wait_times_out_without_stopping_the_cells() -> None:
+    slow = simulator.Hub(speed=0.01, prerender=False)
+    try:
+        patient = CountingClient(base_url="http://hub.test", transport=simulator.transport(slow))
+        comparison = compare("a cat", models=["nano-banana"], client=patient, history=False)
+        with pytest.raises(TimeoutError, match="keeps running"):
+            comparison.wait(0.05)
+        assert not comparison.done
+        comparison.cancel()
+        comparison.wait(10)
+    finally:
+        slow.close()
+
+
+# --- the widget ----------------------------------------------------------------------------------
+
+
+def test_widget_shows_labels_statuses_and_thumbnails(
+    hub: simulator.Hub, client: CountingClient
+) -> None:
+    prompt = "<script>alert(1)</script> & a cat"
+    comparison = compare(
+        prompt,
+        models=["nano-banana", "gpt-image-2"],
+        vary={"quality": ["low", "high"]},
+        client=client,
+        history=False,
+    )
+    grid = comparison.widget  # built while (or before) the cells run, kept up to date
+    comparison.wait(60)
+    assert grid.shape == (2, 2)
+    assert "<script>" not in grid.title_html.value
+    assert html.escape(prompt) in grid.title_html.value
+    assert "quality = low" in grid.grid.children[1].value
+    banana = grid.cell(0, 0)
+    assert "n/a" in banana.status_html.value
+    assert "nano-banana has no quality" in banana.message_html.value
+    assert banana.image.layout.display == "none"
+    gpt = grid.cell(1, 1)
+    assert "completed" in gpt.status_html.value
+    assert gpt.image.layout.display == ""
+    assert bytes(gpt.image.value)[:2] == b"\xff\xd8"  # a JPEG thumbnail
+    assert "4 of 4 done" in grid.summary_html.value
+    assert grid.cancel_button.layout.display == "none"
+    bundle = comparison._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_widget_built_after_the_run_shows_the_final_state(
+    hub: simulator.Hub, client: CountingClient
+) -> None:
+    comparison = compare(
+        "a cat",
+        models=["nano-banana-2"],
+        vary={"aspect_ratio": ["1:1", "8:1"]},
+        client=client,
+        history=False,
+    ).wait(60)
+    grid = comparison.widget
+    assert ["completed" in grid.cell(0, c).status_html.value for c in range(2)] == [True, True]
+    assert grid.cell(0, 1).image.layout.display == ""
+
+
+def test_rejected_cells_show_the_error_in_the_widget() -> None:
+    layout = plan("a cat", models=["nano-banana"], vary={"aspect_ratio": ["8:1"]})
+    comparison = Comparison(layout)
+    assert comparison.done  # nothing to run
+    cell = comparison.widget.cell(0, 0)
+    assert "rejected" in cell.status_html.value
+    assert "aspect_ratio" in cell.message_html.value
+    assert comparison.wait() is comparison
