@@ -221,6 +221,7 @@ class Hub:
         self._api_key = api_key or None
         self._dice = Dice(self.faults.seed)
         self._tasks: dict[str, Task] = {}
+        self._created = 0
         self._lock = threading.Lock()
         self.stats = Stats(self._count_in_flight)
         self._jobs: queue.SimpleQueue[tuple[str, dict[str, Any], int] | None] | None = None
@@ -398,7 +399,8 @@ class Hub:
     def _create(self, spec: ModelSpec, clean: dict[str, Any]) -> Task:
         now = self.clock()
         with self._lock:
-            number = len(self._tasks)
+            number = self._created
+            self._created += 1
         ending = self._ending()
         task = Task(
             id=f"hub-{uuid.uuid4()}",

@@ -49,7 +49,7 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 #: Long edge of the canvas the background is painted on before scaling up.
-_CANVAS_LONG_EDGE = 384
+_CANVAS_LONG_EDGE = 256
 
 _WIDE_WORDS = re.compile(r"\b(landscape|panorama|panoramic|wide|horizon|banner|cinematic)\b", re.I)
 _TALL_WORDS = re.compile(r"\b(portrait|tall|poster|vertical|tower|phone wallpaper)\b", re.I)
@@ -255,7 +255,7 @@ def _background(
             points = [(x, y - radius), (x + radius, y + radius), (x - radius, y + radius)]
             draw.polygon(points, fill=(*color, alpha))
     canvas = Image.alpha_composite(canvas.convert("RGBA"), layer).convert("RGB")
-    canvas = canvas.filter(ImageFilter.GaussianBlur(radius=max(0.6, unit / 320)))
+    canvas = canvas.filter(ImageFilter.BoxBlur(1))
     return canvas.resize((width, height), Image.Resampling.BILINEAR)
 
 
