@@ -10,8 +10,10 @@ blocks) and puts a live task cell on top of the history. Several runs can go at 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import html
+import inspect
 import logging
 import threading
 import time
@@ -141,6 +143,8 @@ class Studio(widgets.VBox):
         self.form.on_change(lambda _form: self._form_changed())
         self.generate_button.on_click(self._clicked)
         self._form_changed()
+        #: Loading of earlier runs from the history (a future), None when there is none.
+        self._past_loading: concurrent.futures.Future[None] | None = None
         if self.history is not None and past_runs > 0:
             self._load_past(past_runs)
 
@@ -149,7 +153,7 @@ class Studio(widgets.VBox):
     @staticmethod
     def _resolve_client(client: AsyncClient | None) -> tuple[AsyncClient, bool, bool | None]:
         if client is not None:
-            if not hasattr(client, "submit") or not asyncio.iscoroutinefunction(client.submit):
+            if not hasattr(client, "submit") or not inspect.iscoroutinefunction(client.submit):
                 raise TypeError(
                     "Studio needs an mw.AsyncClient (its runs are awaited on the background "
                     f"runner), got {type(client).__name__}"
@@ -192,7 +196,9 @@ class Studio(widgets.VBox):
                     continue
                 self.history_panel.add(self._cell(run), newest=False)
 
-        self.runner.submit(asyncio.to_thread(build), on_error=self._background_failed)
+        self._past_loading = self.runner.submit(
+            asyncio.to_thread(build), on_error=self._background_failed
+        )
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -260,7 +266,7 @@ class Studio(widgets.VBox):
 
     def close(self) -> None:
         """Cancel nothing, but close the widgets (and the client the Studio made itself)."""
-        if self._owns_client:
+        if getattr(self, "_owns_client", False):  # False too when __init__ failed early
             client = self.client
             with contextlib.suppress(RuntimeError):  # the runner already stopped: nothing to close
                 self.runner.submit(client.close(), on_error=self._background_failed)

@@ -1,0 +1,376 @@
+"""The parameter form, driven by the catalog: every model, every parameter, no kernel needed."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import pytest
+
+from mountsea_widgets.catalog import ParamSpec, catalog
+from mountsea_widgets.errors import ValidationError
+from mountsea_widgets.widgets.controls import (
+    UNSET,
+    ChoiceControl,
+    FlagControl,
+    IntegerControl,
+    OptionalIntegerControl,
+    ParamControl,
+    TextControl,
+    TriStateControl,
+    UrlListControl,
+    build_control,
+)
+from mountsea_widgets.widgets.form import LEADING, Form
+from mountsea_widgets.widgets.size_control import CUSTOM, SizeControl
+
+ALL_PARAMS = [(model, p.name) for model, spec in catalog.items() for p in spec.params]
+
+
+def _expected_class(spec: ParamSpec) -> type[ParamControl]:
+    if spec.type == "string|object":
+        return SizeControl
+    if spec.type == "array<string>":
+        return UrlListControl
+    if spec.type == "boolean":
+        return FlagControl if spec.default is not None else TriStateControl
+    if spec.type == "integer":
+        return IntegerControl if spec.default is not None else OptionalIntegerControl
+    if spec.enum is not None:
+        return ChoiceControl
+    return TextControl
+
+
+def _choices(control: ParamControl) -> list[Any]:
+    """The option values a choice-like control offers."""
+    if isinstance(control, ChoiceControl):
+        return [value for _label, value in control.dropdown.options]
+    if isinstance(control, SizeControl):
+        return [value for _label, value in control.preset.options]
+    if isinstance(control, TriStateControl):
+        return [value for _label, value in control.toggle.options]
+    raise AssertionError(f"{control!r} has no choices")
+
+
+def test_every_model_has_a_form() -> None:
+    assert len(catalog) == 8
+    for model in catalog:
+        form = Form(model)
+        names = catalog[model].names
+        leading = [name for name in LEADING if name in names]
+        assert list(form.controls) == leading + [n for n in names if n not in leading]
+        assert next(iter(form.controls)) == "prompt"
+        assert form.children == tuple(control.box for control in form.controls.values())
+
+
+@pytest.mark.parametrize(("model", "name"), ALL_PARAMS)
+def test_every_parameter_has_the_right_control_default_and_options(model: str, name: str) -> None:
+    spec = catalog[model].param(name)
+    form = Form(model)
+    control = form.controls[name]
+
+    assert type(control) is _expected_class(spec)
+    assert control.value == spec.default
+    assert control.is_default()
+    box_classes = control.box._dom_classes
+    assert "mountsea-param" in box_classes and f"mountsea-param-{name}" in box_classes
+    if spec.enum is not None:
+        choices = _choices(control)
+        unset = [UNSET] if spec.default is None else []
+        custom = [CUSTOM] if spec.type == "string|object" else []
+        assert choices == unset + list(spec.enum) + custom
+    if spec.type == "boolean" and spec.default is None:
+        assert _choices(control) == [UNSET, "true", "false"]
+    if spec.default is not None:
+        assert form.value()[name] == spec.default
+    else:
+        assert name not in form.value()  # unset is left out, never sent as null or ""
+
+
+@pytest.mark.parametrize(("model", "name"), ALL_PARAMS)
+def test_every_parameter_has_its_description_as_a_tooltip(model: str, name: str) -> None:
+    spec = catalog[model].param(name)
+    control = Form(model).controls[name]
+    tooltips = [
+        getattr(w, "tooltip", None) or ""
+        for w in _walk(control.box)
+        if isinstance(w, widgets.DOMWidget)
+    ]
+    assert any(spec.description.strip()[:40] in tip for tip in tooltips)
+    assert any(spec.allowed in tip for tip in tooltips)
+
+
+def _walk(widget: Any) -> list[Any]:
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += _walk(child)
+    return found
+
+
+@pytest.mark.parametrize("model", list(catalog))
+def test_defaults_plus_a_prompt_validate(model: str) -> None:
+    form = Form(model)
+    assert "prompt" in form.problems()
+    form.controls["prompt"].set("a lighthouse")
+    if catalog[model].is_edit:
+        assert form.problems() == {"image_urls": "is required"}
+        form.controls["image_urls"].set(["https://example.com/a.png"])
+    assert form.problems() == {}
+    assert form.validate() == catalog[model].validate(form.value())
+
+
+def test_optional_enum_without_default_has_an_unset_choice() -> None:
+    form = Form("nano-banana-2")
+    control = form.controls["thinking_level"]
+    assert isinstance(control, ChoiceControl)
+    assert control.dropdown.options[0] == ("(default)", UNSET)
+    assert "thinking_level" not in form.value()
+    control.dropdown.value = "high"
+    assert form.value()["thinking_level"] == "high"
+
+
+def test_three_way_booleans_send_nothing_true_or_false() -> None:
+    form = Form("nano-banana")
+    toggle = form.controls["sync_mode"]
+    assert isinstance(toggle, TriStateControl)
+    assert "sync_mode" not in form.value()
+    toggle.toggle.value = "true"
+    assert form.value()["sync_mode"] is True
+    toggle.toggle.value = "false"
+    assert form.value()["sync_mode"] is False
+
+
+def test_booleans_with_a_default_are_checkboxes() -> None:
+    form = Form("nano-banana-2")
+    flag = form.controls["limit_generations"]
+    assert isinstance(flag, FlagControl) and flag.checkbox.value is True
+    flag.checkbox.value = False
+    assert form.value()["limit_generations"] is False
+
+
+def test_num_images_out_of_range_disables_with_the_catalog_reason() -> None:
+    form = Form("nano-banana")
+    form.controls["prompt"].set("x")
+    control = form.controls["num_images"]
+    assert isinstance(control, IntegerControl)
+    control.number.value = 5
+    assert "above the maximum 4" in form.problems()["num_images"]
+    assert "num_images" in control.error.value and control.error.layout.display == ""
+    control.number.value = 0
+    assert "below the minimum 1" in form.problems()["num_images"]
+    control.number.value = 4
+    assert form.problems() == {}
+    assert control.error.layout.display == "none"
+
+
+def test_seed_blank_is_random_text_is_an_error_and_the_dice_fill_it() -> None:
+    form = Form("nano-banana")
+    form.controls["prompt"].set("x")
+    seed = form.controls["seed"]
+    assert isinstance(seed, OptionalIntegerControl)
+    assert "seed" not in form.value()
+    seed.text.value = "12abc"
+    assert "not a whole number" in form.problems()["seed"]
+    with pytest.raises(ValidationError) as caught:
+        form.validate()
+    assert caught.value.params == ["seed"]
+    seed.dice.click()
+    assert form.problems() == {}
+    assert isinstance(form.value()["seed"], int)
+    assert "mountsea-seed-random" in seed.dice._dom_classes
+
+
+def test_image_urls_is_one_url_per_line() -> None:
+    form = Form("nano-banana-edit")
+    form.controls["prompt"].set("make it blue")
+    urls = form.controls["image_urls"]
+    assert isinstance(urls, UrlListControl) and isinstance(urls.text, widgets.Textarea)
+    urls.text.value = "https://example.com/a.png\n\n  https://example.com/b.jpg  \n"
+    assert form.value()["image_urls"] == ["https://example.com/a.png", "https://example.com/b.jpg"]
+    assert form.problems() == {}
+    urls.text.value = "ftp://example.com/a.png"
+    assert "image_urls" in form.problems()
+
+
+def test_prompts_are_textareas() -> None:
+    form = Form("nano-banana-pro")
+    assert isinstance(form.controls["prompt"].text, widgets.Textarea)  # type: ignore[attr-defined]
+    assert isinstance(form.controls["system_prompt"].text, widgets.Textarea)  # type: ignore[attr-defined]
+    assert list(form.controls)[:2] == ["prompt", "system_prompt"]
+
+
+def test_enable_web_search_is_disabled_on_nano_banana_pro_with_the_reason() -> None:
+    form = Form("nano-banana-pro")
+    control = form.controls["enable_web_search"]
+    reason = catalog["nano-banana-pro"].param("enable_web_search").unavailable
+    assert reason
+    assert isinstance(control, TriStateControl) and control.toggle.disabled
+    assert html.escape(reason) in control.note.value and control.note.layout.display == ""
+    assert "enable_web_search" not in form.value()
+    assert control.set(True) is False  # refused: the catalog says it is unavailable
+    # Elsewhere it is an ordinary control.
+    assert not Form("nano-banana-2").controls["enable_web_search"].toggle.disabled  # type: ignore[attr-defined]
+
+
+# --- gpt-image-2 image_size -------------------------------------------------------------------
+
+
+def _size_form() -> tuple[Form, SizeControl]:
+    form = Form("gpt-image-2")
+    form.controls["prompt"].set("a poster")
+    control = form.controls["image_size"]
+    assert isinstance(control, SizeControl)
+    return form, control
+
+
+def test_image_size_presets_and_custom() -> None:
+    form, size = _size_form()
+    assert size.preset.value == "landscape_4_3" and form.value()["image_size"] == "landscape_4_3"
+    assert size.custom.layout.display == "none"
+    size.preset.value = CUSTOM
+    assert size.custom.layout.display == ""
+    assert form.value()["image_size"] == {"width": 1536, "height": 1024}
+    assert form.problems() == {}
+    assert "1536 × 1024" in size.note.value
+    assert "mountsea-size-control" in size.row._dom_classes
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "reason"),
+    [
+        (1000, 1024, "multiples of 16"),
+        (4096, 2048, "at most 3840"),
+        (3840, 1024, "ratio must be at most 3:1"),
+        (512, 512, "between 655,360 and 8,294,400"),
+        (0, 1024, "must be positive"),
+    ],
+)
+def test_invalid_custom_sizes_disable_generate_with_the_reason(
+    width: int, height: int, reason: str
+) -> None:
+    from mountsea_widgets.widgets.studio import Studio
+
+    studio = Studio("gpt-image-2", client=_NoClient(), history=False)
+    studio.form.controls["prompt"].set("a poster")
+    size = studio.form.controls["image_size"]
+    assert isinstance(size, SizeControl)
+    size.preset.value = CUSTOM
+    assert not studio.generate_button.disabled
+    size.width.value = width
+    size.height.value = height
+
+    assert studio.generate_button.disabled
+    assert reason in studio.form.problems()["image_size"]
+    assert html.escape(reason) in size.error.value  # shown under the control itself
+    assert "mountsea-error" in size.error._dom_classes
+    assert html.escape(reason) in studio.reason.value
+    size.preset.value = "square_hd"
+    assert not studio.generate_button.disabled
+    studio.close()
+
+
+class _NoClient:
+    """Stands in for an AsyncClient where no request is ever made."""
+
+    base_url = "http://hub.invalid"
+
+    async def submit(self, model: str, input: Any) -> str:
+        raise AssertionError("no request expected")
+
+    async def close(self) -> None:
+        return None
+
+
+# --- switching model ----------------------------------------------------------------------------
+
+
+def test_switching_model_keeps_what_fits_and_resets_the_rest() -> None:
+    form = Form("nano-banana")
+    form.controls["prompt"].set("a fox")
+    form.controls["seed"].set(42)
+    form.controls["aspect_ratio"].set("16:9")
+    form.controls["safety_tolerance"].set("2")
+    form.controls["output_format"].set("webp")
+
+    form.set_model("nano-banana-2")
+    value = form.value()
+    assert value["prompt"] == "a fox" and value["seed"] == 42
+    assert value["aspect_ratio"] == "16:9"  # chosen by the user and valid here
+    assert value["safety_tolerance"] == "2" and value["output_format"] == "webp"
+    assert value["resolution"] == "1K"  # new parameter: its default
+    assert value["limit_generations"] is True
+
+    form.set_model("gpt-image-2")
+    value = form.value()
+    assert value["prompt"] == "a fox"
+    assert "seed" not in value and "aspect_ratio" not in value  # no such parameters
+    assert value["output_format"] == "webp"
+    assert value["image_size"] == "landscape_4_3"
+
+
+def test_switching_model_resets_values_the_new_model_refuses() -> None:
+    form = Form("nano-banana-2")
+    form.controls["prompt"].set("a banner")
+    form.controls["aspect_ratio"].set("8:1")  # only the -2 models have 8:1
+    form.controls["resolution"].set("0.5K")  # nano-banana-pro has no 0.5K
+    form.set_model("nano-banana-pro")
+    value = form.value()
+    assert value["aspect_ratio"] == "1:1"  # back to nano-banana-pro's default
+    assert value["resolution"] == "1K"
+    assert form.problems() == {}
+
+
+def test_untouched_values_take_the_new_models_defaults() -> None:
+    form = Form("nano-banana")  # aspect_ratio default 1:1
+    form.set_model("nano-banana-2")  # aspect_ratio default auto
+    assert form.value()["aspect_ratio"] == "auto"
+
+
+def test_switching_keeps_a_custom_size_between_gpt_models() -> None:
+    form, size = _size_form()
+    size.preset.value = CUSTOM
+    size.width.value = 2048
+    size.height.value = 1152
+    form.set_model("gpt-image-2-edit")
+    assert form.value()["image_size"] == {"width": 2048, "height": 1152}
+    assert form.controls["image_size"].custom.layout.display == ""  # type: ignore[attr-defined]
+
+
+def test_load_shows_exactly_an_input_and_names_what_it_refused() -> None:
+    form = Form("nano-banana")
+    form.controls["output_format"].set("jpeg")
+    refused = form.load(
+        "nano-banana-2", {"prompt": "again", "thinking_level": "high", "bogus": 1, "num_images": 7}
+    )
+    assert sorted(refused) == ["bogus", "num_images"]
+    value = form.value()
+    assert value["thinking_level"] == "high"
+    assert value["output_format"] == "png"  # not in the input: back to the default
+    assert value["num_images"] == 1
+
+
+def test_old_controls_are_closed_on_switch() -> None:
+    form = Form("nano-banana")
+    old = form.controls["aspect_ratio"].dropdown  # type: ignore[attr-defined]
+    assert old.comm is not None
+    form.set_model("gpt-image-2")
+    assert old.comm is None
+
+
+def test_error_text_is_escaped() -> None:
+    form = Form("nano-banana")
+    seed = form.controls["seed"]
+    seed.text.value = "<img src=x onerror=alert(1)>"  # type: ignore[attr-defined]
+    assert "<img" not in seed.error.value
+    assert "&lt;img" in seed.error.value
+
+
+def test_every_control_type_has_a_builder() -> None:
+    types = {p.type for spec in catalog.values() for p in spec.params}
+    for spec in catalog.values():
+        for param in spec.params:
+            assert isinstance(build_control(param), ParamControl)
+    assert types <= {"integer", "string", "boolean", "string|object", "array<string>", "url"}
+    with pytest.raises(TypeError, match="no control"):
+        build_control(ParamSpec(name="odd", type="matrix"))

@@ -1,0 +1,348 @@
+"""Run state and execute(): statuses, the journal order, failures, cancel, resume, save, code.
+
+The hub is the simulator core behind an in-process transport with a manual clock: the
+client's sleeps advance that clock, so a "35 s" run finishes at once and elapsed times are exact.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from mountsea_widgets import simulator
+from mountsea_widgets.client import AsyncClient
+from mountsea_widgets.history import History
+from mountsea_widgets.metadata import read_metadata
+from mountsea_widgets.run import (
+    Run,
+    execute,
+    generation_code,
+    run_from_entry,
+    save_run,
+    start,
+)
+from mountsea_widgets.runner import Runner
+from mountsea_widgets.simulator import Hub, ManualClock
+
+
+class Journal(History):
+    """The real History, also noting the order of the calls (shared with the client below)."""
+
+    def __init__(self, folder: Path, calls: list[str]) -> None:
+        super().__init__(folder)
+        self.calls = calls
+
+    def start(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append("history.start")
+        super().start(*args, **kwargs)
+
+    def submitted(self, run_id: str, task_id: str) -> None:
+        self.calls.append("history.submitted")
+        super().submitted(run_id, task_id)
+
+    def images(self, run_id: str, images: list[tuple[bytes, str]]) -> list[Path]:
+        self.calls.append("history.images")
+        return super().images(run_id, images)
+
+    def finished(self, *args: Any, **kwargs: Any) -> None:
+        self.calls.append("history.finished")
+        super().finished(*args, **kwargs)
+
+
+class Hubside:
+    """A simulated hub on a manual clock and an AsyncClient whose sleeps move that clock."""
+
+    def __init__(self, calls: list[str] | None = None, **hub_options: Any) -> None:
+        self.clock = ManualClock(start=1_000_000.0)
+        self.hub = Hub(clock=self.clock, **hub_options)
+        self.calls = calls if calls is not None else []
+        clock = self.clock
+        calls_ = self.calls
+
+        async def sleep(seconds: float) -> None:
+            clock.advance(seconds)
+            await asyncio.sleep(0)
+
+        class Recording(AsyncClient):
+            async def submit(self, model: str, input: Any) -> str:
+                calls_.append("client.submit")
+                return await super().submit(model, input)
+
+            async def wait(self, task_id: str, **kwargs: Any) -> Any:
+                calls_.append("client.wait")
+                return await super().wait(task_id, **kwargs)
+
+        self.client = Recording(
+            base_url="http://hub.test",
+            transport=simulator.transport(self.hub),
+            sleep=sleep,
+            clock=clock,
+        )
+
+
+@pytest.fixture
+def runner() -> Iterator[Runner]:
+    own = Runner(name="mountsea-runner-run-tests")
+    yield own
+    own.shutdown()
+
+
+def _run(model: str = "nano-banana", clock: Any = None, **input: Any) -> Run:
+    return Run(model, {"prompt": "a red cube", **input}, clock=clock or (lambda: 5000.0))
+
+
+def test_execute_completes_and_journals_the_task_id_before_polling(tmp_path: Path) -> None:
+    calls: list[str] = []
+    side = Hubside(calls)
+    history = Journal(tmp_path / "history", calls)
+    run = _run(clock=side.clock, num_images=2)
+    statuses: list[str] = []
+    run.observe(lambda r: statuses.append(r.status))
+
+    asyncio.run(execute(run, side.client, history, tick_s=0.001))
+
+    assert run.status == "completed", run.error
+    assert calls == [
+        "history.start",
+        "client.submit",
+        "history.submitted",
+        "client.wait",
+        "history.images",
+        "history.finished",
+    ]
+    assert statuses[0] == "submitting" and statuses[-1] == "completed"
+    assert "pending" in statuses
+    assert run.task_id and run.task_id.startswith("hub-")
+    assert run.result is not None and len(run.result.image_bytes) == 2
+    assert run.elapsed_s > 0
+    entry = history.get(run.run_id)
+    assert (entry.status, entry.task_id) == ("completed", run.task_id)
+    assert [path.exists() for path in entry.files] == [True, True]
+    assert run.files == entry.files
+
+
+def test_a_failed_task_becomes_visible_state(tmp_path: Path) -> None:
+    side = Hubside(faults="task_failed=1.0")
+    history = History(tmp_path / "history")
+    run = _run(clock=side.clock)
+
+    asyncio.run(execute(run, side.client, history, tick_s=0.001))
+
+    assert run.status == "failed"
+    assert run.error is not None and "SIMULATED_FAILURE" in run.error
+    assert run.result is None
+    entry = history.get(run.run_id)
+    assert entry.status == "failed" and entry.task_id == run.task_id
+    assert "SIMULATED_FAILURE" in (entry.error or "")
+
+
+def test_invalid_input_is_an_error_naming_the_parameter_and_nothing_is_sent() -> None:
+    side = Hubside()
+    run = _run(clock=side.clock, num_images=9)
+
+    asyncio.run(execute(run, side.client, None, tick_s=0.001))
+
+    assert run.status == "error"
+    assert run.error is not None and "num_images" in run.error
+    assert run.task_id is None
+    assert side.hub.stats.submitted == 0
+
+
+def test_an_unreachable_hub_is_an_error_not_a_lost_traceback() -> None:
+    client = AsyncClient(base_url="http://127.0.0.1:9", max_retries=0, timeout=2)
+    run = _run()
+
+    asyncio.run(execute(run, client, None, tick_s=0.001))
+
+    assert run.status == "error"
+    assert run.error is not None and "APIConnectionError" in run.error
+
+
+def test_cancel_stops_polling_and_says_the_provider_may_still_bill(
+    tmp_path: Path, runner: Runner
+) -> None:
+    with simulator.serve(speed=0.001) as hub:  # a task that would take hours
+        client = AsyncClient(base_url=hub.url)
+        history = History(tmp_path / "history")
+        run = Run("nano-banana", {"prompt": "slow"})
+        submitted = threading.Event()
+        run.observe(lambda r: submitted.set() if r.task_id else None)
+        future = start(run, client, history, runner=runner, tick_s=0.01)
+        assert submitted.wait(timeout=20)
+
+        assert run.cancel()
+        assert run.wait(timeout=20)
+
+    assert future.cancelled()
+    assert run.status == "cancelled"
+    assert run.error is not None and "may still finish (and bill)" in run.error
+    assert run.task_id in run.error
+    entry = history.get(run.run_id)
+    assert (entry.status, entry.task_id) == ("cancelled", run.task_id)
+    assert not run.cancel()  # already final
+
+
+def test_a_run_cancelled_before_it_starts_still_settles(runner: Runner) -> None:
+    busy = threading.Event()
+    release = threading.Event()
+
+    def block() -> None:  # holds the runner loop so the run cannot start yet
+        busy.set()
+        release.wait(timeout=20)
+
+    runner.call_soon(block)
+    assert busy.wait(timeout=10)
+    run = Run("nano-banana", {"prompt": "never sent"})
+    start(run, Hubside().client, None, runner=runner)
+    assert run.cancel()
+    release.set()
+
+    assert run.wait(timeout=10)
+    assert run.status == "cancelled"
+    assert run.task_id is None
+    assert "before the hub confirmed" in (run.error or "")
+
+
+def test_a_run_with_a_task_id_is_resumed_not_submitted_again(tmp_path: Path) -> None:
+    side = Hubside()
+    history = History(tmp_path / "history")
+    first = _run(clock=side.clock)
+    history.start(first.run_id, first.model, first.input, 1.0)
+
+    async def submit_only() -> str:
+        return await side.client.submit(first.model, first.input)
+
+    task_id = asyncio.run(submit_only())
+    history.submitted(first.run_id, task_id)
+    entry = history.get(first.run_id)
+    assert entry.is_pending
+
+    resumed = run_from_entry(entry)
+    assert (resumed.status, resumed.task_id) == ("pending", task_id)
+    resumed.clock = side.clock
+    asyncio.run(execute(resumed, side.client, history, tick_s=0.001))
+
+    assert resumed.status == "completed", resumed.error
+    assert side.hub.stats.submitted == 1
+    assert history.get(first.run_id).status == "completed"
+
+
+def test_run_from_entry_maps_journal_states() -> None:
+    def entry(**fields: Any) -> Any:
+        base = dict(
+            run_id="r1",
+            model="nano-banana",
+            input={"prompt": "x"},
+            task_id=None,
+            status="completed",
+            created=10.0,
+            finished=12.0,
+            elapsed_s=2.0,
+            error=None,
+            files=[],
+        )
+        base.update(fields)
+        return SimpleNamespace(**base)
+
+    done = run_from_entry(entry())
+    assert (done.status, done.done, done.elapsed_s, done.started) == ("completed", True, 2.0, 10.0)
+    assert done.wait(0)
+    lost = run_from_entry(entry(status="created", finished=None))
+    assert lost.status == "error" and "Interrupted" in (lost.error or "")
+    waiting = run_from_entry(entry(status="submitted", task_id="hub-1", finished=None))
+    assert waiting.status == "pending" and not waiting.done
+
+
+def test_a_final_status_is_final() -> None:
+    run = _run()
+    run.update(status="completed")
+    run.update(status="processing", elapsed_s=3.0)  # a late poll
+    assert run.status == "completed"
+    with pytest.raises(ValueError, match="unknown run status"):
+        _run().update(status="nearly")
+    with pytest.raises(AttributeError):
+        _run().update(colour="red")
+
+
+def test_a_broken_observer_does_not_break_the_run() -> None:
+    run = _run()
+    seen: list[str] = []
+
+    def broken(_run: Run) -> None:
+        raise RuntimeError("view broke")
+
+    run.observe(broken)
+    unsubscribe = run.observe(lambda r: seen.append(r.status))
+    run.update(status="pending")
+    unsubscribe()
+    run.update(status="processing")
+    assert seen == ["pending"] and run.status == "processing"
+
+
+def test_changed_params_are_those_that_differ_from_the_defaults() -> None:
+    run = Run(
+        "nano-banana",
+        {"prompt": "p", "num_images": 1, "aspect_ratio": "16:9", "seed": 4},
+    )
+    assert run.changed_params() == {"aspect_ratio": "16:9", "seed": 4}
+
+
+@pytest.mark.parametrize(
+    "input",
+    [
+        {"prompt": "a cat", "seed": 3, "aspect_ratio": "16:9"},
+        {"prompt": "quotes ' \" and\nnewlines \\ {braces}", "num_images": 2},
+        {"prompt": "x", "image_size": {"width": 1536, "height": 1024}, "sync_mode": True},
+    ],
+)
+def test_generation_code_is_valid_python_that_repeats_the_input(input: dict[str, Any]) -> None:
+    code = generation_code("gpt-image-2" if "image_size" in input else "nano-banana", input)
+    tree = ast.parse(code)
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call)]
+    assert len(calls) == 1
+    call = calls[0]
+    assert ast.unparse(call.func) == "mw.generate"
+    assert ast.literal_eval(call.args[1]) == input["prompt"]
+    keywords = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    assert keywords == {k: v for k, v in input.items() if k != "prompt"}
+
+
+def test_save_run_writes_images_with_metadata_inside_the_folder(tmp_path: Path) -> None:
+    side = Hubside()
+    run = _run(clock=side.clock, num_images=2)
+    asyncio.run(execute(run, side.client, None, tick_s=0.001))
+    run.task_id = "../../escape/../me"  # hostile ids must not move files out of the folder
+
+    paths = save_run(run, tmp_path / "out")
+
+    assert len(paths) == 2
+    for path in paths:
+        assert path.parent == tmp_path / "out"
+        meta = read_metadata(path)
+        assert meta["model"] == "nano-banana" and meta["input"]["prompt"] == "a red cube"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+
+
+def test_to_dict_summarises_the_run() -> None:
+    run = _run(seed=5)
+    run.update(status="pending", task_id="hub-9", elapsed_s=1.23456)
+    assert run.to_dict() == {
+        "run_id": run.run_id,
+        "model": "nano-banana",
+        "input": {"prompt": "a red cube", "seed": 5},
+        "status": "pending",
+        "task_id": "hub-9",
+        "started": 5000.0,
+        "elapsed_s": 1.235,
+        "expected_s": 6.0,
+        "error": None,
+        "images": 0,
+    }
+    assert repr(run) == f"<Run {run.run_id} nano-banana pending task=hub-9 1.2s>"
