@@ -23,7 +23,7 @@ import json
 import re
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from .catalog import ModelSpec, ParamSpec, catalog
 from .errors import Problem, ValidationError
 
 if TYPE_CHECKING:
+    from .client import AsyncClient
     from .history import History
     from .result import Result
 
@@ -41,6 +42,10 @@ _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _SIZE = re.compile(r"^(\d+)\s*[x×]\s*(\d+)$")
+
+#: Makes the client each ``%%mountsea`` cell uses; None means the configured hub (or the
+#: offline simulator). Set it to point the magic at another hub or client (tests do).
+client_factory: Callable[[], AsyncClient] | None = None
 
 
 # --- parsing the magic line -----------------------------------------------------------------------
@@ -184,12 +189,15 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     except (ValidationError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
-    resolved = settings()
-    if resolved.offline:
-        display(HTML(f'<div style="color:#6b7280">{html.escape(resolved.label)}</div>'))
+    if client_factory is not None:
+        client = client_factory()
+    else:
+        resolved = settings()
+        if resolved.offline:
+            display(HTML(f'<div style="color:#6b7280">{html.escape(resolved.label)}</div>'))
+        client = make_async_client()
     run = Run(model, input)
     display(TaskCell(run))
-    client = make_async_client()
     runner = get_runner()
     future = start(run, client, open_history(history), runner=runner)
     future.add_done_callback(lambda _done: runner.submit(client.close()))
