@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+import io
 import json
 import queue
 import re
@@ -24,10 +25,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
+
+from PIL import Image
 
 from ..catalog import Catalog, ModelSpec
 from ..catalog import catalog as default_catalog
-from ..errors import Problem, ValidationError
+from ..errors import ImageError, Problem, ValidationError
+from ..images import decode_image, parse_data_uri
 from .clock import Clock, monotonic
 from .faults import Dice, Faults
 from .latency import Latency
@@ -181,6 +186,8 @@ class Task:
     duration: float
     ending: str
     plans: list[ImagePlan]
+    #: Loads the edit's first input image (None when the simulator cannot see it).
+    source: Callable[[], Image.Image | None] | None = None
     fetches: Counter[int] = field(default_factory=Counter)
 
     @property
@@ -224,7 +231,7 @@ class Hub:
         self._created = 0
         self._lock = threading.Lock()
         self.stats = Stats(self._count_in_flight)
-        self._jobs: queue.SimpleQueue[tuple[str, dict[str, Any], int] | None] | None = None
+        self._jobs: queue.SimpleQueue[tuple[Task, int] | None] | None = None
         if prerender:
             self._jobs = queue.SimpleQueue()
             threading.Thread(
@@ -402,6 +409,7 @@ class Hub:
             number = self._created
             self._created += 1
         ending = self._ending()
+        source_size, source = self._source(clean)
         task = Task(
             id=f"hub-{uuid.uuid4()}",
             number=number,
@@ -413,15 +421,53 @@ class Hub:
             .replace("+00:00", "Z"),
             duration=self.latency.duration(spec.id, f"{self.seed}:{number}"),
             ending=ending,
-            plans=plan_images(spec.id, clean),
+            plans=plan_images(spec.id, clean, source_size),
+            source=source,
         )
         with self._lock:
             self._tasks[task.id] = task
         self.stats.count_submit()
         if ending == "completed" and self._jobs is not None:
             for index in range(len(task.plans)):
-                self._jobs.put((spec.id, clean, index))
+                self._jobs.put((task, index))
         return task
+
+    def image_bytes(self, task: Task, index: int) -> bytes:
+        """The encoded bytes of image ``index`` of ``task`` (rendered once, then cached)."""
+        return self.renders.get(
+            task.spec.id, task.input, index, plan=task.plans[index], source=task.source
+        )
+
+    def _source(
+        self, clean: Mapping[str, Any]
+    ) -> tuple[tuple[int, int] | None, Callable[[], Image.Image | None] | None]:
+        """Size and loader of an edit's first input image, when the simulator can see it.
+
+        It can see a data: URI and its own result URLs (so a simulated result can be edited);
+        it never fetches anything from the network.
+        """
+        urls = clean.get("image_urls") or []
+        if not urls:
+            return None, None
+        url = str(urls[0])
+        if url[:5].lower() == "data:":
+            try:
+                data, _ = parse_data_uri(url)
+                with Image.open(io.BytesIO(data)) as header:  # reads the header only
+                    size = header.size
+            except Exception:  # an unreadable source just means "size unknown"
+                return None, None
+            return size, lambda: _decode_or_none(data)
+        match = _FILE_PATH.match(urlsplit(url).path)
+        if match is None:
+            return None, None
+        with self._lock:
+            task = self._tasks.get(match.group(1))
+        index = int(match.group(2))
+        if task is None or task.ending != "completed" or index >= len(task.plans):
+            return None, None
+        plan = task.plans[index]
+        return (plan.width, plan.height), lambda: _decode_or_none(self.image_bytes(task, index))
 
     def _ending(self) -> str:
         f = self.faults
@@ -484,7 +530,7 @@ class Hub:
         for index, plan in enumerate(task.plans):
             name = f"{index}.{plan.extension}"
             if inline:
-                encoded = self.renders.get(task.spec.id, task.input, index)
+                encoded = self.image_bytes(task, index)
                 url = f"data:{plan.content_type};base64," + base64.b64encode(encoded).decode(
                     "ascii"
                 )
@@ -526,7 +572,7 @@ class Hub:
         if ttl is not None and now - task.finishes > ttl:
             self.stats.count("", fault="url_ttl")
             return Reply.error(410, "this URL has expired (simulated url_ttl)")
-        data = self.renders.get(task.spec.id, task.input, index)
+        data = self.image_bytes(task, index)
         return Reply(
             200,
             data,
@@ -565,7 +611,7 @@ class Hub:
             if job is None:
                 return
             try:
-                self.renders.get(*job)
+                self.image_bytes(*job)
             except Exception:  # a bad render is retried (and reported) when the file is fetched
                 continue
 
@@ -575,6 +621,13 @@ _ERRORS: dict[str, tuple[str, str]] = {
     "timeout": ("TIMEOUT", "The provider did not finish in time (simulated task_timeout)."),
     "cancelled": ("CANCELLED", "The task was cancelled (simulated task_cancelled)."),
 }
+
+
+def _decode_or_none(data: bytes) -> Image.Image | None:
+    try:
+        return decode_image(data)
+    except ImageError:
+        return None
 
 
 def _route(request: Request) -> tuple[str, re.Match[str] | None]:

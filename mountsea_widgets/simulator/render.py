@@ -20,7 +20,7 @@ import re
 import textwrap
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,29 +83,52 @@ def ratio_for_auto(prompt: str) -> tuple[int, int]:
     return (1, 1)
 
 
-def image_size(model: str, input: Mapping[str, Any]) -> tuple[int, int]:
-    """Pixel ``(width, height)`` the simulator renders for a validated input of ``model``."""
+def image_size(
+    model: str, input: Mapping[str, Any], source_size: tuple[int, int] | None = None
+) -> tuple[int, int]:
+    """Pixel ``(width, height)`` the simulator renders for a validated input of ``model``.
+
+    ``source_size`` is the size of the first input image of an edit, when the simulator can
+    tell it (a data: URI, or one of its own result URLs): ``auto`` then keeps its shape, as the
+    upstream models do. Otherwise ``auto`` follows the prompt (see :func:`ratio_for_auto`).
+    """
     if model.startswith("gpt-image-2"):
         size = input.get("image_size", "auto" if model.endswith("-edit") else "landscape_4_3")
         if isinstance(size, Mapping):
             return int(size["width"]), int(size["height"])
+        if size == "auto" and source_size is not None:
+            return _fit(source_size, PRESET_SIZES["auto"][0], multiple=16)
         return PRESET_SIZES.get(str(size), PRESET_SIZES["auto"])
     default_ratio = "1:1" if model in ("nano-banana", "nano-banana-pro") else "auto"
     ratio_text = str(input.get("aspect_ratio", default_ratio))
+    long_edge = RESOLUTION_LONG_EDGE.get(str(input.get("resolution", "1K")), 1024)
+    if ratio_text == "auto" and source_size is not None:
+        return _fit(source_size, long_edge, multiple=1)
     if ratio_text == "auto":
         rw, rh = ratio_for_auto(str(input.get("prompt", "")))
     else:
         left, right = ratio_text.split(":")
         rw, rh = int(left), int(right)
-    long_edge = RESOLUTION_LONG_EDGE.get(str(input.get("resolution", "1K")), 1024)
     if rw >= rh:
         return long_edge, max(1, round(long_edge * rh / rw))
     return max(1, round(long_edge * rw / rh)), long_edge
 
 
-def plan_images(model: str, input: Mapping[str, Any]) -> list[ImagePlan]:
+def _fit(shape: tuple[int, int], long_edge: int, *, multiple: int) -> tuple[int, int]:
+    """``shape`` scaled so its long edge is ``long_edge``, edges rounded to ``multiple``."""
+    width, height = max(1, shape[0]), max(1, shape[1])
+    scale = long_edge / max(width, height)
+    # Upstream limits extreme shapes; the simulator keeps at most 8:1 like nano-banana-2.
+    short = max(long_edge / 8, min(width, height) * scale)
+    short_edge = max(multiple, round(short / multiple) * multiple)
+    return (long_edge, short_edge) if width >= height else (short_edge, long_edge)
+
+
+def plan_images(
+    model: str, input: Mapping[str, Any], source_size: tuple[int, int] | None = None
+) -> list[ImagePlan]:
     """One :class:`ImagePlan` per requested image (``num_images``, default 1)."""
-    width, height = image_size(model, input)
+    width, height = image_size(model, input, source_size)
     fmt = str(input.get("output_format", "png"))
     if fmt not in FORMATS:
         fmt = "png"
@@ -113,20 +136,40 @@ def plan_images(model: str, input: Mapping[str, Any]) -> list[ImagePlan]:
     return [ImagePlan(width, height, fmt) for _ in range(max(1, count))]
 
 
-def render(model: str, input: Mapping[str, Any], index: int = 0) -> bytes:
-    """Encode image ``index`` of a request as bytes in its ``output_format``."""
-    plan = plan_images(model, input)[0]
-    picture = paint(model, input, index, plan.width, plan.height)
+def render(
+    model: str,
+    input: Mapping[str, Any],
+    index: int = 0,
+    *,
+    plan: ImagePlan | None = None,
+    source: Image.Image | None = None,
+) -> bytes:
+    """Encode image ``index`` of a request as bytes in its ``output_format``.
+
+    ``plan`` overrides the size and format (the hub passes the one it announced); ``source`` is
+    the edit's input image, shown as an inset so an edit looks like one.
+    """
+    plan = plan or plan_images(model, input)[0]
+    picture = paint(model, input, index, plan.width, plan.height, source)
     return encode(picture, plan.output_format)
 
 
-def paint(model: str, input: Mapping[str, Any], index: int, width: int, height: int) -> Image.Image:
+def paint(
+    model: str,
+    input: Mapping[str, Any],
+    index: int,
+    width: int,
+    height: int,
+    source: Image.Image | None = None,
+) -> Image.Image:
     """Paint the RGB picture: gradient, shapes, the prompt as a caption and a model badge."""
     digest = hashlib.sha256(_identity(model, input, index).encode("utf-8")).digest()
     stream = _ByteStream(digest)
     colors = _palette(stream)
     picture = _background(stream, colors, width, height)
     draw = ImageDraw.Draw(picture)
+    if source is not None:
+        _inset(picture, draw, source)
     _caption(picture, draw, str(input.get("prompt", "")), colors)
     seed = input.get("seed")
     badge = f"{model} · simulated" + (f" · seed {seed}" if seed is not None else "")
@@ -158,9 +201,22 @@ class RenderCache:
         self._lock = threading.Lock()
         self._busy: dict[str, threading.Event] = {}
 
-    def get(self, model: str, input: Mapping[str, Any], index: int) -> bytes:
-        """The image bytes, rendering them once even if several threads ask at the same time."""
+    def get(
+        self,
+        model: str,
+        input: Mapping[str, Any],
+        index: int,
+        *,
+        plan: ImagePlan | None = None,
+        source: Callable[[], Image.Image | None] | None = None,
+    ) -> bytes:
+        """The image bytes, rendering them once even if several threads ask at the same time.
+
+        ``source`` loads the edit's input image, only if a render is needed.
+        """
         key = _identity(model, input, index)
+        if plan is not None:
+            key += f"|{plan.width}x{plan.height}.{plan.output_format}"
         while True:
             with self._lock:
                 if key in self._items:
@@ -172,7 +228,7 @@ class RenderCache:
                     break
             waiter.wait()
         try:
-            data = render(model, input, index)
+            data = render(model, input, index, plan=plan, source=source() if source else None)
         finally:
             with self._lock:
                 self._busy.pop(key).set()
@@ -288,6 +344,19 @@ def _caption(
         draw.text((2 * margin, y), line, font=font, fill=(250, 250, 250))
     accent = colors[4]
     draw.rectangle((margin, top, margin + max(2, size // 6), region[3]), fill=accent)
+
+
+def _inset(picture: Image.Image, draw: ImageDraw.ImageDraw, source: Image.Image) -> None:
+    """The edit's source image as a framed thumbnail in the top-right corner."""
+    width, height = picture.size
+    box = max(16, min(width, height) // 3)
+    thumb = source.convert("RGB")
+    thumb.thumbnail((box, box), Image.Resampling.BILINEAR)
+    pad = max(2, box // 20)
+    left, top = width - thumb.width - 2 * pad, 2 * pad
+    frame = (left - pad, top - pad, left + thumb.width + pad - 1, top + thumb.height + pad - 1)
+    draw.rectangle(frame, fill=(255, 255, 255))
+    picture.paste(thumb, (left, top))
 
 
 def _badge(picture: Image.Image, draw: ImageDraw.ImageDraw, text: str) -> None:

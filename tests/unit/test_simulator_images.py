@@ -299,3 +299,50 @@ def test_image_size_function_matches_the_catalog_defaults() -> None:
         512,
         64,
     )
+
+
+# --- edits ------------------------------------------------------------------------------------
+
+
+def _png_data_uri(size: tuple[int, int], color: tuple[int, int, int]) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("nano-banana-edit", (1024, 683)),
+        ("nano-banana-2-edit", (1024, 683)),
+        ("gpt-image-2-edit", (1024, 688)),  # edges kept multiples of 16
+    ],
+)
+def test_edit_auto_keeps_the_shape_of_a_data_uri_source(
+    sim: Sim, model: str, expected: tuple[int, int]
+) -> None:
+    source = _png_data_uri((300, 200), (255, 0, 0))
+    image = sim.run(model, prompt="make it blue", image_urls=[source])["data"]["images"][0]
+    assert (image["width"], image["height"]) == expected
+    with Image.open(io.BytesIO(sim.fetch(image["url"]).content)) as picture:
+        rgb = picture.convert("RGB")
+    assert rgb.size == expected
+    # The source is shown as an inset in the top-right corner: pure red pixels are there.
+    corner = rgb.crop((expected[0] * 2 // 3, 0, expected[0], expected[1] // 3))
+    assert (255, 0, 0) in set(_pixels(corner))
+
+
+def test_a_simulated_result_can_be_edited(sim: Sim) -> None:
+    wide = sim.run("nano-banana", prompt="a beach", aspect_ratio="16:9")["data"]["images"][0]
+    edited = sim.run("nano-banana-pro-edit", prompt="add a boat", image_urls=[wide["url"]])
+    image = edited["data"]["images"][0]
+    assert (image["width"], image["height"]) == (1024, 576)
+    assert sim.fetch(image["url"]).content != sim.fetch(wide["url"]).content
+
+
+def test_edit_sources_the_simulator_cannot_see_fall_back_to_the_prompt(sim: Sim) -> None:
+    for url in ("https://example.com/a.png", "data:image/png;base64,AAAA"):
+        body = sim.run("nano-banana-edit", prompt="a movie poster", image_urls=[url])
+        image = body["data"]["images"][0]
+        assert (image["width"], image["height"]) == (768, 1024)
+        assert sim.fetch(image["url"]).status_code == 200
