@@ -160,12 +160,13 @@ class Stats:
         with self._lock:
             self.open_requests -= 1
 
-    def count(self, name: str, fault: str | None = None) -> None:
+    def count(self, name: str) -> None:
         with self._lock:
-            if fault is not None:
-                self.faults[fault] += 1
-            else:
-                setattr(self, name, getattr(self, name) + 1)
+            setattr(self, name, getattr(self, name) + 1)
+
+    def count_fault(self, kind: str) -> None:
+        with self._lock:
+            self.faults[kind] += 1
 
     def count_submit(self) -> None:
         with self._lock:
@@ -312,7 +313,7 @@ class Hub:
 
     def _roll_slow(self) -> float:
         if self._dice.roll("slow", self.faults.slow):
-            self.stats.count("", fault="slow")
+            self.stats.count_fault("slow")
             return self.faults.slow_s
         return 0.0
 
@@ -320,10 +321,10 @@ class Hub:
         """Faults decided before the request is processed: nothing has been created."""
         f = self.faults
         if self._dice.roll("drop", f.drop):
-            self.stats.count("", fault="drop")
+            self.stats.count_fault("drop")
             return Reply(0, drop=True)
         if self._dice.roll("rate_limit", f.rate_limit):
-            self.stats.count("", fault="rate_limit")
+            self.stats.count_fault("rate_limit")
             retry = f"{f.retry_after:g}"
             return Reply.error(
                 429,
@@ -332,7 +333,7 @@ class Hub:
             )
         kind = "submit_5xx" if route == ROUTE_SUBMIT else "poll_5xx"
         if self._dice.roll(kind, getattr(f, kind)):
-            self.stats.count("", fault=kind)
+            self.stats.count_fault(kind)
             return Reply.error(f.status_5xx, f"simulated server error ({kind})")
         return None
 
@@ -373,7 +374,7 @@ class Hub:
             return self._rejection(422, exc)
         task = self._create(spec, clean)
         if self._dice.roll("drop_after_submit", self.faults.drop_after_submit):
-            self.stats.count("", fault="drop_after_submit")
+            self.stats.count_fault("drop_after_submit")
             return Reply(0, drop=True)
         if self.submit_shape == "taskId":
             return Reply.json(201, {"taskId": task.id})
@@ -480,7 +481,7 @@ class Hub:
             ("cancelled", f.task_cancelled),
         ):
             if draw < rate:
-                self.stats.count("", fault=f"task_{status}")
+                self.stats.count_fault(f"task_{status}")
                 return status
             draw -= rate
         return "completed"
@@ -495,7 +496,7 @@ class Hub:
         except KeyError:
             return Reply.error(404, f"task {task_id[:80]!r} not found")
         if self._dice.roll("malformed", self.faults.malformed):
-            self.stats.count("", fault="malformed")
+            self.stats.count_fault("malformed")
             broken = b'{"task_id": "' + task.id.encode() + b'", "status": "process'
             return Reply(200, broken, {"Content-Type": "application/json"})
         return Reply.json(200, self.task_body(task, base_url))
@@ -566,11 +567,11 @@ class Hub:
             task.fetches[index] += 1
             fetches = task.fetches[index]
         if fetches <= self.faults.image_404_first:
-            self.stats.count("", fault="image_404_first")
+            self.stats.count_fault("image_404_first")
             return Reply.error(404, "file not available yet (simulated)")
         ttl = self.faults.url_ttl
         if ttl is not None and now - task.finishes > ttl:
-            self.stats.count("", fault="url_ttl")
+            self.stats.count_fault("url_ttl")
             return Reply.error(410, "this URL has expired (simulated url_ttl)")
         data = self.image_bytes(task, index)
         return Reply(
