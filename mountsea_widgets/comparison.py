@@ -669,7 +669,12 @@ class Comparison:
             return self._widget
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The grid widget's bundle, with this comparison's own short text form."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = repr(self)
+        return bundle
 
     def __repr__(self) -> str:
         rows, columns = self.shape

@@ -476,7 +476,8 @@ def test_widget_shows_labels_statuses_and_thumbnails(
     assert "4 of 4 done" in grid.summary_html.value
     assert grid.cancel_button.layout.display == "none"
     bundle = comparison._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == grid.model_id
+    assert bundle["text/plain"] == "<Comparison 2×2 4 of 4 done · 2 n/a>"
 
 
 def test_widget_built_after_the_run_shows_the_final_state(
