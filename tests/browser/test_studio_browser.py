@@ -1,0 +1,124 @@
+"""What a person sees: the quickstart in JupyterLab, driven by a real Chromium.
+
+Open the quickstart, run all cells, type a prompt, click Generate, see the image arrive in a
+history cell; switch to gpt-image-2 and see its size control; Reuse puts the parameters back.
+The prompt carries an XSS canary that must show as text and never run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import pytest
+
+from .conftest import ARTIFACTS
+
+pytestmark = pytest.mark.browser
+
+CANARY = '<img src=x onerror="window.__mountsea_xss = 1">'
+PROMPT = f"a lighthouse at dusk {CANARY}"
+
+
+def open_notebook(page: Any, lab: dict[str, str], name: str) -> None:
+    page.goto(f"{lab['url']}/lab/tree/{name}?reset", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_function(
+        """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+                   const kernel = w && w.sessionContext && w.sessionContext.session
+                                  && w.sessionContext.session.kernel;
+                   return kernel && kernel.status === 'idle'; }""",
+        timeout=60_000,
+    )
+
+
+def select_model(studio: Any, model_id: str) -> None:
+    """Choose a model in the Studio's dropdown, whose labels start with the model id."""
+    select = studio.locator(".mountsea-model select")
+    labels = select.locator("option").all_text_contents()
+    label = next(text for text in labels if text.split()[0] == model_id)
+    select.select_option(label=label)
+
+
+def selected_model(page: Any) -> str:
+    return str(
+        page.evaluate(
+            """() => { const s = document.querySelector('.mountsea-studio .mountsea-model select');
+                       return s.options[s.selectedIndex].text.split(/\\s/)[0]; }"""
+        )
+    )
+
+
+def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, str]) -> None:
+    open_notebook(page, lab, "quickstart.ipynb")
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+    studio = page.locator(".mountsea-studio").first
+    studio.wait_for(timeout=90_000)
+    assert "offline simulator" in studio.locator(".mountsea-banner").inner_text()
+
+    prompt_box = studio.locator(".mountsea-param-prompt textarea")
+    prompt_box.fill(PROMPT)
+    generate = studio.locator("button.mountsea-generate")
+    generate.wait_for()
+    page.wait_for_function(
+        "() => !document.querySelector('.mountsea-studio button.mountsea-generate').disabled",
+        timeout=30_000,
+    )
+    generate.click()
+
+    cell = studio.locator(".mountsea-history-cell").first
+    cell.wait_for(timeout=60_000)
+    thumb = cell.locator("img.mountsea-thumb").first
+    thumb.wait_for(timeout=120_000)
+    page.wait_for_function(
+        """() => { const img = document.querySelector('.mountsea-history-cell img.mountsea-thumb');
+                   return img && img.complete && img.naturalWidth > 0; }""",
+        timeout=30_000,
+    )
+    assert "completed" in cell.locator(".mountsea-status").inner_text().lower()
+
+    # The prompt is shown as text, and the canary never ran.
+    assert CANARY in cell.locator(".mountsea-prompt").inner_text()
+    assert page.evaluate("window.__mountsea_xss === undefined")
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    studio.scroll_into_view_if_needed()
+    studio.screenshot(path=str(ARTIFACTS / "studio.png"))
+
+    # Switching to gpt-image-2 shows its own size control, and hides nano-banana's aspect ratio.
+    select_model(studio, "gpt-image-2")
+    studio.locator(".mountsea-size-control").first.wait_for(timeout=15_000)
+    assert studio.locator(".mountsea-param-aspect_ratio").count() == 0
+    assert prompt_box.input_value() == PROMPT  # the prompt is kept across models
+
+    # Reuse loads the run's model and parameters back into the form.
+    prompt_box.fill("something else")
+    cell.locator("button.mountsea-reuse").click()
+    page.wait_for_function(
+        """() => { const s = document.querySelector('.mountsea-studio .mountsea-model select');
+                   return s.options[s.selectedIndex].text.split(/\\s/)[0] === 'nano-banana'; }""",
+        timeout=15_000,
+    )
+    assert selected_model(page) == "nano-banana"
+    page.wait_for_function(
+        "(expected) => document.querySelector("
+        "'.mountsea-studio .mountsea-param-prompt textarea').value === expected",
+        arg=PROMPT,
+        timeout=15_000,
+    )
+    assert studio.locator(".mountsea-size-control").count() == 0
+    assert studio.locator(".mountsea-param-aspect_ratio").count() == 1
+
+
+def test_screenshot_copy_for_readme(lab: dict[str, str]) -> None:
+    """Keeps docs/studio.png in step when asked to (MOUNTSEA_UPDATE_SCREENSHOT=1)."""
+    import os
+
+    shot = ARTIFACTS / "studio.png"
+    if not os.environ.get("MOUNTSEA_UPDATE_SCREENSHOT"):
+        pytest.skip("set MOUNTSEA_UPDATE_SCREENSHOT=1 to refresh docs/studio.png")
+    assert shot.exists(), "the Studio test did not save a screenshot"
+    docs = ARTIFACTS.parent / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copy(shot, docs / "studio.png")
