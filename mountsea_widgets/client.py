@@ -160,6 +160,7 @@ class BaseClient:
         timeout: float = 60.0,
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
+        durations: Mapping[str, float] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("MOUNTSEA_API_KEY")
         if key is not None and not isinstance(key, str):
@@ -182,6 +183,8 @@ class BaseClient:
         self._retry = RetryPolicy(max_retries=max_retries)
         self._clock = clock
         self._origin = _origin(self.base_url)
+        # Expected seconds per model: measured durations or a fast simulator's, over the defaults.
+        self.durations: dict[str, float] = dict(durations or {})
 
     # -- small pure helpers ---------------------------------------------------------------------
 
@@ -216,7 +219,10 @@ class BaseClient:
 
     def expected_seconds(self, model: str | None) -> float:
         """How long a task of ``model`` usually takes (drives the poll schedule)."""
-        return TYPICAL_SECONDS.get(model or "", DEFAULT_EXPECTED_SECONDS)
+        name = model or ""
+        if name in self.durations:
+            return self.durations[name]
+        return TYPICAL_SECONDS.get(name, DEFAULT_EXPECTED_SECONDS)
 
     def poll_schedule(self, model: str | None) -> PollSchedule:
         """The poll timing for a task of ``model`` (override to tune polling)."""
@@ -552,8 +558,16 @@ class Client(BaseClient):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], Any] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        durations: Mapping[str, float] | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, clock=clock)
+        super().__init__(
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            clock=clock,
+            durations=durations,
+        )
         self._sleep = sleep
         self._http = httpx.Client(
             transport=transport, timeout=self._timeout, follow_redirects=False
@@ -718,8 +732,16 @@ class AsyncClient(BaseClient):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Any] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        durations: Mapping[str, float] | None = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout=timeout, max_retries=max_retries, clock=clock)
+        super().__init__(
+            api_key,
+            base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            clock=clock,
+            durations=durations,
+        )
         self._sleep = sleep
         self._http = httpx.AsyncClient(
             transport=transport, timeout=self._timeout, follow_redirects=False

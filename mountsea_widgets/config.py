@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .catalog import TYPICAL_SECONDS
+
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
 
@@ -24,11 +26,22 @@ OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
 
 @dataclass(frozen=True)
 class Settings:
-    """Where requests go. ``offline`` is True when the embedded simulator serves them."""
+    """Where requests go. ``offline`` is True when the embedded simulator serves them.
+
+    ``speed`` is how much faster than the real hub the target runs (the embedded simulator's
+    speed; 1 for a real hub), so polling can follow the simulated durations.
+    """
 
     api_key: str | None
     base_url: str
     offline: bool
+    speed: float = 1.0
+
+    def durations(self) -> dict[str, float]:
+        """Expected seconds per model at this target's speed (for the client's poll timing)."""
+        if self.speed == 1.0:
+            return {}
+        return {model: seconds / self.speed for model, seconds in TYPICAL_SECONDS.items()}
 
     def __repr__(self) -> str:
         key = "set" if self.api_key else "none"
@@ -47,7 +60,8 @@ def settings(api_key: str | None = None, base_url: str | None = None) -> Setting
     if key is None and url is None:
         from .simulator import embedded
 
-        return Settings(api_key=None, base_url=embedded().url, offline=True)
+        hub = embedded()
+        return Settings(api_key=None, base_url=hub.url, offline=True, speed=hub.hub.speed)
     return Settings(api_key=key, base_url=(url or DEFAULT_BASE_URL).rstrip("/"), offline=False)
 
 
@@ -56,7 +70,9 @@ def make_client(api_key: str | None = None, base_url: str | None = None) -> Clie
     from .client import Client
 
     resolved = settings(api_key, base_url)
-    return Client(api_key=resolved.api_key, base_url=resolved.base_url)
+    return Client(
+        api_key=resolved.api_key, base_url=resolved.base_url, durations=resolved.durations()
+    )
 
 
 def make_async_client(api_key: str | None = None, base_url: str | None = None) -> AsyncClient:
@@ -64,4 +80,6 @@ def make_async_client(api_key: str | None = None, base_url: str | None = None) -
     from .client import AsyncClient
 
     resolved = settings(api_key, base_url)
-    return AsyncClient(api_key=resolved.api_key, base_url=resolved.base_url)
+    return AsyncClient(
+        api_key=resolved.api_key, base_url=resolved.base_url, durations=resolved.durations()
+    )

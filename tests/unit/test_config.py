@@ -1,0 +1,54 @@
+"""Which hub the entry points talk to, and how the offline default is wired."""
+
+from __future__ import annotations
+
+import pytest
+
+import mountsea_widgets as mw
+from mountsea_widgets import config
+from mountsea_widgets.catalog import TYPICAL_SECONDS
+
+
+def test_no_key_no_url_means_embedded_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOUNTSEA_API_KEY", raising=False)
+    monkeypatch.delenv("MOUNTSEA_BASE_URL", raising=False)
+    resolved = config.settings()
+    assert resolved.offline
+    assert resolved.base_url == mw.simulator.embedded().url
+    assert resolved.base_url.startswith("http://127.0.0.1:")
+    assert resolved.label == config.OFFLINE_NOTICE
+    # Polling follows the simulator's speed, not the real hub's durations.
+    speed = mw.simulator.embedded().hub.speed
+    client = config.make_client()
+    try:
+        expected = TYPICAL_SECONDS["gpt-image-2"] / speed
+        assert client.poll_schedule("gpt-image-2").expected_s == pytest.approx(expected)
+    finally:
+        client.close()
+
+
+def test_key_without_url_means_real_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOUNTSEA_API_KEY", "sk-canary-config-0001")
+    monkeypatch.delenv("MOUNTSEA_BASE_URL", raising=False)
+    resolved = config.settings()
+    assert not resolved.offline
+    assert resolved.base_url == config.DEFAULT_BASE_URL
+    assert resolved.durations() == {}
+    assert "sk-canary-config-0001" not in repr(resolved)
+    assert "sk-canary-config-0001" not in resolved.label
+
+
+def test_explicit_arguments_win(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOUNTSEA_BASE_URL", "http://127.0.0.1:9")
+    resolved = config.settings(base_url="http://127.0.0.1:8000/")
+    assert resolved.base_url == "http://127.0.0.1:8000"
+    assert not resolved.offline
+
+
+def test_client_durations_override_typical_seconds() -> None:
+    client = mw.Client(base_url="http://127.0.0.1:9", durations={"nano-banana": 1.5})
+    try:
+        assert client.expected_seconds("nano-banana") == 1.5
+        assert client.expected_seconds("gpt-image-2") == TYPICAL_SECONDS["gpt-image-2"]
+    finally:
+        client.close()
