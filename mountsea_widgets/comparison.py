@@ -726,7 +726,7 @@ def _describe(cell: Cell) -> dict[str, str]:
     """Status word, detail line, message and tone of a cell (shared by the grid and sheet)."""
     status = cell.status
     details = []
-    if cell.seconds is not None and status not in (QUEUED,):
+    if cell.seconds is not None and status != QUEUED:
         details.append(f"{cell.seconds:.1f} s")
     if cell.run is not None and cell.run.result is not None and len(cell.image_bytes) > 1:
         details.append(f"{len(cell.image_bytes)} images")
