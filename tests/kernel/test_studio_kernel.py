@@ -58,6 +58,8 @@ def report(s):
         })
     return json.dumps(rows)
 
+HUB = simulator.serve(speed=SPEED)
+
 def ids(s):
     return json.dumps({
         "generate": s.generate_button.model_id,
@@ -186,6 +188,24 @@ def test_a_failing_run_shows_its_error_in_its_cell(kernel: KernelDriver) -> None
     assert rows[0]["images"] == 0
     prompt_html = _json(kernel, "json.dumps(failing.cells[0].prompt.value)")
     assert "&lt;b&gt;loudly&lt;/b&gt;" in prompt_html
+
+
+def test_generate_blocks_in_a_cell_and_agenerate_awaits_at_top_level(
+    kernel: KernelDriver,
+) -> None:
+    """Both run on the runner: no 'event loop is already running', no nest-asyncio."""
+    blocking = kernel.execute(
+        "import sys, mountsea_widgets as mw\n"
+        "result = mw.generate('nano-banana', 'a kite', client=FastClient(base_url=HUB.url))\n"
+        "print(json.dumps([result.status, len(result.image_bytes), result.simulated]))"
+    )
+    assert json.loads(blocking.stdout) == ["completed", 1, True]
+    awaited = kernel.execute(
+        "result = await mw.agenerate('nano-banana', 'a boat', num_images=2,"
+        " client=FastClient(base_url=HUB.url))\n"
+        "print(json.dumps([result.status, len(result.image_bytes), 'nest_asyncio' in sys.modules]))"
+    )
+    assert json.loads(awaited.stdout) == ["completed", 2, False]
 
 
 def test_nothing_was_lost_on_the_way(kernel: KernelDriver) -> None:

@@ -346,3 +346,45 @@ def test_to_dict_summarises_the_run() -> None:
         "images": 0,
     }
     assert repr(run) == f"<Run {run.run_id} nano-banana pending task=hub-9 1.2s>"
+
+
+def test_elapsed_ticks_while_the_run_waits() -> None:
+    """The periodic updater refreshes elapsed_s (from the run's clock) while nothing else moves."""
+    from mountsea_widgets.errors import TaskFailedError
+
+    class StalledClient:
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+
+        async def submit(self, model: str, input: Any) -> str:
+            await self.release.wait()
+            return "hub-stalled"
+
+        async def wait(self, task_id: str, **kwargs: Any) -> Any:
+            raise TaskFailedError(task_id, "STOP", "stopped by the test")
+
+    now = [100.0]
+
+    def clock() -> float:
+        return now[0]
+
+    run = Run("nano-banana", {"prompt": "tick"}, clock=clock)
+    seen: list[float] = []
+    run.observe(lambda r: seen.append(r.elapsed_s))
+
+    async def scenario() -> None:
+        client = StalledClient()
+        task = asyncio.ensure_future(execute(run, client, None, tick_s=0.001))  # type: ignore[arg-type]
+        while not seen:  # execute() has started (and stamped run.started = 100.0)
+            await asyncio.sleep(0.001)
+        for step in (1.5, 3.0):
+            now[0] = 100.0 + step
+            while run.elapsed_s != step:
+                await asyncio.sleep(0.001)
+        assert run.status == "submitting"
+        client.release.set()
+        await task
+
+    asyncio.run(scenario())
+    assert 1.5 in seen and 3.0 in seen
+    assert run.status == "failed" and "stopped by the test" in (run.error or "")
