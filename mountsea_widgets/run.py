@@ -304,9 +304,13 @@ def _finish(run: Run, history: History | None, status: str, error: str) -> None:
 
 
 async def _tick(run: Run, interval: float) -> None:
-    while not run.done:
-        await asyncio.sleep(interval)
-        run.tick()
+    try:
+        while not run.done:
+            await asyncio.sleep(interval)
+            run.tick()
+    except Exception:
+        # A broken clock must not leave an unretrieved task exception; the run goes on.
+        log.exception("run %s: elapsed-time updates stopped", run.run_id)
 
 
 def start(

@@ -20,7 +20,8 @@ from ..catalog import ParamSpec
 #: Width of the parameter-name column, so all controls line up.
 LABEL_WIDTH = "150px"
 _STYLE = {"description_width": LABEL_WIDTH}
-#: Dropdown/toggle value that stands for "leave this parameter out".
+_UNDER = f"0 0 4px calc({LABEL_WIDTH} + 8px)"
+#: Dropdown value that stands for "leave this parameter out".
 UNSET = ""
 #: The largest seed the random button picks (a positive 32-bit integer fits every provider).
 MAX_RANDOM_SEED = 2**31 - 1
@@ -65,10 +66,11 @@ class ParamControl:
     def __init__(self, spec: ParamSpec) -> None:
         self.spec = spec
         self.name = spec.name
-        self.error = widgets.HTML(value="", layout=widgets.Layout(display="none"))
+        # Notes and errors sit under the input, aligned with it rather than with the label.
+        self.error = widgets.HTML(value="", layout=widgets.Layout(display="none", margin=_UNDER))
         self.error.add_class("mountsea-error")
         self.error.add_class(f"mountsea-error-{spec.name}")
-        self.note = widgets.HTML(value="", layout=widgets.Layout(display="none"))
+        self.note = widgets.HTML(value="", layout=widgets.Layout(display="none", margin=_UNDER))
         self.note.add_class("mountsea-note")
         self._listeners: list[Listener] = []
         self.box = widgets.VBox([*self.widgets(), self.note, self.error])
@@ -221,24 +223,24 @@ class TriStateControl(ParamControl):
     """A boolean the reference gives no default for: "default" (left out), "true", "false"."""
 
     def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "toggle"):
-            self.toggle = widgets.ToggleButtons(
+        if not hasattr(self, "choice"):
+            self.choice = widgets.Dropdown(
                 options=[("default", UNSET), ("true", "true"), ("false", "false")],
                 description=self.name,
                 tooltip=tooltip_for(self.spec),
-                style={**_STYLE, "button_width": "64px"},
+                style=_STYLE,
             )
-            self._watch(self.toggle)
-        return [self.toggle]
+            self._watch(self.choice)
+        return [self.choice]
 
     def read(self) -> tuple[Any, str | None]:
-        value = self.toggle.value
+        value = self.choice.value
         if value in (UNSET, None):
             return None, None
         return value == "true", None
 
     def _write(self, value: Any) -> None:
-        self.toggle.value = UNSET if value is None else ("true" if value else "false")
+        self.choice.value = UNSET if value is None else ("true" if value else "false")
 
 
 class IntegerControl(ParamControl):

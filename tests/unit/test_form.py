@@ -49,7 +49,7 @@ def _choices(control: ParamControl) -> list[Any]:
     if isinstance(control, SizeControl):
         return [value for _label, value in control.preset.options]
     if isinstance(control, TriStateControl):
-        return [value for _label, value in control.toggle.options]
+        return [value for _label, value in control.choice.options]
     raise AssertionError(f"{control!r} has no choices")
 
 
@@ -135,9 +135,9 @@ def test_three_way_booleans_send_nothing_true_or_false() -> None:
     toggle = form.controls["sync_mode"]
     assert isinstance(toggle, TriStateControl)
     assert "sync_mode" not in form.value()
-    toggle.toggle.value = "true"
+    toggle.choice.value = "true"
     assert form.value()["sync_mode"] is True
-    toggle.toggle.value = "false"
+    toggle.choice.value = "false"
     assert form.value()["sync_mode"] is False
 
 
@@ -205,12 +205,12 @@ def test_enable_web_search_is_disabled_on_nano_banana_pro_with_the_reason() -> N
     control = form.controls["enable_web_search"]
     reason = catalog["nano-banana-pro"].param("enable_web_search").unavailable
     assert reason
-    assert isinstance(control, TriStateControl) and control.toggle.disabled
+    assert isinstance(control, TriStateControl) and control.choice.disabled
     assert html.escape(reason) in control.note.value and control.note.layout.display == ""
     assert "enable_web_search" not in form.value()
     assert control.set(True) is False  # refused: the catalog says it is unavailable
     # Elsewhere it is an ordinary control.
-    assert not Form("nano-banana-2").controls["enable_web_search"].toggle.disabled  # type: ignore[attr-defined]
+    assert not Form("nano-banana-2").controls["enable_web_search"].choice.disabled  # type: ignore[attr-defined]
 
 
 # --- gpt-image-2 image_size -------------------------------------------------------------------
