@@ -371,3 +371,32 @@ def test_css_classes_for_browser_tests(make_studio: Any) -> None:
         "mountsea-remove",
         "mountsea-cancel",
     } <= classes
+
+
+def test_an_unfinished_run_from_the_history_can_be_resumed(
+    make_studio: Any, hub: SimulatorServer, history: History
+) -> None:
+    """A task id journalled before a crash is polled again, never submitted twice."""
+    import asyncio
+
+    client = FastClient(base_url=hub.url)
+    task_id = asyncio.run(client.submit("nano-banana", {"prompt": "before the crash"}))
+    history.start("crashed1", "nano-banana", {"prompt": "before the crash"}, 1.0)
+    history.submitted("crashed1", task_id)
+    submitted_before = hub.stats.submitted
+
+    studio = make_studio()
+    assert studio._past_loading is not None
+    studio._past_loading.result(30)
+    cell = studio.cells[0]
+    assert (cell.run.run_id, cell.run.status, cell.run.task_id) == ("crashed1", "pending", task_id)
+    assert cell.resume_button.layout.display == ""
+    assert cell.cancel_button.layout.display == "none"
+
+    cell.resume_button.click()
+    assert studio.wait_idle(30)
+    assert cell.run.status == "completed", cell.run.error
+    assert cell.gallery.count == 1
+    assert hub.stats.submitted == submitted_before
+    assert history.get("crashed1").status == "completed"
+    assert cell.resume_button.layout.display == "none"
