@@ -49,6 +49,16 @@ def selected_model(page: Any) -> str:
     )
 
 
+def wait_for_prompt(page: Any, expected: str) -> None:
+    page.wait_for_function(
+        "(expected) => { const box = document.querySelector("
+        "'.mountsea-studio .mountsea-param-prompt textarea');"
+        " return box !== null && box.value === expected; }",
+        arg=expected,
+        timeout=15_000,
+    )
+
+
 def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, str]) -> None:
     open_notebook(page, lab, "quickstart.ipynb")
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -90,7 +100,7 @@ def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, s
     select_model(studio, "gpt-image-2")
     studio.locator(".mountsea-size-control").first.wait_for(timeout=15_000)
     assert studio.locator(".mountsea-param-aspect_ratio").count() == 0
-    assert prompt_box.input_value() == PROMPT  # the prompt is kept across models
+    wait_for_prompt(page, PROMPT)  # the prompt is kept across models
 
     # Reuse loads the run's model and parameters back into the form.
     prompt_box.fill("something else")
@@ -101,12 +111,7 @@ def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, s
         timeout=15_000,
     )
     assert selected_model(page) == "nano-banana"
-    page.wait_for_function(
-        "(expected) => document.querySelector("
-        "'.mountsea-studio .mountsea-param-prompt textarea').value === expected",
-        arg=PROMPT,
-        timeout=15_000,
-    )
+    wait_for_prompt(page, PROMPT)
     assert studio.locator(".mountsea-size-control").count() == 0
     assert studio.locator(".mountsea-param-aspect_ratio").count() == 1
 
