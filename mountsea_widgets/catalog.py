@@ -28,6 +28,9 @@ from .errors import Problem, ValidationError
 MAX_IMAGE_URLS = 10
 #: Longest data: URI we send in ``image_urls`` (about 10 MB of image once decoded).
 MAX_DATA_URI_CHARS = 14_000_000
+#: Most data: URI characters in one request's ``image_urls`` together (about 20 MB of images):
+#: the whole JSON body travels in one POST, and the hub documents no body limit.
+MAX_DATA_URI_TOTAL_CHARS = 26_700_000
 
 #: How long a run of each model usually takes, in seconds. Not documented by the hub: these are
 #: our working estimates (upstream latency reports); they drive progress bars and poll timing,
@@ -128,7 +131,11 @@ class ParamSpec:
         if self.type == "boolean":
             return "true or false"
         if self.type == "array<string>":
-            return f"a list of 1 to {MAX_IMAGE_URLS} http(s) URLs or data:image URIs"
+            return (
+                f"a list of 1 to {MAX_IMAGE_URLS} http(s) URLs or data:image URIs; data URIs up"
+                f" to about {_megabytes(MAX_DATA_URI_CHARS)} MB of image each,"
+                f" {_megabytes(MAX_DATA_URI_TOTAL_CHARS)} MB in all"
+            )
         return "a string"
 
     def check(self, value: Any) -> tuple[Any, str | None]:
@@ -362,16 +369,33 @@ def _check_urls(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
         return None, "needs at least one image URL"
     if len(value) > MAX_IMAGE_URLS:
         return None, f"{len(value)} images given; at most {MAX_IMAGE_URLS} are accepted"
+    inline = 0
     for index, url in enumerate(value):
         if not isinstance(url, str):
             return None, f"item {index} is not a string"
         if _DATA_URI.match(url):
             if len(url) > MAX_DATA_URI_CHARS:
-                return None, f"item {index} is a data URI over {MAX_DATA_URI_CHARS:,} characters"
+                return None, (
+                    f"item {index} is a data URI of {len(url):,} characters; at most"
+                    f" {MAX_DATA_URI_CHARS:,} (about {_megabytes(MAX_DATA_URI_CHARS)} MB of image)"
+                    " each: send a smaller image (e.g. JPEG) or an http(s) URL"
+                )
+            inline += len(url)
             continue
         if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
             return None, f"item {index} ({url[:60]!r}) is not an http(s) URL or data:image URI"
+    if inline > MAX_DATA_URI_TOTAL_CHARS:
+        return None, (
+            f"the data URIs add up to {inline:,} characters; at most"
+            f" {MAX_DATA_URI_TOTAL_CHARS:,} (about {_megabytes(MAX_DATA_URI_TOTAL_CHARS)} MB of"
+            " images) per request: send some images as http(s) URLs"
+        )
     return list(value), None
+
+
+def _megabytes(data_uri_chars: int) -> int:
+    """About how many MB of image ``data_uri_chars`` base64 characters carry."""
+    return round(data_uri_chars * 3 / 4 / 1_000_000)
 
 
 def _check_url(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
