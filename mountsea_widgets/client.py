@@ -47,6 +47,7 @@ from .errors import (
     make_status_error,
     scrub,
 )
+from .image_input import needs_conversion, prepare_input
 from .images import MAX_IMAGE_BYTES, content_type_of, decode_image, parse_data_uri
 from .polling import PollSchedule
 from .result import Result
@@ -341,7 +342,12 @@ class BaseClient:
             raise ValidationError(
                 str(model), [Problem("model", "must be a model id string", model)]
             )
-        cleaned = catalog.spec(model).validate(input)
+        spec = catalog.spec(model)
+        if needs_conversion(input):
+            # PIL images, paths and bytes in image_urls become data URIs before validation, so
+            # the catalog's limits apply to what is sent (encoding runs off the event loop).
+            input = yield _Call(prepare_input, (model, input), offload=True)
+        cleaned = spec.validate(input)
         what = f"POST {_SUBMIT_PATH}"
         body, reply = yield from self._api_flow(
             "POST", _SUBMIT_PATH, json_body={"model": model, "input": cleaned}, idempotent=False
@@ -577,6 +583,8 @@ class Client(BaseClient):
         """Validate ``input`` for ``model`` and create the task; returns the task id.
 
         Nothing invalid is sent: a :class:`ValidationError` names every bad parameter.
+        Edit models' ``image_urls`` may hold PIL images, ``pathlib.Path`` objects and bytes
+        besides URL strings: they are sent as data URIs (see :mod:`mountsea_widgets.image_input`).
         """
         task_id, _ = self._run(self._submit_flow(model, input))
         return task_id
@@ -625,6 +633,8 @@ class Client(BaseClient):
         """Submit ``prompt`` (plus the model's ``params``), wait, download; returns the Result.
 
         ``on_submitted(task_id)`` runs as soon as the task exists, before any polling.
+        ``image_urls`` may mix URL strings, PIL images, ``pathlib.Path`` objects and bytes;
+        ``result.input`` shows what was sent (data URIs for the non-strings).
         """
         return self._run(
             self._generate_flow(

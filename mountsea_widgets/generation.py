@@ -28,6 +28,17 @@ async def _generate_on_runner(
             await active.aclose()
 
 
+def _prepared(model: str, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` with input images as data URIs, validated (raises ValidationError)."""
+    from .catalog import catalog
+    from .image_input import prepare_input
+
+    spec = catalog.spec(model)
+    prepared = prepare_input(spec.id, params)
+    spec.validate({"prompt": prompt, **prepared})
+    return prepared
+
+
 def generate(
     model: str, prompt: str, *, client: AsyncClient | None = None, **params: Any
 ) -> Result:
@@ -36,12 +47,13 @@ def generate(
     Works in a notebook cell and in a plain script. With no ``MOUNTSEA_API_KEY`` and no
     ``MOUNTSEA_BASE_URL`` the offline simulator answers (``result.simulated`` is True).
     Parameters are the model's own (see ``mw.catalog[model].params``); they are validated
-    before anything is sent.
+    before anything is sent. An edit model's ``image_urls`` may mix URL strings with PIL images,
+    ``pathlib.Path`` objects and bytes, which are sent as data URIs (a plain string is never
+    read as a file name: use ``Path`` for files).
     """
-    from .catalog import catalog
     from .runner import get_runner
 
-    catalog.spec(model).validate({"prompt": prompt, **params})  # fail here, in the caller's frame
+    params = _prepared(model, prompt, params)  # fail here, in the caller's frame
     return get_runner().run(_generate_on_runner(model, prompt, client, params))
 
 
@@ -49,9 +61,8 @@ async def agenerate(
     model: str, prompt: str, *, client: AsyncClient | None = None, **params: Any
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""
-    from .catalog import catalog
     from .runner import get_runner
 
-    catalog.spec(model).validate({"prompt": prompt, **params})
+    params = _prepared(model, prompt, params)
     future = get_runner().submit(_generate_on_runner(model, prompt, client, params))
     return await asyncio.wrap_future(future)

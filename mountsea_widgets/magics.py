@@ -7,8 +7,10 @@
 The cell body is the prompt. Each ``--param value`` is converted with the type the catalog
 gives that parameter: integers, ``true``/``false`` for booleans, JSON (or ``WIDTHxHEIGHT``) for
 a custom ``image_size``, presets as plain strings, ``--image_urls`` repeated or comma
-separated. A live task cell shows the run; the magic returns the :class:`Result`, so ``_``
-and ``Out[n]`` hold it.
+separated. An ``--image_urls`` (or ``--mask_url``) value that is the path of an existing local
+image file, relative to the kernel's working folder, is sent as a data URI; anything else must
+be an http(s) URL or a data URI. A live task cell shows the run; the magic returns the
+:class:`Result`, so ``_`` and ``Out[n]`` hold it.
 
 Errors in the magic line (unknown model, unknown flag, a value the model refuses) raise
 IPython's ``UsageError``: the notebook shows the catalog's message — which parameter, what is
@@ -25,12 +27,14 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
 from .catalog import ModelSpec, ParamSpec, catalog
-from .errors import Problem, ValidationError
+from .errors import ImageError, Problem, ValidationError
+from .image_input import to_reference
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -42,6 +46,7 @@ _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _SIZE = re.compile(r"^(\d+)\s*[x×]\s*(\d+)$")
+_URL_OR_DATA = re.compile(r"^(https?://|data:)", re.IGNORECASE)
 
 #: Makes the client each ``%%mountsea`` cell uses; None means the configured hub (or the
 #: offline simulator). Set it to point the magic at another hub or client (tests do).
@@ -80,10 +85,41 @@ def _convert(spec: ParamSpec, text: str) -> tuple[Any, Problem | None]:
 
 
 def _split_urls(text: str) -> list[str]:
-    # data: URIs contain a comma of their own, so only plain URL lists are split.
-    if text.strip().lower().startswith("data:"):
-        return [text.strip()]
+    # data: URIs contain a comma of their own, so only plain URL lists are split; so is a file
+    # name with a comma in it.
+    stripped = text.strip()
+    if stripped.lower().startswith("data:") or _is_file(stripped):
+        return [stripped]
     return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return bool(text) and Path(text).expanduser().is_file()
+    except (OSError, ValueError):  # a name too long or with a NUL byte is not a file here
+        return False
+
+
+def _image_value(spec: ParamSpec, text: str, problems: list[Problem]) -> str:
+    """An image for ``--image_urls``/``--mask_url``: a URL or data URI as written, and the path
+    of an existing local file (relative to the kernel's working folder) as a data URI."""
+    if _URL_OR_DATA.match(text):
+        return text
+    if _is_file(text):
+        try:
+            return to_reference(Path(text))
+        except ImageError as exc:
+            problems.append(Problem(spec.name, f"{text!r}: {exc}", text, spec.allowed))
+            return text
+    problems.append(
+        Problem(
+            spec.name,
+            f"{text!r} is neither an http(s) URL, a data:image URI nor an existing image file",
+            text,
+            spec.allowed,
+        )
+    )
+    return text
 
 
 def parse_line(line: str) -> tuple[ModelSpec, dict[str, Any]]:
@@ -138,10 +174,13 @@ def parse_line(line: str) -> tuple[ModelSpec, dict[str, Any]]:
             continue
         if param.type == "array<string>":
             params.setdefault(name, [])
-            params[name].extend(_split_urls(text))
+            params[name].extend(_image_value(param, url, problems) for url in _split_urls(text))
             continue
         if name in params:
             problems.append(Problem(name, "is given twice", text, param.allowed))
+            continue
+        if param.type == "url":
+            params[name] = _image_value(param, text.strip(), problems)
             continue
         value, problem = _convert(param, text)
         if problem is not None:
