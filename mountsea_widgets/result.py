@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import os
@@ -76,16 +77,24 @@ class Result:
         """Write every image into ``folder`` (created if missing); returns the paths written.
 
         Names are deterministic and sanitised (see :meth:`file_names`); a file never lands
-        outside ``folder`` whatever the task id says.
+        outside ``folder`` whatever the task id says. Each PNG, JPEG or WebP file carries the
+        model, input and task id (``mw.read_metadata`` reads them back); other formats are
+        written as received.
         """
+        from .metadata import MetadataError, embed
+
         root = Path(folder).expanduser()
         root.mkdir(parents=True, exist_ok=True)
         resolved_root = root.resolve()
         paths = []
-        for name, data in zip(self.file_names(), self.image_bytes, strict=True):
+        for index, (name, data) in enumerate(zip(self.file_names(), self.image_bytes, strict=True)):
             path = root / name
             if path.resolve().parent != resolved_root:
                 raise ValueError(f"refusing to write {name!r} outside {str(root)!r}")
+            meta = {"model": self.model, "input": self.input, "task_id": self.task_id}
+            # Another format cannot hold metadata: its bytes are still saved, as received.
+            with contextlib.suppress(MetadataError):
+                data = embed(data, self.content_types[index], {**meta, "index": index})
             path.write_bytes(data)
             paths.append(path)
         return paths

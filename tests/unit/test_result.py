@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from mountsea_widgets.errors import ImageError
+from mountsea_widgets.metadata import read_metadata
 from mountsea_widgets.result import Result
 
 
@@ -59,7 +60,16 @@ def test_save_writes_deterministic_names(tmp_path: Path) -> None:
     result = make()
     paths = result.save(tmp_path / "out")
     assert [p.name for p in paths] == ["hub-1_1.png", "hub-1_2.jpg"]
-    assert [p.read_bytes() for p in paths] == result.image_bytes
+    for path, original in zip(paths, result.image_bytes, strict=True):
+        # The same pixels, with the generation metadata added to the container.
+        with Image.open(path) as saved, Image.open(io.BytesIO(original)) as sent:
+            assert saved.tobytes() == sent.tobytes()
+        meta = read_metadata(path)
+        assert (meta["model"], meta["input"], meta["task_id"]) == (
+            "nano-banana",
+            result.input,
+            "hub-1",
+        )
     assert result.save(tmp_path / "out") == paths  # same names again, no duplicates
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["hub-1_1.png", "hub-1_2.jpg"]
 
