@@ -336,7 +336,22 @@ def _check_string(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
         return None, f"{value!r} is not a string"
     if spec.enum is not None and value not in spec.enum:
         return None, f"{value!r} is not allowed"
+    unsendable = _not_utf8(value)
+    if unsendable:
+        return None, unsendable
     return value, None
+
+
+def _not_utf8(text: str) -> str | None:
+    """Why ``text`` cannot be sent as UTF-8 JSON (a lone surrogate, e.g. from a bad paste)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"contains a character that is not valid Unicode text (an unpaired surrogate at "
+            f"position {exc.start}) and cannot be sent as UTF-8"
+        )
+    return None
 
 
 def _check_size(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
@@ -373,6 +388,9 @@ def _check_urls(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
     for index, url in enumerate(value):
         if not isinstance(url, str):
             return None, f"item {index} is not a string"
+        unsendable = _not_utf8(url)
+        if unsendable:
+            return None, f"item {index} {unsendable}"
         if _DATA_URI.match(url):
             if len(url) > MAX_DATA_URI_CHARS:
                 return None, (
