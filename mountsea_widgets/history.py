@@ -52,7 +52,7 @@ from .errors import scrub
 from .journal import Journal, fsync_folder
 from .metadata import MetadataError, embed, extension_for, shorten_data_uris
 
-__all__ = ["History", "HistoryEntry", "default_folder"]
+__all__ = ["History", "HistoryEntry", "cached_thumbnail", "default_folder"]
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,16 @@ class HistoryEntry:
         return _thumbnail_of(self.files[0], int(max_side))
 
 
+def cached_thumbnail(image: str | Path, max_side: int = 384) -> bytes | None:
+    """A JPEG thumbnail of one history image file, cached in ``.thumbs/`` beside it.
+
+    Decodes the image only the first time (per size); ``None`` when it is missing or unreadable.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
+    return _thumbnail_of(Path(image), int(max_side))
+
+
 def _thumbnail_of(image: Path, max_side: int) -> bytes | None:
     cached = image.parent / THUMBS_DIR / f"{image.stem}.{max_side}.jpg"
     try:
@@ -223,6 +233,8 @@ class History:
         self._clock = clock
         self._journal = Journal(self.folder / JOURNAL_NAME)
         self._runs: dict[str, _Run] = {}
+        #: Runs removed: records that still arrive for them (a run ending late) are ignored.
+        self._removed: set[str] = set()
         self._seq = 0
         self._lock = threading.RLock()
         self._blob_cache: dict[str, str] = {}
@@ -289,6 +301,8 @@ class History:
                 )
         with self._lock:
             self._refresh()
+            if run_id in self._removed:
+                return []  # the user removed this run: its late images are not kept
             run = self._runs.get(run_id)
             known = {f["sha256"]: self._path_of(f) for f in run.files} if run else {}
             count = len(run.files) if run else 0
@@ -468,6 +482,7 @@ class History:
         records, restarted = self._journal.read_new()
         if restarted:
             self._runs.clear()
+            self._removed.clear()
         for record in records:
             self._apply(record)
 
@@ -478,7 +493,12 @@ class History:
         stamp = _number(record.get("t")) or 0.0
         if op == "removed":
             self._runs.pop(run_id, None)
+            self._removed.add(run_id)
             return
+        if op == "start":
+            self._removed.discard(run_id)  # a new run under a reused id
+        elif run_id in self._removed:
+            return  # e.g. a cancelled run's last record, written after it was removed
         run = self._runs.get(run_id)
         if run is None:
             self._seq += 1
