@@ -99,7 +99,9 @@ class SizeControl(ParamControl):
         value, problem = self.read()
         if problem is None and value is not None:
             pixels = value["width"] * value["height"]
-            self.show_note(f"{value['width']} × {value['height']} px ({pixels / 1e6:.2f} MP) ✓")
+            self.show_note(
+                f"{value['width']} × {value['height']} px ({pixels / 1e6:.2f} MP), allowed"
+            )
         else:
             self.show_note(None)
 
