@@ -88,7 +88,8 @@ class Gallery(widgets.VBox):
         )
         image.add_class("mountsea-thumb")
         button = widgets.Button(
-            description=f"⤢ full size {index + 1}",
+            description=f"full size {index + 1}",
+            icon="expand",
             tooltip="Show this image at full size below",
             layout=widgets.Layout(width=THUMB_WIDTH),
         )

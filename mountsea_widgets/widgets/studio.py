@@ -27,7 +27,7 @@ from ..catalog import catalog
 from ..errors import ValidationError
 from ..run import Run, run_from_entry, start
 from ..runner import Runner, RunnerThreadError, get_runner
-from .controls import close_tree
+from .controls import UrlListControl, close_tree
 from .form import Form
 from .history_panel import HistoryPanel
 from .task_cell import TaskCell
@@ -43,6 +43,12 @@ DEFAULT_SAVE_FOLDER = "mountsea-output"
 #: How many earlier runs from the history are shown when a Studio opens.
 PAST_RUNS = 12
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
+#: The edit model that takes each text-to-image model's images as input ("Use as input").
+EDIT_MODEL_OF = {
+    model_id: f"{model_id}-edit"
+    for model_id in catalog.text_to_image
+    if f"{model_id}-edit" in catalog
+}
 
 
 def _safe_url(url: str) -> str:
@@ -264,6 +270,25 @@ class Studio(widgets.VBox):
         if refused:
             self._show_reason("Not loaded (no longer accepted): " + ", ".join(refused))
 
+    def use_as_input(self, image: Any) -> str:
+        """Add ``image`` to the form's ``image_urls``, switching to an edit model if needed.
+
+        ``image`` is a URL or data URI string, a PIL image, a ``pathlib.Path`` or bytes (the
+        last three are sent as data URIs). A text-to-image model is replaced by its edit model
+        (nano-banana by nano-banana-edit, and so on), keeping the prompt and what still fits.
+        Returns the string added.
+        """
+        from ..image_input import to_reference
+
+        reference = to_reference(image)
+        model = self.form.model
+        if not catalog[model].is_edit:
+            self.model_select.value = EDIT_MODEL_OF.get(model, catalog.edit[0])
+        control = self.form.controls["image_urls"]
+        assert isinstance(control, UrlListControl)
+        control.append(reference)
+        return reference
+
     def close(self) -> None:
         """Cancel nothing, but close the widgets (and the client the Studio made itself)."""
         if getattr(self, "_owns_client", False):  # False too when __init__ failed early
@@ -318,6 +343,7 @@ class Studio(widgets.VBox):
             on_remove=self._remove_cell,
             on_resume=self._resume,
             save_folder=self._save_path,
+            on_use_input=self.use_as_input,
         )
 
     def _remove_cell(self, cell: TaskCell) -> None:

@@ -1,5 +1,5 @@
 """A history cell: one run, live while it goes (status, elapsed, progress, Cancel), then its
-images and the buttons Reuse, Save, Code and Remove.
+images and the buttons Reuse, Use as input, Save, Code and Remove.
 
 The cell observes its :class:`~mountsea_widgets.run.Run`; updates arrive on the runner thread
 and become trait assignments batched per widget with ``hold_sync()``. Everything from the user
@@ -18,21 +18,24 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..image_input import reference_for
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
 from .controls import close_tree
 from .gallery import Gallery
 
 log = logging.getLogger("mountsea_widgets.task_cell")
 
+#: Font Awesome icon per status (as ipywidgets buttons use): emoji would show as empty boxes
+#: in a browser without an emoji font, and the status word is written next to the icon anyway.
 STATUS_ICONS = {
-    "submitting": "⏫",
-    "pending": "⏳",
-    "processing": "⚙️",
-    "completed": "✅",
-    "failed": "❌",
-    "timeout": "⌛",
-    "cancelled": "⏹",
-    "error": "⚠️",
+    "submitting": "arrow-up",
+    "pending": "hourglass-half",
+    "processing": "spinner",
+    "completed": "check",
+    "failed": "times",
+    "timeout": "clock",
+    "cancelled": "stop",
+    "error": "exclamation-triangle",
 }
 _BAR_STYLES = {
     "completed": "success",
@@ -62,6 +65,15 @@ def _short(value: Any) -> str:
     return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
 
 
+def _icon_html(status: str) -> str:
+    """The status icon as a Font Awesome ``<i>`` (nothing when the font is missing)."""
+    name = STATUS_ICONS.get(status)
+    if name is None:
+        return ""
+    spin = " fa-spin" if status == "processing" else ""
+    return f'<i class="fa fa-{name}{spin}" aria-hidden="true"></i>'
+
+
 def _button(description: str, css: str, tooltip: str, icon: str = "") -> widgets.Button:
     button = widgets.Button(
         description=description, tooltip=tooltip, icon=icon, layout=widgets.Layout(width="auto")
@@ -81,8 +93,10 @@ class TaskCell(widgets.VBox):
         on_remove: Callable[[TaskCell], None] | None = None,
         on_resume: Callable[[Run], None] | None = None,
         save_folder: Callable[[], Path] = lambda: Path.cwd() / "mountsea-output",
+        on_use_input: Callable[[str], Any] | None = None,
     ) -> None:
         self.run = run
+        self._on_use_input = on_use_input
         self._on_reuse = on_reuse
         self._on_remove = on_remove
         self._on_resume = on_resume
@@ -122,6 +136,13 @@ class TaskCell(widgets.VBox):
             "Reuse", "mountsea-reuse", "Load this model and these parameters into the form", "undo"
         )
         self.save_button = _button("Save", "mountsea-save", "Write the images to a folder", "save")
+        self.use_input_button = _button(
+            "Use as input",
+            "mountsea-use-input",
+            "Edit this image: switch to the edit model and add the image to image_urls (the image"
+            " shown full size, else the first one)",
+            "share",
+        )
         self.code_button = _button(
             "Code", "mountsea-code-button", "Show the mw.generate(...) call for this run", "code"
         )
@@ -132,6 +153,7 @@ class TaskCell(widgets.VBox):
         self.resume_button.on_click(lambda _b: self.resume())
         self.reuse_button.on_click(lambda _b: self.reuse())
         self.save_button.on_click(lambda _b: self.save())
+        self.use_input_button.on_click(lambda _b: self.use_as_input())
         self.code_button.on_click(lambda _b: self.toggle_code())
         self.remove_button.on_click(lambda _b: self.remove())
         self.buttons = widgets.HBox(
@@ -139,6 +161,7 @@ class TaskCell(widgets.VBox):
                 self.cancel_button,
                 self.resume_button,
                 self.reuse_button,
+                self.use_input_button,
                 self.save_button,
                 self.code_button,
                 self.remove_button,
@@ -209,7 +232,7 @@ class TaskCell(widgets.VBox):
         timing = f"{run.elapsed_s:.1f} s"
         if not run.done:
             timing += f" / ~{expected:.0f} s" + (" (longer than usual)" if late else "")
-        icon = STATUS_ICONS.get(run.status, "")
+        icon = _icon_html(run.status)
         _assign(
             self.status,
             value=(
@@ -239,6 +262,8 @@ class TaskCell(widgets.VBox):
         self.resume_button.layout.display = "" if resumable and self._on_resume else "none"
         has_images = bool(image_loaders(run))
         self.save_button.disabled = not has_images
+        usable = run.status == "completed" and has_images and self._on_use_input is not None
+        self.use_input_button.layout.display = "" if usable else "none"
         if run.status in FINAL_STATUSES and has_images and not self._shown_images:
             self._shown_images = True
             self.gallery.set_images(image_loaders(run))
@@ -277,6 +302,30 @@ class TaskCell(widgets.VBox):
         """Load this run's model and parameters into the Studio form."""
         if self._on_reuse is not None:
             self._on_reuse(self.run)
+
+    def use_as_input(self, index: int | None = None) -> str | None:
+        """Hand image ``index`` to the Studio as an edit input; returns what will be sent.
+
+        ``index`` defaults to the image shown full size, else the first. The image goes as its
+        provider URL when that is http(s), else (``sync_mode`` results, runs read back from the
+        history) as a data URI of the kept bytes.
+        """
+        if self._on_use_input is None:
+            return None
+        loaders = image_loaders(self.run)
+        if index is None:
+            index = self.gallery.opened if self.gallery.opened is not None else 0
+        if not 0 <= index < len(loaders):
+            return None
+        urls = self.run.result.urls if self.run.result is not None else []
+        url = urls[index] if index < len(urls) else None
+        try:
+            reference = reference_for(url, loaders[index])
+        except Exception as exc:
+            self._show_note(f"Image {index + 1} cannot be used as input: {exc}")
+            return None
+        self._on_use_input(reference)
+        return reference
 
     def save(self, folder: str | Path | None = None) -> list[Path]:
         """Write the images to ``folder`` (default: the Studio's save folder); shows the paths."""
