@@ -62,18 +62,33 @@ class Gallery(widgets.VBox):
         """How many thumbnails are shown."""
         return sum(1 for box in self.thumbs.children if "mountsea-thumb-box" in box._dom_classes)
 
-    def set_images(self, loaders: Sequence[ImageLoader]) -> None:
-        """Show a thumbnail per image; an image that cannot be read shows why instead."""
+    def set_images(
+        self,
+        loaders: Sequence[ImageLoader],
+        thumbnails: Sequence[bytes | None] | None = None,
+    ) -> None:
+        """Show a thumbnail per image; an image that cannot be read shows why instead.
+
+        ``thumbnails`` (JPEG bytes, e.g. cached beside history images) are shown as they are,
+        so no image is decoded; a missing one (``None``) is made from its loader.
+        """
         self._loaders = list(loaders)
-        boxes = [self._thumb_box(index, loader) for index, loader in enumerate(self._loaders)]
+        made = list(thumbnails or ())
+        boxes = [
+            self._thumb_box(index, loader, made[index] if index < len(made) else None)
+            for index, loader in enumerate(self._loaders)
+        ]
         old = list(self.thumbs.children)
         self.thumbs.children = boxes
         for box in old:
             close_tree(box)
 
-    def _thumb_box(self, index: int, loader: ImageLoader) -> widgets.Widget:
+    def _thumb_box(
+        self, index: int, loader: ImageLoader, small: bytes | None = None
+    ) -> widgets.Widget:
         try:
-            small = thumbnail(loader(), max_side=THUMB_SIDE)
+            if small is None:
+                small = thumbnail(loader(), max_side=THUMB_SIDE)
         except Exception as exc:
             # Server bytes are untrusted: a broken image is reported, the others still show.
             log.info("image %d cannot be shown: %s", index + 1, exc)
