@@ -1,18 +1,32 @@
-"""PollSchedule: sparse early, dense near the expected finish, backing off when late."""
+"""PollSchedule: an early look, dense polling in the finish window, backing off when late.
+
+Pure schedule tests walk ``next_delay`` with a virtual clock; the client tests run the real
+client against the simulator's hub on a manual clock (its sleep moves the clock), so the
+poll times are exact and nothing sleeps for real.
+"""
 
 from __future__ import annotations
 
 import itertools
+import math
+from typing import Any
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mountsea_widgets.client import Client
 from mountsea_widgets.polling import PollSchedule
+from mountsea_widgets.simulator import Hub, ManualClock
+from mountsea_widgets.simulator import transport as hub_transport
+from mountsea_widgets.simulator.latency import JITTER
+
+BASE = "http://hub.test"
 
 
 def poll_times(schedule: PollSchedule, until: float) -> list[float]:
-    """When polls happen if every wait is taken exactly as scheduled."""
+    """When polls happen if every wait is taken exactly as scheduled, up to ``until``."""
     now, times = 0.0, []
     while now < until:
         now += schedule.next_delay(now)
@@ -20,37 +34,82 @@ def poll_times(schedule: PollSchedule, until: float) -> list[float]:
     return times
 
 
+def first_poll_after(schedule: PollSchedule, finish: float) -> tuple[float, int]:
+    """(time of the first poll at or after ``finish``, number of polls until then)."""
+    times = poll_times(schedule, finish)
+    return times[-1], len(times)
+
+
+def finishes(expected: float, count: int = 101) -> list[float]:
+    """Finish times spread evenly over the simulator's jitter window around ``expected``."""
+    low, high = expected * (1 - JITTER), expected * (1 + JITTER)
+    return [low + (high - low) * i / (count - 1) for i in range(count)]
+
+
+# --- the schedule alone ---------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("expected", [6.0, 20.0, 35.0])
-def test_first_poll_is_not_immediate(expected: float) -> None:
+def test_first_look_is_an_early_start_guard_not_an_immediate_poll(expected: float) -> None:
     schedule = PollSchedule(expected_s=expected)
-    first = schedule.next_delay(0.0)
-    assert first == pytest.approx(min(expected * 0.35, schedule.max_delay_s))
-    assert first >= 2.0
+    times = poll_times(schedule, expected)
+    assert times[0] >= 1.0
+    assert times[0] <= schedule.first_fraction * expected + 1e-9
+    before_window = [t for t in times if t < schedule.window[0] - 1e-9]
+    assert 1 <= len(before_window) <= 3  # sparse early: a look or two, never a steady stream
 
 
-def test_polls_get_denser_near_the_expected_finish() -> None:
-    schedule = PollSchedule(expected_s=35.0)
-    gaps_before = [schedule.next_delay(t) for t in (13.0, 20.0, 28.0, 33.0)]
-    assert gaps_before == sorted(gaps_before, reverse=True)
-    assert gaps_before[0] > 3 * gaps_before[-1]
-    # around the finish the gap is the dense step: 5 % of the expected time
-    assert schedule.next_delay(34.5) == pytest.approx(35.0 * 0.05)
-    times = poll_times(schedule, 35.0)
-    near = [t for t in times if 0.8 * 35 <= t <= 35]
-    early = [t for t in times if t < 0.5 * 35]
-    assert len(near) > len(early)
+def test_window_follows_expected_duration_and_spread() -> None:
+    assert PollSchedule(expected_s=20.0).window == pytest.approx((14.0, 26.0))
+    assert PollSchedule(expected_s=20.0, spread=0.25).window == pytest.approx((15.0, 25.0))
+    assert PollSchedule(expected_s=20.0, spread=5).window == pytest.approx((0.0, 40.0))
 
 
-def test_backs_off_when_late() -> None:
+@pytest.mark.parametrize("expected", [6.0, 10.0, 35.0])
+def test_polls_are_dense_in_the_finish_window_and_tighten_towards_its_end(
+    expected: float,
+) -> None:
+    schedule = PollSchedule(expected_s=expected)
+    opens, closes = schedule.window
+    times = poll_times(schedule, closes)
+    inside = [t for t in times if opens <= t <= closes]
+    assert len(inside) > 3 * (len(times) - len(inside))
+    gaps = [b - a for a, b in itertools.pairwise(inside)]
+    assert all(later <= earlier + 1e-9 for earlier, later in itertools.pairwise(gaps))
+    assert max(gaps) <= max(schedule.floor_s, schedule.closing_rate * (closes - opens)) + 1e-9
+    assert gaps[-1] == pytest.approx(schedule.floor_s)
+
+
+@pytest.mark.parametrize("expected", [6.0, 10.0, 20.0, 35.0])
+def test_a_finish_anywhere_in_the_jitter_window_is_seen_quickly(expected: float) -> None:
+    schedule = PollSchedule(expected_s=expected)
+    waits = sorted(first_poll_after(schedule, t)[0] - t for t in finishes(expected))
+    worst_gap = max(schedule.floor_s, schedule.closing_rate * expected * 2 * schedule.spread)
+    assert waits[-1] <= worst_gap + 1e-9
+    assert waits[len(waits) // 2] <= 0.2  # the median finish is seen within 0.2 s
+
+
+@pytest.mark.parametrize(("expected", "share"), [(6.0, 1.0), (10.0, 0.9), (20.0, 0.7), (35.0, 0.5)])
+def test_fewer_polls_than_a_fixed_half_second_poller(expected: float, share: float) -> None:
+    # Fixed 0.5 s polling costs two polls per second of the task; the schedule spends its
+    # polls in the finish window only, so the longer the task, the more it saves.
+    schedule = PollSchedule(expected_s=expected)
+    ours = sum(first_poll_after(schedule, t)[1] for t in finishes(expected))
+    fixed = sum(math.ceil(t / 0.5) for t in finishes(expected))
+    assert ours < share * fixed
+
+
+def test_backs_off_geometrically_when_late() -> None:
     schedule = PollSchedule(expected_s=10.0)
-    late = [schedule.next_delay(t) for t in (12.0, 16.0, 24.0, 40.0)]
-    assert late == sorted(late)
-    assert late[-1] > late[0]
-    # geometric: each wait is (backoff - 1) x lateness, so successive polls grow x1.5
-    times = [t for t in poll_times(schedule, 60.0) if t > 14.0]
+    closes = schedule.window[1]
+    late = [schedule.next_delay(closes + lateness) for lateness in (2.0, 4.0, 8.0, 16.0)]
+    assert late == sorted(late) and late[-1] > late[0]
+    times = [t for t in poll_times(schedule, 80.0) if t > closes + 1.0]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     growing = [g for g in gaps if g < schedule.max_delay_s - 1e-9]
-    assert all(b >= a for a, b in itertools.pairwise(growing))
+    assert len(growing) >= 3
+    for earlier, later in itertools.pairwise(growing):
+        assert later == pytest.approx(earlier * schedule.backoff, rel=1e-6)
 
 
 def test_backoff_is_capped() -> None:
@@ -58,22 +117,32 @@ def test_backoff_is_capped() -> None:
     assert schedule.next_delay(10_000.0) == 10.0
 
 
-def test_retry_after_wins_when_larger() -> None:
+def test_long_early_gaps_are_split_evenly_under_the_cap() -> None:
+    schedule = PollSchedule(expected_s=100.0, max_delay_s=10.0)
+    early = [t for t in poll_times(schedule, 70.0) if t <= schedule.window[0] + 1e-9]
+    gaps = [b - a for a, b in itertools.pairwise([0.0, *early])]
+    assert max(gaps) <= 10.0 + 1e-9
+    assert early[-1] == pytest.approx(schedule.window[0])
+    assert min(gaps) > 5.0  # no short leftover step before the window opens
+
+
+def test_retry_after_wins_only_when_longer() -> None:
     schedule = PollSchedule(expected_s=6.0)
     assert schedule.next_delay(5.0, retry_after=30.0) == 30.0
     assert schedule.next_delay(0.0, retry_after=0.01) == pytest.approx(6.0 * 0.35)
+    assert schedule.next_delay(100.0, retry_after=60.0) == 60.0  # over the backoff cap too
 
 
 def test_never_below_floor() -> None:
     schedule = PollSchedule(expected_s=0.5, floor_s=0.2)
     assert schedule.next_delay(0.49) == 0.2
     assert PollSchedule(expected_s=0.0).next_delay(0.0) == 0.2
-    assert PollSchedule(expected_s=6.0, floor_s=1.0).next_delay(5.9) == 1.0
+    assert PollSchedule(expected_s=6.0, floor_s=1.0).next_delay(7.5) == 1.0
 
 
 @given(
-    expected=st.floats(0, 600),
-    elapsed=st.floats(-10, 10_000),
+    expected=st.floats(0, 600) | st.just(math.nan),
+    elapsed=st.floats(-10, 10_000) | st.just(math.nan),
     retry_after=st.none() | st.floats(0, 120),
 )
 def test_delay_is_always_sane(expected: float, elapsed: float, retry_after: float | None) -> None:
@@ -83,3 +152,73 @@ def test_delay_is_always_sane(expected: float, elapsed: float, retry_after: floa
     assert delay <= max(schedule.max_delay_s, retry_after or 0.0)
     if retry_after is not None:
         assert delay >= retry_after
+
+
+# --- the client following the schedule, on a manual clock --------------------------------------
+
+
+class Clocked:
+    """The simulator's hub and a client sharing one manual clock; records every poll time."""
+
+    def __init__(self, *, poll_headers: dict[str, str] | None = None, **hub_options: Any) -> None:
+        self.clock = ManualClock()
+        self.hub = Hub(clock=self.clock, prerender=False, **hub_options)
+        self.polls: list[float] = []
+        inner = hub_transport(self.hub, sleep=self.clock.sleep)
+
+        def handler(request: httpx.Request) -> httpx.Response:
+            response = inner.handle_request(request)
+            if request.url.path.startswith("/hub/v1/tasks/"):
+                self.polls.append(self.clock())
+                response.headers.update(poll_headers or {})
+            return response
+
+        self.client = Client(
+            base_url=BASE,
+            transport=httpx.MockTransport(handler),
+            sleep=self.clock.sleep,
+            clock=self.clock,
+        )
+
+    def generate(self, model: str = "nano-banana") -> tuple[float, float]:
+        """Run one task; returns (its start, its finish) on the hub's clock."""
+        result = self.client.generate(model, "a lighthouse")
+        task = self.hub.task(result.task_id)
+        return task.created, task.finishes
+
+
+@pytest.mark.parametrize("model", ["nano-banana", "gpt-image-2"])
+def test_client_polls_near_the_expected_finish(model: str) -> None:
+    side = Clocked(speed=1.0, seed=4)
+    started, finished = side.generate(model)
+    schedule = side.client.poll_schedule(model)
+    opens, closes = schedule.window
+    offsets = [t - started for t in side.polls]
+    assert 1.0 <= offsets[0] <= schedule.first_fraction * schedule.expected_s + 0.01
+    in_window = [t for t in offsets if opens - 0.01 <= t <= closes]
+    assert len(in_window) >= 0.75 * len(offsets)
+    assert side.polls[-1] >= finished  # the last poll saw it finished ...
+    soon = max(schedule.floor_s, schedule.closing_rate * (closes - opens))
+    assert side.polls[-1] - finished <= soon + 0.01  # ... soon after it finished
+    assert len(side.polls) < math.ceil((finished - started) / 0.5)  # fewer than a 0.5 s poller
+
+
+def test_client_backs_off_when_the_task_runs_late() -> None:
+    side = Clocked(speed=1.0)
+    # The client expects 2 s; the simulated task takes ~6 s (±25 %): it runs late.
+    side.client.durations["nano-banana"] = 2.0
+    started, finished = side.generate()
+    closes = side.client.poll_schedule("nano-banana").window[1]
+    late = [t - started for t in side.polls if t - started > closes + 0.5]
+    gaps = [b - a for a, b in itertools.pairwise(late)]
+    assert len(gaps) >= 3
+    assert all(later > earlier for earlier, later in itertools.pairwise(gaps))
+    assert side.polls[-1] >= finished
+
+
+def test_client_obeys_retry_after_between_polls() -> None:
+    side = Clocked(speed=1.0, poll_headers={"Retry-After": "4"})
+    _, finished = side.generate()
+    gaps = [b - a for a, b in itertools.pairwise(side.polls)]
+    assert gaps and min(gaps) >= 4.0 - 1e-9  # every wait honoured the hub's request
+    assert side.polls[-1] >= finished
