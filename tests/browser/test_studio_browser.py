@@ -7,7 +7,6 @@ The prompt carries an XSS canary that must show as text and never run.
 
 from __future__ import annotations
 
-import shutil
 from typing import Any
 
 import pytest
@@ -114,16 +113,3 @@ def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, s
     wait_for_prompt(page, PROMPT)
     assert studio.locator(".mountsea-size-control").count() == 0
     assert studio.locator(".mountsea-param-aspect_ratio").count() == 1
-
-
-def test_screenshot_copy_for_readme(lab: dict[str, str]) -> None:
-    """Keeps docs/studio.png in step when asked to (MOUNTSEA_UPDATE_SCREENSHOT=1)."""
-    import os
-
-    shot = ARTIFACTS / "studio.png"
-    if not os.environ.get("MOUNTSEA_UPDATE_SCREENSHOT"):
-        pytest.skip("set MOUNTSEA_UPDATE_SCREENSHOT=1 to refresh docs/studio.png")
-    assert shot.exists(), "the Studio test did not save a screenshot"
-    docs = ARTIFACTS.parent / "docs"
-    docs.mkdir(exist_ok=True)
-    shutil.copy(shot, docs / "studio.png")
