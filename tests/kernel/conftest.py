@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -163,32 +164,72 @@ class KernelDriver:
         """The page-side models carrying CSS class ``css``."""
         return [model for model in self.models.values() if css in model.classes]
 
+    def kill(self, timeout: float = 10.0) -> int:
+        """SIGKILL the kernel process, as a crash does (nothing in it gets to clean up).
+
+        Returns its pid once the process is gone.
+        """
+        pid = self.manager.provisioner.pid  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        while self.manager.is_alive():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"kernel {pid} still alive {timeout} s after SIGKILL")
+            time.sleep(0.05)
+        return int(pid)
+
     def close(self) -> None:
         self.client.stop_channels()
-        self.manager.shutdown_kernel(now=True)
+        if self.manager.has_kernel:
+            self.manager.shutdown_kernel(now=True)
+
+
+def start_kernel(base: Path, *, history: Path | None = None) -> KernelDriver:
+    """Start a kernel whose home, Jupyter folders and working folder are inside ``base``.
+
+    ``history`` is its MOUNTSEA_HISTORY_DIR (default: ``base/history``); kernels given the
+    same folder share one history, as two notebooks (or a kernel and its restart) do.
+    """
+    env = dict(os.environ)
+    for name in ISOLATED:
+        folder = base / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        env[name] = str(folder)
+    env["MOUNTSEA_HISTORY_DIR"] = str(history or base / "history")
+    env.pop("MOUNTSEA_API_KEY", None)
+    env.pop("MOUNTSEA_BASE_URL", None)
+    work = base / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(work), env=env)
+    driver = KernelDriver(manager)
+    driver.work = work  # type: ignore[attr-defined]
+    return driver
 
 
 @pytest.fixture(scope="module")
 def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelDriver]:
     """A fresh kernel for the module, in a temporary working folder with a temporary home."""
-    base = tmp_path_factory.mktemp("kernel")
-    env = dict(os.environ)
-    for name in ISOLATED:
-        folder = base / name.lower()
-        folder.mkdir()
-        env[name] = str(folder)
-    env["MOUNTSEA_HISTORY_DIR"] = str(base / "history")
-    env.pop("MOUNTSEA_API_KEY", None)
-    env.pop("MOUNTSEA_BASE_URL", None)
-    work = base / "work"
-    work.mkdir()
-    manager = KernelManager(kernel_name="python3")
-    manager.start_kernel(cwd=str(work), env=env)
-    driver = KernelDriver(manager)
-    driver.work = work  # type: ignore[attr-defined]
+    driver = start_kernel(tmp_path_factory.mktemp("kernel"))
     try:
         yield driver
     finally:
+        driver.close()
+
+
+@pytest.fixture
+def kernels() -> Iterator[Callable[..., KernelDriver]]:
+    """``kernels(base, history=...)`` starts a kernel (see :func:`start_kernel`); all are shut
+    down (or cleaned up, if killed) at the end of the test."""
+    started: list[KernelDriver] = []
+
+    def start(base: Path, *, history: Path | None = None) -> KernelDriver:
+        driver = start_kernel(base, history=history)
+        started.append(driver)
+        return driver
+
+    yield start
+    for driver in started:
         driver.close()
 
 
