@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .catalog import catalog
-from .errors import MountseaError, TaskFailedError, TaskTimeoutError
+from .errors import (
+    APIConnectionError,
+    MountseaError,
+    RateLimitError,
+    ServerError,
+    TaskFailedError,
+    TaskTimeoutError,
+)
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -49,8 +56,20 @@ RUN_STATUSES = (
 FINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled", "error"})
 #: How often a running run's ``elapsed_s`` is refreshed, in seconds.
 TICK_SECONDS = 0.5
+#: Default wait deadline: this many times the model's expected duration...
+DEADLINE_FACTOR = 10.0
+#: ...but never less than this many seconds (a busy hub can be slow; a wait must still end).
+MIN_DEADLINE_S = 600.0
+#: Errors after which a submitted task may still finish on the hub (we lost contact, the hub
+#: failed for a while): the journal keeps such a run pending, so it can be resumed.
+LOST_CONTACT = (APIConnectionError, ServerError, RateLimitError)
 
 Observer = Callable[["Run"], None]
+
+
+def default_deadline(expected_s: float) -> float:
+    """How long to wait for a task that usually takes ``expected_s`` seconds before giving up."""
+    return max(DEADLINE_FACTOR * max(expected_s, 0.0), MIN_DEADLINE_S)
 
 
 def cancel_message(task_id: str | None) -> str:
@@ -80,9 +99,12 @@ class Run:
         *,
         run_id: str | None = None,
         expected_s: float | None = None,
+        deadline_s: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         spec = catalog.spec(model)
+        if deadline_s is not None and (isinstance(deadline_s, bool) or not deadline_s > 0):
+            raise ValueError(f"deadline_s must be a positive number of seconds, got {deadline_s!r}")
         self.run_id: str = run_id or uuid.uuid4().hex[:12]
         self.model: str = model
         self.input: dict[str, Any] = dict(input)
@@ -91,7 +113,17 @@ class Run:
         self.started: float = clock()
         self.elapsed_s: float = 0.0
         self.expected_s: float = expected_s if expected_s is not None else spec.typical_seconds
+        #: Seconds we wait for the task once submitted; then the run ends ``timeout``
+        #: (TaskTimeoutError). Default: :func:`default_deadline` of the expected duration.
+        self.deadline_s: float = (
+            float(deadline_s) if deadline_s is not None else default_deadline(self.expected_s)
+        )
         self.error: str | None = None
+        #: The exception that ended the run, when one did (None for completed runs).
+        self.exception: BaseException | None = None
+        #: True when the run ended because we lost contact with the hub after the task was
+        #: created: the task may still finish, and :func:`execute` can poll it again.
+        self.resumable: bool = False
         self.result: Result | None = None
         #: Image files written by the history journal (or found there for older runs).
         self.files: list[Path] = []
@@ -159,6 +191,19 @@ class Run:
         if self.done:
             # Set after the observers ran, so whoever waits sees the views up to date too.
             self._done.set()
+
+    def reopen(self) -> bool:
+        """Let a run that lost contact with the hub go again (see :attr:`resumable`).
+
+        Returns False (and changes nothing) for any other run.
+        """
+        with self._lock:
+            if not (self.done and self.resumable and self.task_id is not None):
+                return False
+            self.status = "pending"  # directly: update() keeps final statuses final
+            self._done.clear()
+        self.update(error=None, exception=None, resumable=False)
+        return True
 
     def tick(self) -> None:
         """Refresh ``elapsed_s`` from the clock while the run is going."""
@@ -255,6 +300,7 @@ async def execute(
     resuming = run.task_id is not None
     if resuming:
         # A run found in the journal with a task id: poll it again, never submit twice.
+        run.reopen()
         run.update(status="pending", error=None)
     else:
         run.update(status="submitting", started=run.clock(), elapsed_s=0.0)
@@ -275,7 +321,11 @@ async def execute(
                 run.update(status=new, elapsed_s=elapsed)
 
         result = await client.wait(
-            task_id, model=run.model, input=dict(run.input), on_status=on_status
+            task_id,
+            timeout=run.deadline_s,
+            model=run.model,
+            input=dict(run.input),
+            on_status=on_status,
         )
         elapsed = max(0.0, run.clock() - run.started)
         pairs = list(zip(result.image_bytes, result.content_types, strict=False))
@@ -287,20 +337,44 @@ async def execute(
         raise
     except TaskFailedError as exc:
         status = exc.status if exc.status in ("failed", "timeout", "cancelled") else "failed"
-        _finish(run, history, status, describe_error(exc))
+        _finish(run, history, status, describe_error(exc), exc)
     except TaskTimeoutError as exc:
-        _finish(run, history, "timeout", describe_error(exc))
+        _finish(run, history, "timeout", describe_error(exc), exc)
+    except LOST_CONTACT as exc:
+        if run.task_id is None:
+            _finish(run, history, "error", describe_error(exc), exc)
+        else:
+            # The task exists and may still finish (and bill): the journal keeps it pending,
+            # so it is resumed later (Resume, or the next Studio), never forgotten.
+            elapsed = max(0.0, run.clock() - run.started)
+            hint = (
+                f" Task {run.task_id} may still finish: it is kept in the history, and Resume "
+                "polls it again (nothing is submitted twice)."
+            )
+            run.update(
+                status="error",
+                error=describe_error(exc) + hint,
+                exception=exc,
+                resumable=True,
+                elapsed_s=elapsed,
+            )
     except Exception as exc:
-        _finish(run, history, "error", describe_error(exc))
+        _finish(run, history, "error", describe_error(exc), exc)
     finally:
         ticker.cancel()
     return run
 
 
-def _finish(run: Run, history: History | None, status: str, error: str) -> None:
+def _finish(
+    run: Run,
+    history: History | None,
+    status: str,
+    error: str,
+    exception: BaseException | None = None,
+) -> None:
     elapsed = max(0.0, run.clock() - run.started)
     _journal(run, history, "finished", run.run_id, status, error, elapsed)
-    run.update(status=status, error=error, elapsed_s=elapsed)
+    run.update(status=status, error=error, elapsed_s=elapsed, exception=exception)
 
 
 async def _tick(run: Run, interval: float) -> None:
@@ -329,6 +403,7 @@ def start(
     from .runner import get_runner
 
     active = runner or get_runner()
+    run.reopen()  # a run that lost contact goes again; now, so that waiting on it waits
 
     def settle(error: BaseException | None = None) -> None:
         if run.done:

@@ -73,7 +73,8 @@ class Studio(widgets.VBox):
     environment, or the embedded offline simulator); ``history`` a
     :class:`~mountsea_widgets.history.History` (default: the standard folder; ``False`` for
     none). Public parts: ``form``, ``model_select``, ``generate_button``, ``runs``, ``cells``,
-    ``generate()``, ``wait_idle()``.
+    ``generate()``, ``wait_idle()``. ``deadline_s`` is how long a run waits for its task
+    before it ends ``timeout`` (default: 10 x the model's expected time, at least 10 minutes).
     """
 
     def __init__(
@@ -85,8 +86,13 @@ class Studio(widgets.VBox):
         save_folder: str | Path = DEFAULT_SAVE_FOLDER,
         runner: Runner | None = None,
         past_runs: int = PAST_RUNS,
+        deadline_s: float | None = None,
     ) -> None:
         spec = catalog.spec(model)
+        if deadline_s is not None and (isinstance(deadline_s, bool) or not deadline_s > 0):
+            raise ValueError(f"deadline_s must be a positive number of seconds, got {deadline_s!r}")
+        #: Seconds each run waits for its task (None: the per-model default, see Run).
+        self.deadline_s = deadline_s
         self.runner = runner or get_runner()
         self._lock = threading.RLock()
         self.client, self._owns_client, offline = self._resolve_client(client)
@@ -237,7 +243,9 @@ class Studio(widgets.VBox):
         """
         input = self.form.validate()
         model = self.form.model
-        run = Run(model, input, expected_s=self._expected_seconds(model))
+        run = Run(
+            model, input, expected_s=self._expected_seconds(model), deadline_s=self.deadline_s
+        )
         cell = self._cell(run)
         with self._lock:
             self.history_panel.add(cell)

@@ -257,7 +257,8 @@ class TaskCell(widgets.VBox):
         if run.warnings:
             self._show_note(" · ".join(run.warnings))
         running = not run.done and run.future is not None and not run.future.done()
-        resumable = not run.done and not running and run.task_id is not None
+        # Unfinished runs from the history, and runs that lost contact with the hub.
+        resumable = (not run.done or run.resumable) and not running and run.task_id is not None
         self.cancel_button.layout.display = "" if running else "none"
         self.resume_button.layout.display = "" if resumable and self._on_resume else "none"
         has_images = bool(image_loaders(run))
@@ -293,8 +294,8 @@ class TaskCell(widgets.VBox):
         return cancelled
 
     def resume(self) -> None:
-        """Poll this run's task again (for runs found unfinished in the history)."""
-        if self._on_resume is not None and not self.run.done:
+        """Poll this run's task again (unfinished in the history, or after lost contact)."""
+        if self._on_resume is not None and (not self.run.done or self.run.resumable):
             self._on_resume(self.run)
             self.render()
 

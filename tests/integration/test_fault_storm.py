@@ -25,6 +25,7 @@ from mountsea_widgets import errors, simulator
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.comparison import Comparison, plan
 from mountsea_widgets.history import History
+from mountsea_widgets.run import Run, run_from_entry, start
 from mountsea_widgets.runner import Runner
 from mountsea_widgets.widgets.studio import Studio
 
@@ -199,3 +200,171 @@ def test_a_studio_clicked_thirty_times_in_the_storm(
     assert unreported.contexts == []
     assert list(runner.failures) == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+# --- time: deadlines, the network going away --------------------------------------------------
+
+
+class FakeTime:
+    """The client's clock and sleep: sleeping moves the clock, nothing waits for real."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        await asyncio.sleep(0)
+
+
+def test_default_deadline_is_ten_times_the_expected_time_and_at_least_ten_minutes() -> None:
+    assert Run("nano-banana", {"prompt": "x"}).deadline_s == 600.0
+    assert Run("gpt-image-2-edit", {"prompt": "x"}, expected_s=90.0).deadline_s == 900.0
+    assert Run("nano-banana", {"prompt": "x"}, deadline_s=5).deadline_s == 5.0
+    with pytest.raises(ValueError, match="deadline_s"):
+        Run("nano-banana", {"prompt": "x"}, deadline_s=0)
+    with pytest.raises(ValueError, match="deadline_s"):
+        Studio("nano-banana", client=AsyncClient(base_url="http://hub.test"), deadline_s=-1)
+
+
+def test_a_task_stuck_in_processing_ends_timeout_at_the_studio_deadline(
+    runner: Runner, tmp_path: Path
+) -> None:
+    hub_clock = simulator.ManualClock()
+    hub = simulator.Hub(clock=hub_clock, prerender=False)
+    fake = FakeTime()
+
+    async def sleep(seconds: float) -> None:
+        if not fake.sleeps:
+            hub_clock.advance(3.0)  # into "processing", and then the hub never moves again
+        await fake.sleep(seconds)
+
+    client = AsyncClient(
+        base_url="http://hub.test",
+        transport=simulator.transport(hub),
+        sleep=sleep,
+        clock=fake.clock,
+    )
+    history = History(tmp_path / "history")
+    studio = Studio(
+        "nano-banana-2", client=client, history=history, runner=runner, past_runs=0, deadline_s=45
+    )
+    studio.form.controls["prompt"].set("a ship that never arrives")
+    seen: list[str] = []
+    run = studio.generate()
+    run.observe(lambda changed: seen.append(changed.status))
+    assert studio.wait_idle(30)
+
+    assert run.deadline_s == 45
+    assert "processing" in seen
+    assert run.status == "timeout"
+    assert isinstance(run.exception, errors.TaskTimeoutError)
+    assert run.task_id is not None and run.exception.task_id == run.task_id
+    assert run.error is not None and run.error.startswith("TaskTimeoutError: ")
+    assert "45 s" in run.error and run.task_id in run.error
+    # The client stopped at the deadline: it never slept past it.
+    assert 45.0 - 1e-6 <= fake.now - 1000.0 <= 45.0 + 1e-6
+    cell = studio.cells[0]
+    assert "mountsea-status-timeout" in cell._dom_classes and "timeout" in cell.status.value
+    assert "TaskTimeoutError" in cell.error.value and cell.error.layout.display == ""
+    entry = history.get(run.run_id)
+    assert entry.status == "timeout" and entry.task_id == run.task_id
+    assert hub.status_of(run.task_id) == "processing"  # the hub still thinks it is going
+    studio.close()
+
+
+def test_the_network_going_away_mid_poll_then_coming_back(
+    runner: Runner, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="mountsea_widgets.client")
+    hub = simulator.Hub(speed=SPEED)
+    server = simulator.SimulatorServer(hub).start()
+    port = server.port
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        if not sleeps:
+            server.close()  # the network goes away between the submit and the first poll
+        sleeps.append(seconds)
+        await asyncio.sleep(min(seconds, 0.01))
+
+    client = AsyncClient(base_url=server.url, sleep=sleep, max_retries=3)
+    history = History(tmp_path / "history")
+    studio = Studio("nano-banana", client=client, history=history, runner=runner, past_runs=0)
+    studio.form.controls["prompt"].set("a message in a bottle")
+    run = studio.generate()
+    assert studio.wait_idle(30)
+
+    # Retries first (one per allowed retry), then a clear, typed error naming the task.
+    retries = [r for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == 3, [r.getMessage() for r in caplog.records]
+    assert run.status == "error" and run.resumable
+    assert isinstance(run.exception, errors.APIConnectionError)
+    assert run.task_id is not None and run.task_id in hub.task_ids
+    assert run.error is not None and run.error.startswith("APIConnectionError: ")
+    assert f"Task {run.task_id} may still finish" in run.error and "Resume" in run.error
+    # The history keeps the task pending: nothing is forgotten, it can be resumed.
+    assert [entry.task_id for entry in history.pending()] == [run.task_id]
+    cell = studio.cells[0]
+    assert cell.resume_button.layout.display == ""
+    assert "APIConnectionError" in cell.error.value
+
+    # The hub comes back on the same port, with its tasks; Resume polls the same task again.
+    back = simulator.SimulatorServer(hub, port=port).start()
+    try:
+        submitted = hub.stats.submitted
+        cell.resume_button.click()
+        run.wait(30)
+        assert studio.wait_idle(30)
+        assert run.status == "completed", run.error
+        assert hub.stats.submitted == submitted  # resumed, never submitted twice
+        assert run.result is not None and len(run.result.image_bytes) == 1
+        assert cell.gallery.count == 1 and cell.resume_button.layout.display == "none"
+        entry = history.get(run.run_id)
+        assert entry.status == "completed" and entry.files and history.pending() == []
+    finally:
+        studio.close()
+        runner.run(client.aclose())
+        back.close()
+
+
+def test_a_lost_run_in_the_history_is_resumed_after_a_restart(
+    runner: Runner, tmp_path: Path
+) -> None:
+    """The same pending entry, picked up from the journal the way a new session does."""
+    hub = simulator.Hub(speed=SPEED)
+    server = simulator.SimulatorServer(hub).start()
+    port = server.port
+    closed: list[bool] = []
+
+    async def sleep(seconds: float) -> None:
+        if not closed:
+            closed.append(True)
+            server.close()
+        await asyncio.sleep(min(seconds, 0.01))
+
+    history = History(tmp_path / "history")
+    first = AsyncClient(base_url=server.url, sleep=sleep)
+    lost = Run("nano-banana", {"prompt": "kept across a restart"})
+    start(lost, first, history, runner=runner).result(30)
+    runner.run(first.aclose())
+    assert lost.status == "error" and lost.resumable
+    (pending,) = History(tmp_path / "history").pending()  # a fresh view of the same folder
+    assert pending.task_id == lost.task_id
+
+    back = simulator.SimulatorServer(hub, port=port).start()
+    try:
+        second = AsyncClient(base_url=back.url, sleep=_short_sleep)
+        again = run_from_entry(pending)
+        assert again.status == "pending" and again.task_id == lost.task_id
+        start(again, second, history, runner=runner).result(30)
+        runner.run(second.aclose())
+        assert again.status == "completed", again.error
+        assert hub.stats.submitted == 1
+        assert history.get(lost.run_id).status == "completed" and history.pending() == []
+    finally:
+        back.close()
