@@ -167,7 +167,18 @@ class BaseClient:
         if key is not None and not isinstance(key, str):
             raise TypeError(f"api_key must be a string, got {type(key).__name__}")
         self._api_key: str | None = key.strip() or None if key else None
-        url = base_url or os.environ.get("MOUNTSEA_BASE_URL") or DEFAULT_BASE_URL
+        url = base_url or os.environ.get("MOUNTSEA_BASE_URL")
+        #: True when no key and no base URL are configured and the embedded simulator answers.
+        self.offline = False
+        if url is None and key is None:
+            # Same default as mw.generate and the Studio: the offline simulator, never a keyless
+            # request to the paid hub.
+            from .config import settings
+
+            resolved = settings()
+            url, self.offline = resolved.base_url, True
+            durations = {**resolved.durations(), **(durations or {})}
+        url = url or DEFAULT_BASE_URL
         parts = urlsplit(str(url))
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError(

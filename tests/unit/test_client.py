@@ -224,12 +224,27 @@ def test_key_and_base_url_from_environment(
     assert request.headers["authorization"] == "Bearer env-key-abcdefghijkl"
 
 
-def test_default_base_url() -> None:
-    client = Client()
+def test_default_base_url_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOUNTSEA_BASE_URL", raising=False)
+    client = Client(api_key="sk-test-default-url-0001")
     try:
         assert client.base_url == DEFAULT_BASE_URL == "https://api.mountsea.ai"
+        assert not client.offline
     finally:
         client.close()
+
+
+def test_no_key_and_no_url_means_the_offline_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOUNTSEA_API_KEY", raising=False)
+    monkeypatch.delenv("MOUNTSEA_BASE_URL", raising=False)
+    from mountsea_widgets.simulator import embedded
+
+    with Client() as client:
+        assert client.offline
+        assert client.base_url == embedded().url
+        result = client.generate("nano-banana", "a red cube", seed=1)
+        assert result.simulated
+        assert result.images[0].size == (1024, 1024)
 
 
 @pytest.mark.parametrize("bad", ["ftp://hub.test", "hub.test", "file:///etc"])
