@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 import ipywidgets as widgets
@@ -374,3 +375,280 @@ def test_every_control_type_has_a_builder() -> None:
     assert types <= {"integer", "string", "boolean", "string|object", "array<string>", "url"}
     with pytest.raises(TypeError, match="no control"):
         build_control(ParamSpec(name="odd", type="matrix"))
+
+
+# --- image_urls: URLs typed, image files attached ------------------------------------------------
+
+
+def _png_bytes(
+    color: tuple[int, int, int] = (255, 0, 255), size: tuple[int, int] = (32, 24)
+) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _upload(control: UrlListControl, *files: tuple[str, bytes]) -> None:
+    """What the browser sends when files are chosen in the FileUpload widget (a comm update)."""
+    control.upload.set_state(
+        {
+            "value": [
+                {
+                    "name": name,
+                    "type": "image/png",
+                    "size": len(data),
+                    "content": memoryview(data),
+                    "last_modified": 1_700_000_000_000,
+                }
+                for name, data in files
+            ]
+        }
+    )
+
+
+def _edit_form() -> tuple[Form, UrlListControl]:
+    form = Form("nano-banana-edit")
+    form.controls["prompt"].set("make it blue")
+    control = form.controls["image_urls"]
+    assert isinstance(control, UrlListControl)
+    return form, control
+
+
+def test_an_uploaded_file_becomes_a_data_uri_chip() -> None:
+    from mountsea_widgets.images import parse_data_uri
+
+    form, control = _edit_form()
+    assert isinstance(control.upload, widgets.FileUpload)
+    assert control.upload.accept == "image/*" and control.upload.multiple
+    assert "add image file" in control.upload.description
+    control.text.value = "https://example.com/a.png"
+    _upload(control, ("red.png", _png_bytes()), ("blue.png", _png_bytes((0, 0, 255))))
+
+    value = form.value()["image_urls"]
+    assert value[0] == "https://example.com/a.png"
+    assert [parse_data_uri(uri) for uri in value[1:]] == [
+        (_png_bytes(), "image/png"),
+        (_png_bytes((0, 0, 255)), "image/png"),
+    ]
+    assert form.problems() == {}
+    assert control.text.value == "https://example.com/a.png"  # the box keeps URLs only
+    assert control.upload.value == ()  # cleared: the bytes do not stay in the widget state
+    chips = control.chips.children
+    assert len(chips) == 2 and all("mountsea-attachment" in c._dom_classes for c in chips)
+    labels = [a.label.value for a in control.attachments]
+    assert labels[0].startswith("#2 red.png") and "PNG 32×24" in labels[0]
+    assert labels[1].startswith("#3 blue.png")
+
+
+def test_the_page_never_holds_the_data_uri() -> None:
+    form, control = _edit_form()
+    _upload(control, ("red.png", _png_bytes(size=(200, 200))))
+    uri = form.value()["image_urls"][0]
+    payload = uri.split(",", 1)[1]
+    states = json.dumps([w.get_state() for w in _walk(form)], default=repr)
+    assert payload[:200] not in states
+
+
+def test_removing_a_chip_drops_its_image_and_renumbers_the_rest() -> None:
+    form, control = _edit_form()
+    _upload(control, ("one.png", _png_bytes()), ("two.png", _png_bytes((0, 255, 0))))
+    first = control.attachments[0]
+    assert "mountsea-attachment-remove" in first.remove_button._dom_classes
+    assert first.remove_button.icon == "times"
+    first.remove_button.click()
+    assert first.chip.comm is None  # closed
+    assert len(form.value()["image_urls"]) == 1
+    assert control.attachments[0].label.value.startswith("#1 two.png")
+    control.attachments[0].remove_button.click()
+    assert "image_urls" not in form.value()
+    assert form.problems() == {"image_urls": "is required"}
+
+
+def test_bytes_that_are_not_an_image_show_a_clear_error_and_add_nothing() -> None:
+    _form, control = _edit_form()
+    _upload(control, ("notes.txt", b"just some text"), ("ok.png", _png_bytes()))
+    assert len(control.attachments) == 1 and control.attachments[0].name == "ok.png"
+    assert control.upload_error.layout.display == ""
+    assert "notes.txt was not added" in control.upload_error.value
+    assert "not an image" in control.upload_error.value
+    assert "mountsea-upload-error" in control.upload_error._dom_classes
+    _upload(control, ("fine.png", _png_bytes()))
+    assert control.upload_error.layout.display == "none"
+
+
+def test_an_upload_too_big_to_send_inline_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mountsea_widgets.widgets import controls
+
+    form, control = _edit_form()
+    monkeypatch.setattr(controls, "MAX_DATA_URI_CHARS", 100)
+    problem = control.attach(_png_bytes(), "large.png")
+    assert problem is not None and "large.png was not added" in problem
+    assert "http(s) URL" in problem
+    assert control.attachments == [] and "image_urls" not in form.value()
+
+
+def test_a_pasted_data_uri_moves_into_a_chip() -> None:
+    from mountsea_widgets.images import to_data_uri
+
+    form, control = _edit_form()
+    uri = to_data_uri(_png_bytes())
+    control.text.value = f"https://example.com/a.png\n{uri}\nhttps://example.com/b.png"
+    assert control.text.value == "https://example.com/a.png\nhttps://example.com/b.png"
+    assert form.value()["image_urls"] == [
+        "https://example.com/a.png",
+        "https://example.com/b.png",
+        uri,
+    ]
+    assert control.attachments[0].label.value.startswith("#3 ")
+
+
+def test_a_line_that_is_not_a_url_is_named_by_its_line_number() -> None:
+    form, control = _edit_form()
+    control.text.value = "https://example.com/a.png\n/home/me/cat.png"
+    problem = form.problems()["image_urls"]
+    assert "line 2 ('/home/me/cat.png') is not an http(s) URL" in problem
+    assert "add image file" in problem
+    assert "line 2" in control.error.value and control.error.layout.display == ""
+
+
+def test_eleven_images_in_the_form_are_refused_naming_image_urls() -> None:
+    form, control = _edit_form()
+    control.text.value = "\n".join(f"https://example.com/{n}.png" for n in range(10))
+    assert form.problems() == {}
+    control.attach(_png_bytes(), "one-too-many.png")
+    assert "11 images given; at most 10" in form.problems()["image_urls"]
+
+
+def test_set_load_and_model_switch_keep_attachments_with_their_names() -> None:
+    from mountsea_widgets.images import to_data_uri
+
+    form, control = _edit_form()
+    control.attach(_png_bytes(), "kept.png")
+    uri = control.attachments[0].uri
+    control.append("https://example.com/x.png")
+    form.set_model("gpt-image-2-edit")
+    moved = form.controls["image_urls"]
+    assert isinstance(moved, UrlListControl)
+    assert form.value()["image_urls"] == ["https://example.com/x.png", uri]
+    assert moved.attachments[0].name == "kept.png"
+    other = to_data_uri(_png_bytes((1, 2, 3)))
+    # URLs are listed first, then attached images (what the chips' numbers show).
+    assert (
+        form.load("nano-banana-edit", {"prompt": "p", "image_urls": [other, "https://e.x/1"]}) == []
+    )
+    assert form.value()["image_urls"] == ["https://e.x/1", other]
+    assert form.load("nano-banana-edit", {"prompt": "p", "image_urls": [other]}) == []
+    loaded = form.controls["image_urls"]
+    assert isinstance(loaded, UrlListControl)
+    assert loaded.text.value == "" and [a.uri for a in loaded.attachments] == [other]
+    loaded.reset()
+    assert loaded.attachments == [] and loaded.chips.children == ()
+
+
+# --- what a person sees: no emoji glyphs, aligned controls ----------------------------------------
+
+#: Code points drawn from an emoji font (or missing entirely without one): pictographs,
+#: dingbats and symbols, technical symbols (hourglasses, play/stop), arrows like ⤢, variation
+#: selectors and the zero-width joiner.
+EMOJI_RANGES = (
+    (0x1F000, 0x1FAFF),
+    (0x2600, 0x27BF),
+    (0x2300, 0x23FF),
+    (0x2B00, 0x2BFF),
+    (0x2900, 0x297F),
+    (0xFE00, 0xFE0F),
+    (0x200D, 0x200D),
+)
+
+
+def _emoji_in(text: str) -> list[str]:
+    return [ch for ch in text if any(lo <= ord(ch) <= hi for lo, hi in EMOJI_RANGES)]
+
+
+def _texts(widget: Any) -> list[str]:
+    """Every text a person can see or hover over in ``widget`` and its children."""
+    texts = []
+    for each in _walk(widget):
+        for trait in ("description", "placeholder", "tooltip", "value"):
+            value = getattr(each, trait, None)
+            if isinstance(value, str):
+                texts.append(value)
+        texts += [str(label) for label in getattr(each, "_options_labels", ())]
+    return texts
+
+
+def test_the_emoji_check_finds_emoji() -> None:
+    assert _emoji_in("🎲 random ✅ ⏳ ⚙️ ⤢") == ["🎲", "✅", "⏳", "⚙", "\ufe0f", "⤢"]
+    assert _emoji_in("text → image · 1536 × 1024 … — ok") == []
+
+
+@pytest.mark.parametrize("model", list(catalog))
+def test_no_emoji_in_any_form(model: str) -> None:
+    form = Form(model)
+    form.controls["prompt"].set("a cat")
+    for control in form.controls.values():
+        control.show_error("something is wrong")  # the error label too
+    if "image_urls" in form.controls:
+        urls = form.controls["image_urls"]
+        assert isinstance(urls, UrlListControl)
+        urls.attach(_png_bytes(), "cat.png")
+        urls.attach(b"nope", "bad.txt")
+    if "image_size" in form.controls:
+        form.controls["image_size"].set({"width": 1536, "height": 1024})
+    found = {text: _emoji_in(text) for text in _texts(form) if _emoji_in(text)}
+    assert found == {}
+
+
+def test_no_emoji_in_a_task_cell_in_any_status() -> None:
+    from mountsea_widgets.result import Result
+    from mountsea_widgets.run import RUN_STATUSES, Run
+    from mountsea_widgets.widgets.task_cell import TaskCell
+
+    for status in RUN_STATUSES:
+        run = Run("nano-banana", {"prompt": "a cat", "seed": 3})
+        if status == "completed":
+            run.result = Result(
+                task_id="t1", model="nano-banana", image_bytes=[_png_bytes(), _png_bytes()]
+            )
+        run.update(status=status, task_id="t1", error=None if status == "completed" else "boom")
+        cell = TaskCell(run, on_reuse=lambda _r: None, on_use_input=lambda _ref: None)
+        cell.toggle_code()
+        if status == "completed":
+            assert cell.gallery.count == 2
+            cell.gallery.show_full(0)
+            assert cell.use_input_button.layout.display == ""
+        found = {text: _emoji_in(text) for text in _texts(cell) if _emoji_in(text)}
+        assert found == {}, status
+        assert 'class="fa fa-' in cell.status.value  # an icon from the Font Awesome font
+        cell.close()
+
+
+def test_seed_dice_uses_an_icon() -> None:
+    seed = Form("nano-banana").controls["seed"]
+    assert isinstance(seed, OptionalIntegerControl)
+    assert seed.dice.icon == "dice" and seed.dice.description == "random"
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [(m, p.name) for m, s in catalog.items() for p in s.params if p.type == "boolean"],
+)
+def test_booleans_line_up_with_the_other_controls(model: str, name: str) -> None:
+    """One row, the name in the same 150px column as every other control's description."""
+    from mountsea_widgets.widgets.controls import LABEL_WIDTH
+
+    control = Form(model).controls[name]
+    (row,) = control.widgets()
+    assert isinstance(row, widgets.Dropdown | widgets.Checkbox)  # never ToggleButtons
+    assert row.description == name
+    assert row.style.description_width == LABEL_WIDTH
+    if isinstance(control, TriStateControl):
+        assert [label for label, _value in control.choice.options] == [
+            "(default)",
+            "true",
+            "false",
+        ]
