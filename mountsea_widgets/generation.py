@@ -2,45 +2,83 @@
 
 Both run on the background runner's loop, so a blocking ``generate()`` in a notebook cell never
 re-enters the kernel's own event loop, and an ``await agenerate()`` keeps the kernel's loop free.
+
+Each call is a :class:`~mountsea_widgets.run.Run` carried out by
+:func:`~mountsea_widgets.run.execute`, so it is journalled in the history like a Studio run:
+the task id is on disk before the first poll, and an interrupted call (Ctrl-C, the stop
+button) names its task, which is never forgotten.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .config import make_async_client
 
 if TYPE_CHECKING:
     from .client import AsyncClient
+    from .history import History
     from .result import Result
+    from .run import Run
 
 
 async def _generate_on_runner(
-    model: str, prompt: str, client: AsyncClient | None, params: dict[str, Any]
+    run: Run, client: AsyncClient | None, history: History | None
 ) -> Result:
+    from .errors import MountseaError
+    from .run import execute
+
     own = client is None
     active = client if client is not None else make_async_client()
     try:
-        return await active.generate(model, prompt, **params)
+        await execute(run, active, history)
     finally:
         if own:
             await active.aclose()
+    if run.status == "completed" and run.result is not None:
+        return run.result
+    if run.exception is not None:
+        raise run.exception
+    raise MountseaError(run.error or f"the run ended {run.status}")
 
 
 def _prepared(model: str, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` with input images as data URIs, validated (raises ValidationError)."""
+    """The input to send: images as data URIs, validated and cleaned (raises ValidationError)."""
     from .catalog import catalog
     from .image_input import prepare_input
 
     spec = catalog.spec(model)
     prepared = prepare_input(spec.id, params)
-    spec.validate({"prompt": prompt, **prepared})
-    return prepared
+    return spec.validate({"prompt": prompt, **prepared})
+
+
+def _new_run(model: str, input: dict[str, Any]) -> Run:
+    from .run import Run
+
+    return Run(model, input)
+
+
+def _interrupted(run: Run) -> KeyboardInterrupt:
+    """The KeyboardInterrupt to raise when a blocking call is stopped: it names the task."""
+    if run.task_id is None:
+        return KeyboardInterrupt(
+            f"stopped before the hub confirmed a task ({run.model}, run {run.run_id}); "
+            "if the request had arrived, the provider may still run (and bill) it"
+        )
+    return KeyboardInterrupt(
+        f"stopped waiting for {run.model} task {run.task_id}; the hub may still finish (and "
+        f"bill) it. Its id is kept in the history (run {run.run_id}); fetch the result with "
+        f"mw.Client().wait({run.task_id!r})"
+    )
 
 
 def generate(
-    model: str, prompt: str, *, client: AsyncClient | None = None, **params: Any
+    model: str,
+    prompt: str,
+    *,
+    client: AsyncClient | None = None,
+    history: History | bool | None = None,
+    **params: Any,
 ) -> Result:
     """Generate images and block until they are downloaded; returns a :class:`Result`.
 
@@ -50,19 +88,34 @@ def generate(
     before anything is sent. An edit model's ``image_urls`` may mix URL strings with PIL images,
     ``pathlib.Path`` objects and bytes, which are sent as data URIs (a plain string is never
     read as a file name: use ``Path`` for files).
+
+    The run is journalled in the standard history (``history=False``: none, or a
+    :class:`~mountsea_widgets.history.History`). Interrupting the call (Ctrl-C, the kernel's
+    stop button) stops waiting at once and raises KeyboardInterrupt naming the task id.
     """
+    from .comparison import open_history
     from .runner import get_runner
 
-    params = _prepared(model, prompt, params)  # fail here, in the caller's frame
-    return get_runner().run(_generate_on_runner(model, prompt, client, params))
+    input = _prepared(model, prompt, params)  # fail here, in the caller's frame
+    run = _new_run(model, input)
+    try:
+        return get_runner().run(_generate_on_runner(run, client, open_history(history)))
+    except KeyboardInterrupt:
+        raise _interrupted(run) from None
 
 
 async def agenerate(
-    model: str, prompt: str, *, client: AsyncClient | None = None, **params: Any
+    model: str,
+    prompt: str,
+    *,
+    client: AsyncClient | None = None,
+    history: History | bool | None = None,
+    **params: Any,
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""
+    from .comparison import open_history
     from .runner import get_runner
 
-    params = _prepared(model, prompt, params)
-    future = get_runner().submit(_generate_on_runner(model, prompt, client, params))
-    return await asyncio.wrap_future(future)
+    input = _prepared(model, prompt, params)
+    run = _new_run(model, input)
+    return await get_runner().arun(_generate_on_runner(run, client, open_history(history)))

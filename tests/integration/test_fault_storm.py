@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+import mountsea_widgets as mw
 from mountsea_widgets import errors, simulator
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.comparison import Comparison, plan
@@ -368,3 +369,23 @@ def test_a_lost_run_in_the_history_is_resumed_after_a_restart(
         assert history.get(lost.run_id).status == "completed" and history.pending() == []
     finally:
         back.close()
+
+
+def test_generate_records_its_run_and_raises_the_typed_error(tmp_path: Path) -> None:
+    """mw.generate journals like a Studio run: the task id survives whatever happens."""
+    history = History(tmp_path / "history")
+    with simulator.serve(speed=SPEED, faults="task_failed=1.0") as failing:
+        client = AsyncClient(base_url=failing.url, sleep=_short_sleep)
+        with pytest.raises(errors.TaskFailedError) as failed:
+            mw.generate("nano-banana", "doomed", client=client, history=history)
+    (entry,) = history.entries()
+    assert entry.status == "failed" and entry.task_id == failed.value.task_id
+    assert entry.task_id in failing.hub.task_ids
+
+    with simulator.serve(speed=SPEED) as fine:
+        client = AsyncClient(base_url=fine.url, sleep=_short_sleep)
+        result = mw.generate("nano-banana", "fine", client=client, history=history, seed=3)
+    assert result.status == "completed" and result.input == {"prompt": "fine", "seed": 3}
+    newest = history.entries()[0]
+    assert newest.task_id == result.task_id and newest.status == "completed"
+    assert [path.read_bytes()[:4] for path in newest.files] == [b"\x89PNG"]
