@@ -1,0 +1,237 @@
+"""Edit models end to end over real loopback HTTP: images given from Python, from a history
+cell's "Use as input" and from the magic reach the simulator, which insets the first input
+image into its result when it can see it (a data: URI, or one of its own result URLs)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+import mountsea_widgets as mw
+from mountsea_widgets import magics, simulator
+from mountsea_widgets.catalog import TYPICAL_SECONDS
+from mountsea_widgets.client import AsyncClient, Client
+from mountsea_widgets.history import History
+from mountsea_widgets.images import parse_data_uri, to_data_uri
+from mountsea_widgets.result import Result
+from mountsea_widgets.simulator import SimulatorServer
+from mountsea_widgets.widgets.controls import UrlListControl
+from mountsea_widgets.widgets.studio import EDIT_MODEL_OF, Studio
+
+SPEED = 200.0
+#: A colour the simulator never paints by itself: seeing it in a result means the inset.
+MAGENTA = (255, 0, 255)
+DURATIONS = {model: seconds / SPEED for model, seconds in TYPICAL_SECONDS.items()}
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[SimulatorServer]:
+    with simulator.serve(speed=SPEED) as server:
+        yield server
+
+
+def _magenta_png(size: tuple[int, int] = (96, 64)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, MAGENTA).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _magenta_pixels(data: bytes) -> int:
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    colors = image.getcolors(maxcolors=image.width * image.height) or []
+    return sum(count for count, color in colors if color == MAGENTA)
+
+
+def _sent(hub: SimulatorServer, result: Result) -> list[str]:
+    """The image_urls the simulator received for ``result``'s task."""
+    return list(hub.hub.task(result.task_id).input["image_urls"])
+
+
+def _client(hub: SimulatorServer) -> Client:
+    return Client(base_url=hub.url, durations=DURATIONS)
+
+
+def _async_client(hub: SimulatorServer) -> AsyncClient:
+    return AsyncClient(base_url=hub.url, durations=DURATIONS)
+
+
+# --- from Python ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["pil", "path", "bytes"])
+def test_an_image_from_python_arrives_as_a_data_uri_and_is_seen(
+    hub: SimulatorServer, tmp_path: Path, kind: str
+) -> None:
+    data = _magenta_png()
+    file = tmp_path / "source.png"
+    file.write_bytes(data)
+    given: Any = {"pil": Image.open(file), "path": file, "bytes": data}[kind]
+    with _client(hub) as client:
+        result = client.generate("nano-banana-edit", "make it blue", image_urls=[given])
+    (sent,) = _sent(hub, result)
+    assert sent.startswith("data:image/png;base64,")
+    assert Image.open(io.BytesIO(parse_data_uri(sent)[0])).size == (96, 64)
+    assert result.input["image_urls"] == [sent]  # the Result records what was sent
+    assert hub.hub.task(result.task_id).source is not None  # the simulator could see it
+    assert _magenta_pixels(result.image_bytes[0]) > 100  # and inset it
+
+
+def test_a_url_is_sent_as_given_and_a_simulated_result_can_be_edited(hub: SimulatorServer) -> None:
+    with _client(hub) as client:
+        first = client.generate("nano-banana-edit", "a frame", image_urls=[_magenta_png()])
+        url = first.urls[0]
+        assert url.startswith(hub.url + "/files/")
+        second = client.generate("nano-banana-edit", "again", image_urls=[url])
+    assert _sent(hub, second) == [url]
+    assert hub.hub.task(second.task_id).source is not None
+    assert _magenta_pixels(second.image_bytes[0]) > 0  # the inset of an inset
+
+
+def test_mw_generate_mixes_pil_path_bytes_and_urls(hub: SimulatorServer, tmp_path: Path) -> None:
+    file = tmp_path / "b.png"
+    file.write_bytes(_magenta_png((40, 40)))
+    client = _async_client(hub)
+    result = mw.generate(
+        "nano-banana-2-edit",
+        "combine them",
+        client=client,
+        image_urls=[Image.new("RGB", (30, 30), MAGENTA), file, _magenta_png((20, 20)), hub.url],
+    )
+    asyncio.run(client.close())
+    sent = _sent(hub, result)
+    assert [item[:15] for item in sent[:3]] == ["data:image/png;"] * 3
+    assert sent[3] == hub.url
+    assert result.input["image_urls"] == sent
+
+
+# --- from a history cell: "Use as input" ---------------------------------------------------------
+
+
+@pytest.fixture
+def make_studio(hub: SimulatorServer) -> Iterator[Any]:
+    made: list[Studio] = []
+
+    def make(model: str, history: History | bool = False) -> Studio:
+        studio = Studio(model, client=_async_client(hub), history=history)
+        made.append(studio)
+        return studio
+
+    yield make
+    for studio in made:
+        studio.wait_idle(30)
+        studio.close()
+
+
+def _generate(studio: Studio, prompt: str, **params: Any) -> Any:
+    studio.form.controls["prompt"].set(prompt)
+    for name, value in params.items():
+        assert studio.form.controls[name].set(value), name
+    run = studio.generate()
+    assert studio.wait_idle(30)
+    assert run.status == "completed", run.error
+    return run
+
+
+def _image_urls(studio: Studio) -> UrlListControl:
+    control = studio.form.controls["image_urls"]
+    assert isinstance(control, UrlListControl)
+    return control
+
+
+@pytest.mark.parametrize(
+    "model", ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]
+)
+def test_use_as_input_switches_to_the_edit_model_with_the_url(
+    make_studio: Any, hub: SimulatorServer, model: str
+) -> None:
+    studio = make_studio(model)
+    run = _generate(studio, "a lighthouse")
+    cell = studio.cells[0]
+    button = cell.use_input_button
+    assert "mountsea-use-input" in button._dom_classes and button.layout.display == ""
+
+    button.click()
+    assert EDIT_MODEL_OF[model] == f"{model}-edit"
+    assert studio.model_select.value == studio.form.model == f"{model}-edit"
+    assert studio.form.value()["image_urls"] == [run.result.urls[0]]
+    assert run.result.urls[0].startswith(hub.url)  # the provider's http(s) URL
+    assert studio.form.value()["prompt"] == "a lighthouse"
+    assert not studio.generate_button.disabled
+
+    if model == "nano-banana":  # and the edit really uses it
+        studio.form.controls["prompt"].set("make it night")
+        edit = studio.generate()
+        assert studio.wait_idle(30) and edit.status == "completed", edit.error
+        assert hub.hub.task(edit.task_id).source is not None
+
+
+def test_use_as_input_on_an_edit_model_appends(make_studio: Any) -> None:
+    studio = make_studio("nano-banana-edit")
+    first = _generate(studio, "edit", image_urls=[to_data_uri(_magenta_png())])
+    studio.cells[0].use_input_button.click()
+    assert studio.form.model == "nano-banana-edit"
+    control = _image_urls(studio)
+    assert control.urls() == [first.result.urls[0]]
+    assert len(control.attachments) == 1  # the data URI it had before is still there
+
+
+def test_a_sync_mode_result_goes_in_as_a_data_uri_of_the_chosen_image(make_studio: Any) -> None:
+    studio = make_studio("nano-banana")
+    run = _generate(studio, "two cubes", sync_mode=True, num_images=2)
+    assert all(url.startswith("data:") for url in run.result.urls)  # no URL to give
+    cell = studio.cells[0]
+    cell.gallery.show_full(1)  # the image shown full size is the one used
+    cell.use_input_button.click()
+
+    assert studio.form.model == "nano-banana-edit"
+    control = _image_urls(studio)
+    assert control.text.value == ""  # no URL: an attachment chip instead
+    (attachment,) = control.attachments
+    assert attachment.uri == to_data_uri(run.result.image_bytes[1])
+    assert studio.form.value()["image_urls"] == [attachment.uri]
+
+
+def test_a_run_read_back_from_the_history_goes_in_as_a_data_uri(
+    make_studio: Any, tmp_path: Path
+) -> None:
+    history = History(tmp_path / "history")
+    _generate(make_studio("nano-banana", history=history), "remember me")
+    later = make_studio("nano-banana-pro", history=history)
+    assert later._past_loading is not None
+    later._past_loading.result(30)
+    cell = later.cells[0]
+    assert cell.run.result is None and cell.run.files  # only the kept files
+    reference = cell.use_as_input()
+    assert reference is not None and reference.startswith("data:image/")
+    assert parse_data_uri(reference)[0] == cell.run.files[0].read_bytes()
+    assert later.form.model == "nano-banana-pro-edit"
+    assert later.form.value()["image_urls"] == [reference]
+
+
+# --- from the magic ------------------------------------------------------------------------------
+
+
+def test_the_magic_sends_a_local_file_as_a_data_uri(
+    hub: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    (tmp_path / "source.png").write_bytes(_magenta_png())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(magics, "client_factory", lambda: _async_client(hub))
+    monkeypatch.setattr("IPython.display.display", lambda *_items, **_kw: None)
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "mountsea_widgets")
+    result = shell.run_cell_magic(
+        "mountsea", "nano-banana-edit --image_urls source.png", "make it blue"
+    )
+    assert isinstance(result, Result)
+    (sent,) = _sent(hub, result)
+    assert parse_data_uri(sent) == (_magenta_png(), "image/png")
+    assert _magenta_pixels(result.image_bytes[0]) > 100
