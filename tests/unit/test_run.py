@@ -255,7 +255,8 @@ def test_run_from_entry_maps_journal_states() -> None:
     assert (done.status, done.done, done.elapsed_s, done.started) == ("completed", True, 2.0, 10.0)
     assert done.wait(0)
     lost = run_from_entry(entry(status="created", finished=None))
-    assert lost.status == "error" and "Interrupted" in (lost.error or "")
+    assert lost.status == "interrupted" and lost.done
+    assert "never reached the hub" in (lost.error or "")
     waiting = run_from_entry(entry(status="submitted", task_id="hub-1", finished=None))
     assert waiting.status == "pending" and not waiting.done
 
