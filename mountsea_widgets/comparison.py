@@ -169,6 +169,13 @@ class Cell:
         return list(self.run.result.image_bytes)
 
     @property
+    def image_count(self) -> int:
+        """How many images the cell has (reads none of them)."""
+        if self.run is None or self.run.result is None:
+            return 0
+        return self.run.result.image_count
+
+    @property
     def file(self) -> Path | None:
         """Where the first image was saved (by :meth:`Comparison.save_images` or the history)."""
         if self.saved_files:
@@ -704,7 +711,10 @@ class Comparison:
         cell = self.plan.cells[index]
         view = _describe(cell)
         image = None
-        if cell.image_bytes:
+        made = cell.run.thumbnails if cell.run is not None else []
+        if made and made[0] is not None:
+            image = made[0]  # made off the runner loop when the run completed
+        elif cell.image_count:
             if index not in self._thumbnails:
                 from .images import thumbnail
 
@@ -728,8 +738,8 @@ def _describe(cell: Cell) -> dict[str, str]:
     details = []
     if cell.seconds is not None and status != QUEUED:
         details.append(f"{cell.seconds:.1f} s")
-    if cell.run is not None and cell.run.result is not None and len(cell.image_bytes) > 1:
-        details.append(f"{len(cell.image_bytes)} images")
+    if cell.image_count > 1:
+        details.append(f"{cell.image_count} images")
     if cell.note:
         details.append(cell.note)
     detail = " · ".join(details)

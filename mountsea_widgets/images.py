@@ -30,6 +30,11 @@ MAX_DATA_URI_CHARS = MAX_IMAGE_BYTES * 4 // 3 + 1024
 # than parse bytes, and the hub only ever returns these.
 _FORMATS = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF", "AVIF")
 
+#: Longest side of a thumbnail, in pixels, unless asked otherwise.
+THUMBNAIL_SIDE = 384
+#: Largest thumbnail, in bytes: thumbnails travel over widget comms up front.
+MAX_THUMBNAIL_BYTES = 256 * 1024
+
 #: File extension for each image content type we write.
 EXTENSIONS = {
     "image/png": "png",
@@ -56,6 +61,11 @@ def decode_image(data: bytes) -> Image.Image:
     Refuses non-image bytes, unsupported formats, truncated files and images declaring more
     than :data:`MAX_PIXELS` pixels (checked from the header before any pixel is decoded).
     """
+    return _load(_open_checked(data))
+
+
+def _open_checked(data: bytes) -> Image.Image:
+    """Open ``data`` lazily (header only), after every check that needs no pixel decoding."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ImageError(f"image data must be bytes, got {type(data).__name__}")
     if not data:
@@ -80,6 +90,10 @@ def decode_image(data: bytes) -> Image.Image:
             f"the image declares {width}x{height} = {width * height:,} pixels; "
             f"the limit is {MAX_PIXELS:,} (refused before decoding)"
         )
+    return image
+
+
+def _load(image: Image.Image) -> Image.Image:
     try:
         image.load()
     except Exception as exc:
@@ -143,19 +157,44 @@ def to_data_uri(image: Image.Image | bytes | str | Path) -> str:
     return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
-def thumbnail(data: bytes, max_side: int = 384) -> bytes:
-    """A small JPEG of the image in ``data`` (longest side ``max_side``), for galleries."""
-    image = decode_image(data)
-    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+def thumbnail(
+    data: bytes, max_side: int = THUMBNAIL_SIDE, max_bytes: int = MAX_THUMBNAIL_BYTES
+) -> bytes:
+    """A small JPEG of the image in ``data`` (longest side ``max_side``), for galleries.
+
+    Fast on big images: a JPEG is decoded at a reduced scale (``Image.draft``: the decoder
+    skips most of the work), any image is shrunk by whole-pixel box reduction before the final
+    resampling (``reducing_gap``), and colour conversion and transparency flattening happen on
+    the small image. The result is at most ``max_bytes`` (lower JPEG quality, then a smaller
+    size, until it fits), so a thumbnail always travels cheaply over a widget comm.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
+    image = _open_checked(data)
+    if image.format == "JPEG":
+        # Decode straight to >= 2x the target size (a power-of-two DCT scale), then resample.
+        image.draft("RGB", (max_side * 2, max_side * 2))
+    image = _load(image)
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        # Palette, 16-bit, CMYK...: resampling needs a true-colour mode (palette would be NEAREST).
+        transparent = "transparency" in image.info or image.mode in ("PA", "RGBa", "La")
+        image = image.convert("RGBA" if transparent else "RGB")
+    image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    if image.mode in ("RGBA", "LA"):
         rgba = image.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
         flat.paste(rgba, mask=rgba.getchannel("A"))
         image = flat
     elif image.mode != "RGB":
         image = image.convert("RGB")
-    image.thumbnail((max_side, max_side))
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=85)
+    for quality, scale in ((85, 1.0), (70, 1.0), (55, 0.75), (45, 0.5), (40, 0.25)):
+        if scale < 1.0:
+            side = max(1, int(max_side * scale))
+            image.thumbnail((side, side), Image.Resampling.BICUBIC)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=quality)
+        if buffer.tell() <= max_bytes:
+            break
     return buffer.getvalue()
 
 

@@ -22,6 +22,10 @@ class Result:
     ``input`` is the JSON that was sent (after validation), ``image_bytes`` the downloaded
     files (kept because result URLs may expire), ``raw`` the hub's last task body.
     ``images`` decodes the bytes lazily, through the safe decoder.
+
+    Once the images are saved (the Studio's history does it), :meth:`keep_on_disk` drops the
+    bytes from memory: ``image_bytes`` and ``images`` then read the saved files, so hundreds
+    of finished runs in a notebook do not hold hundreds of megabytes.
     """
 
     def __init__(
@@ -42,9 +46,10 @@ class Result:
         self.input: dict[str, Any] = dict(input or {})
         self.status = status
         self.urls: list[str] = list(urls)
-        self.image_bytes: list[bytes] = list(image_bytes)
+        self._bytes: list[bytes] = list(image_bytes)
+        self._files: list[Path] | None = None
         self.content_types: list[str] = list(content_types)
-        while len(self.content_types) < len(self.image_bytes):
+        while len(self.content_types) < self.image_count:
             self.content_types.append("application/octet-stream")
         self.elapsed_s = elapsed_s
         self.raw: dict[str, Any] = dict(raw or {})
@@ -58,6 +63,48 @@ class Result:
         return prompt if isinstance(prompt, str) else ""
 
     @property
+    def image_bytes(self) -> list[bytes]:
+        """The images' encoded bytes: kept in memory, or read back from :attr:`files`."""
+        if self._files is None:
+            return self._bytes
+        return [path.read_bytes() for path in self._files]
+
+    @image_bytes.setter
+    def image_bytes(self, value: Sequence[bytes]) -> None:
+        self._bytes = list(value)
+        self._files = None
+        self._images = None
+
+    @property
+    def image_count(self) -> int:
+        """How many images there are (reads nothing)."""
+        return len(self._bytes) if self._files is None else len(self._files)
+
+    @property
+    def files(self) -> list[Path]:
+        """The saved files the images are read from, after :meth:`keep_on_disk` (else empty)."""
+        return list(self._files or ())
+
+    def keep_on_disk(self, paths: Sequence[str | os.PathLike[str]]) -> None:
+        """Read the images from ``paths`` (their saved copies) from now on; free the memory.
+
+        ``paths`` must be one existing file per image, in order; the in-memory bytes and any
+        decoded images are then dropped. (Saved copies may carry embedded metadata, so their
+        bytes can differ from the download while decoding to the same pixels.)
+        """
+        files = [Path(path) for path in paths]
+        if len(files) != self.image_count:
+            raise ValueError(
+                f"expected {self.image_count} file(s), one per image, got {len(files)}"
+            )
+        missing = [str(path) for path in files if not path.is_file()]
+        if missing:
+            raise FileNotFoundError(f"no saved image at {', '.join(missing)}")
+        self._files = files
+        self._bytes = []
+        self._images = None
+
+    @property
     def images(self) -> list[Image.Image]:
         """The images as PIL images, decoded on first use and then kept."""
         if self._images is None:
@@ -68,7 +115,7 @@ class Result:
         """The names :meth:`save` uses: ``<task_id>_<n>.<ext>``, sanitised, n from 1."""
         stem = safe_file_name(self.task_id, "task")
         names = []
-        for number, content_type in enumerate(self.content_types[: len(self.image_bytes)], 1):
+        for number, content_type in enumerate(self.content_types[: self.image_count], 1):
             ext = EXTENSIONS.get(content_type, "img")
             names.append(safe_file_name(f"{stem}_{number}.{ext}", f"image_{number}.{ext}"))
         return names
@@ -101,7 +148,7 @@ class Result:
 
     def _repr_png_(self) -> bytes | None:
         """The first image as PNG bytes (Jupyter's image display)."""
-        if not self.image_bytes:
+        if not self.image_count:
             return None
         first = self.image_bytes[0]
         image = decode_image(first)
@@ -142,5 +189,5 @@ class Result:
         simulated = ", simulated=True" if self.simulated else ""
         return (
             f"Result(task_id={self.task_id!r}, model={self.model!r}, status={self.status!r}, "
-            f"images={len(self.image_bytes)}{elapsed}{simulated})"
+            f"images={self.image_count}{elapsed}{simulated})"
         )

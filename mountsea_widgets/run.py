@@ -7,8 +7,7 @@ interrupted can always be found again.
 
 Statuses: ``submitting`` → ``pending`` → ``processing`` → one of ``completed``, ``failed``,
 ``timeout``, ``cancelled`` (hub outcomes, or ``cancelled`` when we stop waiting) or ``error``
-(the request never got a usable answer: validation, network, HTTP error); a run found in the
-history without a task id that never finished is ``interrupted`` (it is never sent again).
+(the request never got a usable answer: validation, network, HTTP error).
 """
 
 from __future__ import annotations
@@ -52,10 +51,9 @@ RUN_STATUSES = (
     "timeout",
     "cancelled",
     "error",
-    "interrupted",
 )
 #: Statuses after which nothing changes any more.
-FINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled", "error", "interrupted"})
+FINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled", "error"})
 #: How often a running run's ``elapsed_s`` is refreshed, in seconds.
 TICK_SECONDS = 0.5
 #: Default wait deadline: this many times the model's expected duration...
@@ -129,6 +127,9 @@ class Run:
         self.result: Result | None = None
         #: Image files written by the history journal (or found there for older runs).
         self.files: list[Path] = []
+        #: Small JPEG thumbnails of the images (None where one could not be made), made off
+        #: the runner loop when the run completes, so views never decode full-size images.
+        self.thumbnails: list[bytes | None] = []
         #: Problems that did not stop the run (e.g. the journal could not be written).
         self.warnings: list[str] = []
         self.clock = clock
@@ -249,7 +250,7 @@ class Run:
             "elapsed_s": round(self.elapsed_s, 3),
             "expected_s": self.expected_s,
             "error": self.error,
-            "images": len(self.result.image_bytes) if self.result is not None else len(self.files),
+            "images": self.result.image_count if self.result is not None else len(self.files),
         }
 
     def __repr__(self) -> str:
@@ -295,39 +296,10 @@ async def execute(
     """Carry ``run`` out with ``client``: submit, journal the task id, poll, keep the images.
 
     A run that already has a ``task_id`` (e.g. from :func:`run_from_entry`) is resumed: it is
-    polled, not submitted again, and only while no other execution (in this process, or in
-    another kernel on the same history) carries it out: see :mod:`mountsea_widgets.recovery`.
-    Never raises for a failed generation: the outcome is in ``run.status`` / ``run.error``.
+    polled, not submitted again. Never raises for a failed generation: the outcome is in
+    ``run.status`` / ``run.error``.
     Cancelling the task (``run.cancel()``) records ``cancelled`` and re-raises the cancel.
     """
-    from .recovery import claim
-
-    with claim(run, history) as claimed:
-        if claimed and not _finished_elsewhere(run, history):
-            await _carry_out(run, client, history, tick_s)
-    return run
-
-
-def _finished_elsewhere(run: Run, history: History | None) -> bool:
-    """For a run being resumed: take the outcome another session journalled meanwhile, if any."""
-    if run.task_id is None or history is None:
-        return False
-    try:
-        entry = history.get(run.run_id)
-    except Exception:
-        return False  # not in the history (removed, or never journalled): poll it
-    if entry.finished is None:
-        return False
-    run.update(
-        status=entry.status if entry.status in FINAL_STATUSES else "error",
-        error=entry.error,
-        files=list(entry.files),
-        elapsed_s=float(entry.elapsed_s or run.elapsed_s),
-    )
-    return True
-
-
-async def _carry_out(run: Run, client: AsyncClient, history: History | None, tick_s: float) -> Run:
     resuming = run.task_id is not None
     if resuming:
         # A run found in the journal with a task id: poll it again, never submit twice.
@@ -359,10 +331,16 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
             on_status=on_status,
         )
         elapsed = max(0.0, run.clock() - run.started)
-        pairs = list(zip(result.image_bytes, result.content_types, strict=False))
-        files = _journal(run, history, "images", run.run_id, pairs) or []
+        # Writing files and making thumbnails is slow work: off the loop, which keeps polling.
+        files, thumbnails = await asyncio.to_thread(_keep_images, run, history, result)
         _journal(run, history, "finished", run.run_id, "completed", None, elapsed)
-        run.update(result=result, files=list(files), elapsed_s=elapsed, status="completed")
+        run.update(
+            result=result,
+            files=files,
+            thumbnails=thumbnails,
+            elapsed_s=elapsed,
+            status="completed",
+        )
     except asyncio.CancelledError:
         _finish(run, history, "cancelled", cancel_message(run.task_id))
         raise
@@ -394,6 +372,33 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
     finally:
         ticker.cancel()
     return run
+
+
+def _keep_images(
+    run: Run, history: History | None, result: Result
+) -> tuple[list[Path], list[bytes | None]]:
+    """Save ``result``'s images in the history and make their thumbnails (in a worker thread).
+
+    Once every image is safely on disk the result reads its bytes back from the files, so a
+    finished run holds thumbnails only, not megabytes of full-size images.
+    """
+    from .images import thumbnail
+
+    pairs = list(zip(result.image_bytes, result.content_types, strict=False))
+    files = list(_journal(run, history, "images", run.run_id, pairs) or [])
+    thumbnails: list[bytes | None] = []
+    for data, _ in pairs:
+        try:
+            thumbnails.append(thumbnail(data))
+        except Exception as exc:  # the view shows why when it tries itself
+            log.info("run %s: no thumbnail: %s", run.run_id, exc)
+            thumbnails.append(None)
+    if files and len(files) == len(pairs):
+        try:
+            result.keep_on_disk(files)
+        except (OSError, ValueError) as exc:  # keep the bytes in memory rather than lose them
+            log.warning("run %s: images stay in memory: %s", run.run_id, exc)
+    return files, thumbnails
 
 
 def _finish(
@@ -458,14 +463,6 @@ def start(
 # --- history entries, saving, code -----------------------------------------------------------
 
 
-#: What a run found in the history without a task id, and never finished, means.
-INTERRUPTED_MESSAGE = (
-    "Interrupted — never reached the hub: the session ended before a task id came back, and "
-    "the run was not submitted again. (Had the request arrived after all, the provider may "
-    "have run and billed it; its task id is unknown.)"
-)
-
-
 def run_from_entry(entry: Any) -> Run:
     """A :class:`Run` rebuilt from a history entry (a finished run, or one to resume).
 
@@ -481,12 +478,12 @@ def run_from_entry(entry: Any) -> Run:
         status = entry.status
     elif entry.task_id is not None and getattr(entry, "finished", None) is None:
         status = "pending"  # submitted, never finished: can be resumed
-    elif entry.task_id is None and getattr(entry, "finished", None) is None:
-        status = "interrupted"  # the session ended while submitting: never sent again
-        run.error = INTERRUPTED_MESSAGE
     else:
         status = "error"
-        run.error = run.error or f"ended {entry.status!r} (not a status this version knows)"
+        run.error = run.error or (
+            "Interrupted before the hub confirmed a task id; if the request had arrived, the "
+            "provider may have run it."
+        )
     run.files = [Path(file) for file in entry.files or ()]
     run.status = status
     if run.done:
@@ -495,9 +492,12 @@ def run_from_entry(entry: Any) -> Run:
 
 
 def image_loaders(run: Run) -> list[Callable[[], bytes]]:
-    """One loader per image of ``run``: the downloaded bytes, else the journal's files."""
-    if run.result is not None and run.result.image_bytes:
-        return [functools.partial(bytes, data) for data in run.result.image_bytes]
+    """One loader per image of ``run``: the downloaded bytes, else the saved files."""
+    result = run.result
+    if result is not None and result.files:
+        return [path.read_bytes for path in result.files]
+    if result is not None and result.image_count:
+        return [functools.partial(bytes, data) for data in result.image_bytes]
     return [path.read_bytes for path in run.files]
 
 

@@ -267,7 +267,7 @@ class TaskCell(widgets.VBox):
         self.use_input_button.layout.display = "" if usable else "none"
         if run.status in FINAL_STATUSES and has_images and not self._shown_images:
             self._shown_images = True
-            self.gallery.set_images(image_loaders(run))
+            self.gallery.set_images(image_loaders(run), run.thumbnails)
 
     def _set_status_class(self, css: str) -> None:
         if css == self._status_class:
