@@ -7,7 +7,8 @@ interrupted can always be found again.
 
 Statuses: ``submitting`` → ``pending`` → ``processing`` → one of ``completed``, ``failed``,
 ``timeout``, ``cancelled`` (hub outcomes, or ``cancelled`` when we stop waiting) or ``error``
-(the request never got a usable answer: validation, network, HTTP error).
+(the request never got a usable answer: validation, network, HTTP error); a run found in the
+history without a task id that never finished is ``interrupted`` (it is never sent again).
 """
 
 from __future__ import annotations
@@ -51,9 +52,10 @@ RUN_STATUSES = (
     "timeout",
     "cancelled",
     "error",
+    "interrupted",
 )
 #: Statuses after which nothing changes any more.
-FINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled", "error"})
+FINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled", "error", "interrupted"})
 #: How often a running run's ``elapsed_s`` is refreshed, in seconds.
 TICK_SECONDS = 0.5
 #: Default wait deadline: this many times the model's expected duration...
@@ -296,10 +298,39 @@ async def execute(
     """Carry ``run`` out with ``client``: submit, journal the task id, poll, keep the images.
 
     A run that already has a ``task_id`` (e.g. from :func:`run_from_entry`) is resumed: it is
-    polled, not submitted again. Never raises for a failed generation: the outcome is in
-    ``run.status`` / ``run.error``.
+    polled, not submitted again, and only while no other execution (in this process, or in
+    another kernel on the same history) carries it out: see :mod:`mountsea_widgets.recovery`.
+    Never raises for a failed generation: the outcome is in ``run.status`` / ``run.error``.
     Cancelling the task (``run.cancel()``) records ``cancelled`` and re-raises the cancel.
     """
+    from .recovery import claim
+
+    with claim(run, history) as claimed:
+        if claimed and not _finished_elsewhere(run, history):
+            await _carry_out(run, client, history, tick_s)
+    return run
+
+
+def _finished_elsewhere(run: Run, history: History | None) -> bool:
+    """For a run being resumed: take the outcome another session journalled meanwhile, if any."""
+    if run.task_id is None or history is None:
+        return False
+    try:
+        entry = history.get(run.run_id)
+    except Exception:
+        return False  # not in the history (removed, or never journalled): poll it
+    if entry.finished is None:
+        return False
+    run.update(
+        status=entry.status if entry.status in FINAL_STATUSES else "error",
+        error=entry.error,
+        files=list(entry.files),
+        elapsed_s=float(entry.elapsed_s or run.elapsed_s),
+    )
+    return True
+
+
+async def _carry_out(run: Run, client: AsyncClient, history: History | None, tick_s: float) -> Run:
     resuming = run.task_id is not None
     if resuming:
         # A run found in the journal with a task id: poll it again, never submit twice.
@@ -463,6 +494,14 @@ def start(
 # --- history entries, saving, code -----------------------------------------------------------
 
 
+#: What a run found in the history without a task id, and never finished, means.
+INTERRUPTED_MESSAGE = (
+    "Interrupted — never reached the hub: the session ended before a task id came back, and "
+    "the run was not submitted again. (Had the request arrived after all, the provider may "
+    "have run and billed it; its task id is unknown.)"
+)
+
+
 def run_from_entry(entry: Any) -> Run:
     """A :class:`Run` rebuilt from a history entry (a finished run, or one to resume).
 
@@ -478,12 +517,12 @@ def run_from_entry(entry: Any) -> Run:
         status = entry.status
     elif entry.task_id is not None and getattr(entry, "finished", None) is None:
         status = "pending"  # submitted, never finished: can be resumed
+    elif entry.task_id is None and getattr(entry, "finished", None) is None:
+        status = "interrupted"  # the session ended while submitting: never sent again
+        run.error = INTERRUPTED_MESSAGE
     else:
         status = "error"
-        run.error = run.error or (
-            "Interrupted before the hub confirmed a task id; if the request had arrived, the "
-            "provider may have run it."
-        )
+        run.error = run.error or f"ended {entry.status!r} (not a status this version knows)"
     run.files = [Path(file) for file in entry.files or ()]
     run.status = status
     if run.done:
