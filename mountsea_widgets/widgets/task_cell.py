@@ -12,7 +12,7 @@ import html
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,7 @@ STATUS_ICONS = {
     "timeout": "clock",
     "cancelled": "stop",
     "error": "exclamation-triangle",
+    "interrupted": "unlink",
 }
 _BAR_STYLES = {
     "completed": "success",
@@ -43,6 +44,7 @@ _BAR_STYLES = {
     "error": "danger",
     "timeout": "warning",
     "cancelled": "warning",
+    "interrupted": "warning",
 }
 #: Longest parameter value shown in a cell (data: URIs can be megabytes).
 MAX_SHOWN_VALUE = 80
@@ -94,6 +96,7 @@ class TaskCell(widgets.VBox):
         on_resume: Callable[[Run], None] | None = None,
         save_folder: Callable[[], Path] = lambda: Path.cwd() / "mountsea-output",
         on_use_input: Callable[[str], Any] | None = None,
+        lazy_images: bool = False,
     ) -> None:
         self.run = run
         self._on_use_input = on_use_input
@@ -103,6 +106,8 @@ class TaskCell(widgets.VBox):
         self._save_folder = save_folder
         self._lock = threading.RLock()
         self._shown_images = False
+        #: An earlier run's images wait for show_images() (thumbnails made off this thread).
+        self._lazy_images = lazy_images
         #: Files written by the last :meth:`save`.
         self.saved_paths: list[Path] = []
 
@@ -265,9 +270,24 @@ class TaskCell(widgets.VBox):
         self.save_button.disabled = not has_images
         usable = run.status == "completed" and has_images and self._on_use_input is not None
         self.use_input_button.layout.display = "" if usable else "none"
-        if run.status in FINAL_STATUSES and has_images and not self._shown_images:
+        deferred = self._lazy_images and run.result is None
+        if run.status in FINAL_STATUSES and has_images and not self._shown_images and not deferred:
             self._shown_images = True
             self.gallery.set_images(image_loaders(run), run.thumbnails)
+
+    @property
+    def waiting_for_images(self) -> bool:
+        """True while an earlier run's images wait for :meth:`show_images` (``lazy_images``)."""
+        return self._lazy_images and not self._shown_images and bool(image_loaders(self.run))
+
+    def show_images(self, thumbnails: Sequence[bytes | None] = ()) -> None:
+        """Show the run's images now, using ready-made ``thumbnails`` (JPEG) where given."""
+        with self._lock:
+            loaders = image_loaders(self.run)
+            if self._shown_images or not loaders:
+                return
+            self._shown_images = True
+            self.gallery.set_images(loaders, list(thumbnails))
 
     def _set_status_class(self, css: str) -> None:
         if css == self._status_class:
