@@ -5,6 +5,12 @@
 
 Each click starts a run on the background runner (so the kernel stays free, even while a cell
 blocks) and puts a live task cell on top of the history. Several runs can go at once.
+
+Opening a Studio shows the history a page at a time (the newest runs first; "show older"
+builds the next page) and, without waiting for a click, resumes polling every run the history
+has a task id for but no outcome, e.g. after the kernel died. Thumbnails of earlier runs are
+made off the kernel's thread and cached beside the images, so a history of thousands of runs
+opens as fast as a short one.
 """
 
 from __future__ import annotations
@@ -14,35 +20,41 @@ import concurrent.futures
 import contextlib
 import html
 import inspect
+import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 
+from .. import recovery
 from ..catalog import catalog
-from ..errors import ValidationError
+from ..errors import MountseaError, ValidationError
 from ..run import Run, run_from_entry, start
 from ..runner import Runner, RunnerThreadError, get_runner
 from .controls import UrlListControl, close_tree
 from .form import Form
-from .history_panel import HistoryPanel
+from .gallery import THUMB_SIDE
+from .history_panel import DEFAULT_EXPORT_PREFIX, HistoryPanel
 from .task_cell import TaskCell
 
 if TYPE_CHECKING:
     from ..client import AsyncClient
-    from ..history import History
+    from ..history import History, HistoryEntry
 
 log = logging.getLogger("mountsea_widgets.studio")
 
 #: Where Save writes images unless the Studio's folder field says otherwise (relative to cwd).
 DEFAULT_SAVE_FOLDER = "mountsea-output"
-#: How many earlier runs from the history are shown when a Studio opens.
+#: How many earlier runs one page of the history shows (the first page when a Studio opens).
 PAST_RUNS = 12
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
+#: Shown on a run that another Python session is submitting right now.
+SUBMITTING_ELSEWHERE = "Being submitted by another Python session (kernel) on this history."
 #: The edit model that takes each text-to-image model's images as input ("Use as input").
 EDIT_MODEL_OF = {
     model_id: f"{model_id}-edit"
@@ -66,15 +78,57 @@ def _model_label(model_id: str) -> str:
     return f"{model_id} · {kind} · ~{spec.typical_seconds:g} s"
 
 
+def _without_places(input: dict[str, Any], places: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """``input`` without the values at ``places`` (``name`` or ``name[i]``), and the names hit.
+
+    For reference images too long to embed in an image's metadata (its ``input_omitted``):
+    the note standing in for them must never be loaded as if it were the image.
+    """
+    result = dict(input)
+    whole: set[str] = set()
+    items: dict[str, set[int]] = {}
+    for place in places:
+        name, _, rest = place.partition("[")
+        name = name.split(".")[0]
+        index = rest.split("]")[0]
+        if index.isdigit() and isinstance(result.get(name), list):
+            items.setdefault(name, set()).add(int(index))
+        else:
+            whole.add(name)
+    for name in whole:
+        result.pop(name, None)
+    for name, indexes in items.items():
+        if name in whole:
+            continue
+        kept = [item for position, item in enumerate(result[name]) if position not in indexes]
+        if kept:
+            result[name] = kept
+        else:
+            del result[name]
+    return result, sorted(whole | set(items))
+
+
+def _exported_rows(folder: Path) -> list[dict[str, Any]]:
+    """The runs listed in an export's ``index.json`` (empty when it cannot be read)."""
+    try:
+        rows = json.loads((folder / "index.json").read_text("utf-8")).get("runs", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [row for row in rows if isinstance(row, dict)]
+
+
 class Studio(widgets.VBox):
     """The Studio widget (see the module docstring).
 
     ``client`` is an :class:`~mountsea_widgets.client.AsyncClient` (default: from the
     environment, or the embedded offline simulator); ``history`` a
     :class:`~mountsea_widgets.history.History` (default: the standard folder; ``False`` for
-    none). Public parts: ``form``, ``model_select``, ``generate_button``, ``runs``, ``cells``,
-    ``generate()``, ``wait_idle()``. ``deadline_s`` is how long a run waits for its task
-    before it ends ``timeout`` (default: 10 x the model's expected time, at least 10 minutes).
+    none); ``past_runs`` how many earlier runs a page of the history shows (0: none are shown
+    and none resumed). Public parts: ``form``, ``model_select``, ``generate_button``, ``runs``,
+    ``cells``, ``resumed``, ``generate()``, ``load_image()``, ``show_older()``,
+    ``export_selected()``, ``wait_loaded()``, ``wait_idle()``. ``deadline_s`` is how long a run
+    waits for its task before it ends ``timeout`` (default: 10 x the model's expected time, at
+    least 10 minutes).
     """
 
     def __init__(
@@ -95,8 +149,8 @@ class Studio(widgets.VBox):
         self.deadline_s = deadline_s
         self.runner = runner or get_runner()
         self._lock = threading.RLock()
-        self.client, self._owns_client, offline = self._resolve_client(client)
         self.history: History | None = self._resolve_history(history)
+        self.client, self._owns_client, offline = self._resolve_client(client, self.history)
 
         self.banner = widgets.HTML()
         self.banner.add_class("mountsea-banner")
@@ -111,6 +165,30 @@ class Studio(widgets.VBox):
         self.model_select.add_class("mountsea-model")
         self.summary = widgets.HTML()
         self.summary.add_class("mountsea-model-summary")
+        self.load_path = widgets.Text(
+            value="",
+            placeholder="path of an image saved by mountsea-widgets",
+            description="from image",
+            tooltip=(
+                "Load the model and parameters saved inside an image (Save, the history's "
+                "images/ folder, or mw.generate(...).save()). Relative paths start at the "
+                "notebook's folder."
+            ),
+            style={"description_width": "150px"},
+            layout=widgets.Layout(width="520px"),
+        )
+        self.load_path.add_class("mountsea-load-path")
+        self.load_button = widgets.Button(
+            description="Load parameters",
+            icon="upload",
+            tooltip="Put the model and parameters saved in that image into the form",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.load_button.add_class("mountsea-load")
+        self.load_message = widgets.HTML()
+        self.load_message.add_class("mountsea-load-message")
+        loader = widgets.HBox([self.load_path, self.load_button, self.load_message])
+        loader.add_class("mountsea-load-image")
         self.form = Form(spec.id)
         self.generate_button = widgets.Button(
             description="Generate",
@@ -132,6 +210,7 @@ class Studio(widgets.VBox):
         )
         self.save_folder.add_class("mountsea-save-folder")
         self.history_panel = HistoryPanel()
+        self.history_panel.show_tools(self.history is not None)
 
         controls = widgets.HBox([self.generate_button, self.activity, self.save_folder])
         controls.add_class("mountsea-actions")
@@ -140,6 +219,7 @@ class Studio(widgets.VBox):
                 self.banner,
                 self.model_select,
                 self.summary,
+                loader,
                 self.form,
                 controls,
                 self.reason,
@@ -154,16 +234,32 @@ class Studio(widgets.VBox):
         self.model_select.observe(self._model_changed, names="value")
         self.form.on_change(lambda _form: self._form_changed())
         self.generate_button.on_click(self._clicked)
+        self.load_button.on_click(self._load_clicked)
+        self.history_panel.on_more(self._more_clicked)
+        self.history_panel.on_export(self._export_clicked)
         self._form_changed()
-        #: Loading of earlier runs from the history (a future), None when there is none.
+
+        #: Runs this Studio resumed on its own when it opened (unfinished in the history).
+        self.resumed: list[Run] = []
+        self._page_size = max(0, int(past_runs))
+        #: Earlier runs not shown yet, newest first ("show older" takes the next page).
+        self._older: list[HistoryEntry] = []
+        self._observed: set[str] = set()
+        #: Loading of the first page of the history (a future), None when there is none.
         self._past_loading: concurrent.futures.Future[None] | None = None
-        if self.history is not None and past_runs > 0:
-            self._load_past(past_runs)
+        #: Every page load and size refresh started, so wait_loaded() can wait for them.
+        self._loading: list[concurrent.futures.Future[Any]] = []
+        if self.history is not None:
+            if self._page_size > 0:
+                self._past_loading = self._in_background(self._open_history)
+            self._refresh_size()
 
     # --- setup ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _resolve_client(client: AsyncClient | None) -> tuple[AsyncClient, bool, bool | None]:
+    def _resolve_client(
+        client: AsyncClient | None, history: History | None = None
+    ) -> tuple[AsyncClient, bool, bool | None]:
         if client is not None:
             if not hasattr(client, "submit") or not inspect.iscoroutinefunction(client.submit):
                 raise TypeError(
@@ -174,7 +270,8 @@ class Studio(widgets.VBox):
         from ..config import make_async_client, settings
 
         resolved = settings()
-        return make_async_client(), True, resolved.offline
+        # Polls follow the durations the history measured for each model.
+        return make_async_client(history=history), True, resolved.offline
 
     @staticmethod
     def _resolve_history(history: History | bool | None) -> History | None:
@@ -186,31 +283,142 @@ class Studio(widgets.VBox):
             return History()
         return history
 
-    def _load_past(self, limit: int) -> None:
-        """Show the latest runs from the journal (thumbnails are made off the kernel thread)."""
+    def _in_background(self, work: Callable[[], None]) -> concurrent.futures.Future[None]:
+        """Run ``work`` in a worker thread (never on the kernel's or the runner's loop)."""
+        future = self.runner.submit(asyncio.to_thread(work), on_error=self._background_failed)
+        with self._lock:
+            self._loading = [f for f in self._loading if not f.done()] + [future]
+        return future
+
+    # --- the history: pages, resuming, thumbnails ------------------------------------------------
+
+    def _open_history(self) -> None:
+        """First page (plus every unfinished run, wherever it is), resumed runs started."""
         history = self.history
         assert history is not None
+        try:
+            entries = history.entries()
+        except Exception as exc:
+            self._show_reason(f"Cannot read the history: {type(exc).__name__}: {exc}")
+            return
+        first, rest = entries[: self._page_size], entries[self._page_size :]
+        # A run still waiting for its task is always shown (and resumed), however old.
+        first += [entry for entry in rest if entry.is_pending]
+        with self._lock:
+            self._older = [entry for entry in rest if not entry.is_pending]
+        self._show_page(first)
+
+    def _show_page(self, entries: list[HistoryEntry]) -> None:
+        """Build cells for ``entries`` at the bottom, start resumed runs, then thumbnails."""
+        assert self.history is not None
+        shown = {run.run_id for run in self.runs}
+        cells: list[TaskCell] = []
+        to_start: list[Run] = []
+        for entry in entries:
+            if entry.run_id in shown:
+                continue
+            try:
+                run, fresh = self._run_for(entry)
+                cell = self._cell(run, lazy_images=run.done and run.result is None)
+            except Exception as exc:
+                log.info("history entry %s cannot be shown: %s", entry.run_id, exc)
+                continue
+            shown.add(entry.run_id)
+            cells.append(cell)
+            if fresh:
+                to_start.append(run)
+        self.history_panel.add_older(cells)
+        for run in to_start:  # after the cells exist, so they see every change
+            start(run, self.client, self.history, runner=self.runner)
+            with self._lock:
+                self.resumed.append(run)
+        if to_start:
+            self._show_activity()
+        self._show_more()
+        self._load_thumbnails(cells)
+
+    def _run_for(self, entry: HistoryEntry) -> tuple[Run, bool]:
+        """The run to show for ``entry``, and whether this Studio must start (resume) it."""
+        history = self.history
+        assert history is not None
+        live = recovery.live_run(history, entry.run_id)
+        if live is not None:  # going (or kept) in this kernel: show that very run
+            self._observe(live)
+            return live, False
+        if entry.is_pending:
+            run, fresh = recovery.adopt(history, entry)
+            self._observe(run)
+            return run, fresh
+        unfinished = entry.task_id is None and entry.finished is None
+        if unfinished and recovery.held_elsewhere(history, entry.run_id):
+            run = Run(entry.model, entry.input, run_id=entry.run_id)
+            run.started = entry.created
+            run.warnings = [SUBMITTING_ELSEWHERE]
+            return run, False
+        return run_from_entry(entry), False
+
+    def _observe(self, run: Run) -> None:
+        with self._lock:
+            if run.run_id in self._observed:
+                return
+            self._observed.add(run.run_id)
+        run.observe(self._run_changed)
+
+    def _load_thumbnails(self, cells: list[TaskCell]) -> None:
+        """Thumbnails of earlier runs, from the cache beside the images (made once if missing)."""
+        from ..history import cached_thumbnail
+
+        for cell in cells:
+            if not cell.waiting_for_images:
+                continue
+            try:
+                thumbs = [cached_thumbnail(path, THUMB_SIDE) for path in cell.run.files]
+            except Exception as exc:  # never stop the page for one image
+                log.info("thumbnails of run %s: %s", cell.run.run_id, exc)
+                thumbs = []
+            cell.show_images(thumbs)
+
+    def show_older(self) -> concurrent.futures.Future[None] | None:
+        """Build the next page of earlier runs (in the background); None when none are left."""
+        with self._lock:
+            if not self._older:
+                return None
+            page, self._older = self._older[: self._page_size], self._older[self._page_size :]
+            remaining = len(self._older)
+        self.history_panel.set_more(remaining + len(page), busy=True)
 
         def build() -> None:
             try:
-                entries = history.entries()[:limit]
-            except Exception as exc:
-                self._show_reason(f"Cannot read the history: {type(exc).__name__}: {exc}")
-                return
-            known = {run.run_id for run in self.runs}
-            for entry in entries:
-                if entry.run_id in known:
-                    continue
-                try:
-                    run = run_from_entry(entry)
-                except Exception as exc:
-                    log.info("history entry %s cannot be shown: %s", entry.run_id, exc)
-                    continue
-                self.history_panel.add(self._cell(run), newest=False)
+                history = self.history
+                assert history is not None
+                self._show_page([entry for entry in page if entry.run_id in history])
+            finally:
+                self._show_more()
 
-        self._past_loading = self.runner.submit(
-            asyncio.to_thread(build), on_error=self._background_failed
-        )
+        return self._in_background(build)
+
+    def _show_more(self) -> None:
+        with self._lock:
+            remaining = len(self._older)
+        self.history_panel.set_more(remaining)
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        """Block until the history pages and thumbnails asked for so far are shown.
+
+        For scripts and tests; in a notebook they appear on their own. True when done.
+        """
+        if self.runner.on_runner_thread():
+            raise RunnerThreadError("wait_loaded() would block the runner it waits for")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [future for future in self._loading if not future.done()]
+            if not pending:
+                return True
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            done, _ = concurrent.futures.wait(pending, remaining)
+            if len(done) < len(pending) and deadline is not None and time.monotonic() >= deadline:
+                return False
 
     # --- state ---------------------------------------------------------------------------------
 
@@ -247,34 +455,46 @@ class Studio(widgets.VBox):
             model, input, expected_s=self._expected_seconds(model), deadline_s=self.deadline_s
         )
         cell = self._cell(run)
+        self._observe(run)
         with self._lock:
             self.history_panel.add(cell)
             start(run, self.client, self.history, runner=self.runner)
-        run.observe(self._run_changed)
         cell.render()
         self._show_activity()
         return run
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        """Block until every run is finished (or ``timeout`` passes); True when all are done.
+        """Block until the history is loaded and every run is finished; True when all are.
 
-        For scripts and tests; in a notebook the runs finish on their own.
+        For scripts and tests; in a notebook the runs finish on their own. Runs from an
+        earlier session that nothing is polling do not count.
         """
         if self.runner.on_runner_thread():
             raise RunnerThreadError("wait_idle() would block the runner it waits for")
         deadline = None if timeout is None else time.monotonic() + timeout
+
+        def remaining() -> float | None:
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+        if not self.wait_loaded(remaining()):
+            return False
         for run in self.runs:
-            if run.future is None:
+            future = run.future
+            if future is None:
                 continue  # an unfinished run from an earlier session, not started here
-            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-            if not run.wait(remaining):
+            try:
+                future.result(remaining())
+            except concurrent.futures.TimeoutError:
+                return False
+            except Exception:
+                pass  # cancelled or crashed: start() settles the run, waited for below
+            if future.cancelled() and not run.wait(remaining()):
                 return False
         return True
 
     def reuse(self, run: Run) -> None:
         """Load ``run``'s model and parameters into the form."""
-        self.model_select.value = run.model
-        refused = self.form.load(run.model, run.input)
+        refused = self._load_form(run.model, run.input)
         if refused:
             self._show_reason("Not loaded (no longer accepted): " + ", ".join(refused))
 
@@ -296,6 +516,97 @@ class Studio(widgets.VBox):
         assert isinstance(control, UrlListControl)
         control.append(reference)
         return reference
+
+    def load_image(self, path: str | Path) -> dict[str, Any]:
+        """Load the model and parameters saved inside an image file into the form.
+
+        ``path`` is a PNG, JPEG or WebP written by mountsea-widgets (Save, the history, or
+        ``Result.save``). Returns its metadata (``mw.read_metadata``). Reference images that
+        were too long to embed are taken from this Studio's history when it still has the run,
+        and left out otherwise (the message next to the control names them). Raises
+        :class:`~mountsea_widgets.metadata.MetadataError` when the file carries no usable
+        metadata and :class:`FileNotFoundError` when it does not exist.
+        """
+        from ..metadata import MetadataError, read_metadata
+
+        file = Path(path).expanduser()
+        meta = read_metadata(file)
+        model, input = meta.get("model"), meta.get("input")
+        if not isinstance(model, str) or model not in catalog:
+            known = ", ".join(catalog)
+            raise MetadataError(
+                f"{file}: its model {model!r} is not one this version knows ({known})"
+            )
+        if not isinstance(input, dict):
+            raise MetadataError(f"{file}: its metadata has no input parameters")
+        input, missing = self._complete_input(meta, input)
+        refused = self._load_form(model, input)
+        parts = [f"Loaded {model} parameters from {file.name}"]
+        if meta.get("task_id"):
+            parts[0] += f" (task {meta['task_id']})"
+        if missing:
+            parts.append("not saved in the image, add them again: " + ", ".join(missing))
+        if refused:
+            parts.append("not loaded (no longer accepted): " + ", ".join(refused))
+        self._show_load_message(" · ".join(parts), error=bool(missing or refused))
+        return meta
+
+    def _complete_input(
+        self, meta: dict[str, Any], input: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The input with omitted reference images restored from the history, else dropped."""
+        omitted = meta.get("input_omitted")
+        if not isinstance(omitted, list) or not omitted:
+            return dict(input), []
+        run_id = meta.get("run_id")
+        if self.history is not None and isinstance(run_id, str):
+            try:
+                entry = self.history.get(run_id)
+            except KeyError:
+                entry = None
+            if entry is not None and entry.model == meta.get("model"):
+                return dict(entry.input), []
+        return _without_places(input, [str(place) for place in omitted])
+
+    def _load_form(self, model: str, input: dict[str, Any]) -> list[str]:
+        self.model_select.value = model
+        return self.form.load(model, input)
+
+    def export_selected(self, folder: str | Path | None = None) -> Path | None:
+        """Copy the selected runs' images to ``folder`` with ``index.csv`` and ``index.json``.
+
+        ``folder`` defaults to the export field, else ``mountsea-export-<date>-<time>``;
+        relative paths start at the notebook's folder. Returns the folder, or None (with the
+        reason shown under the tools) when nothing was exported.
+        """
+        panel = self.history_panel
+        if self.history is None:
+            panel.show_message("This Studio keeps no history: nothing to export.", error=True)
+            return None
+        selected = panel.selected()
+        if not selected:
+            panel.show_message("Select runs with their checkboxes first.", error=True)
+            return None
+        text = str(folder) if folder is not None else panel.export_folder.value.strip()
+        target = Path(text or f"{DEFAULT_EXPORT_PREFIX}-{time.strftime('%Y%m%d-%H%M%S')}")
+        target = target.expanduser()
+        if not target.is_absolute():
+            target = Path.cwd() / target
+        run_ids = [cell.run.run_id for cell in selected]
+        try:
+            written = self.history.export(run_ids, target)
+        except KeyError as exc:
+            panel.show_message(f"Export failed: {exc.args[0] if exc.args else exc}", error=True)
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            panel.show_message(f"Export failed: {type(exc).__name__}: {exc}", error=True)
+            return None
+        images = sum(len(row.get("files", ())) for row in _exported_rows(written))
+        panel.show_message(
+            f"Exported {len(run_ids)} run(s), {images} image(s) to {written} "
+            "(index.csv, index.json)"
+        )
+        return written
 
     def close(self) -> None:
         """Cancel nothing, but close the widgets (and the client the Studio made itself)."""
@@ -319,6 +630,33 @@ class Studio(widgets.VBox):
             log.exception("Generate failed")
             self._show_reason(f"Generate failed: {type(exc).__name__}: {exc}")
 
+    def _load_clicked(self, _button: Any = None) -> None:
+        path = self.load_path.value.strip()
+        if not path:
+            self._show_load_message(
+                "Type the path of an image saved by mountsea-widgets first.", error=True
+            )
+            return
+        try:
+            self.load_image(path)
+        except (MountseaError, OSError) as exc:
+            self._show_load_message(str(exc), error=True)
+        except Exception as exc:
+            log.exception("Load parameters failed")
+            self._show_load_message(f"Load failed: {type(exc).__name__}: {exc}", error=True)
+
+    def _more_clicked(self) -> None:
+        self.show_older()
+
+    def _export_clicked(self) -> None:
+        try:
+            self.export_selected()
+        except Exception as exc:
+            log.exception("Export failed")
+            self.history_panel.show_message(
+                f"Export failed: {type(exc).__name__}: {exc}", error=True
+            )
+
     def _model_changed(self, change: dict[str, Any]) -> None:
         self.form.set_model(change["new"])
         self._show_summary()
@@ -338,13 +676,14 @@ class Studio(widgets.VBox):
             self._show_banner()
         if run.done:
             self._show_activity()
+            self._refresh_size()
 
     def _background_failed(self, error: BaseException) -> None:
         self._show_reason(f"Background task failed: {type(error).__name__}: {error}")
 
     # --- display helpers ----------------------------------------------------------------------
 
-    def _cell(self, run: Run) -> TaskCell:
+    def _cell(self, run: Run, *, lazy_images: bool = False) -> TaskCell:
         return TaskCell(
             run,
             on_reuse=self.reuse,
@@ -352,6 +691,7 @@ class Studio(widgets.VBox):
             on_resume=self._resume,
             save_folder=self._save_path,
             on_use_input=self.use_as_input,
+            lazy_images=lazy_images,
         )
 
     def _remove_cell(self, cell: TaskCell) -> None:
@@ -359,14 +699,28 @@ class Studio(widgets.VBox):
         if self.history is not None:
             try:
                 self.history.remove(cell.run.run_id)
+            except KeyError:
+                pass  # already gone (removed from another Studio)
             except Exception as exc:
                 self._show_reason(f"Could not remove the run from the history: {exc}")
+            self._refresh_size()
         self._show_activity()
 
     def _resume(self, run: Run) -> None:
+        self._observe(run)
         start(run, self.client, self.history, runner=self.runner)
-        run.observe(self._run_changed)
         self._show_activity()
+
+    def _refresh_size(self) -> None:
+        """Show the history's run count and size on disk (measured in a worker thread)."""
+        history = self.history
+        if history is None:
+            return
+
+        def measure() -> None:
+            self.history_panel.show_size(len(history), history.size_bytes(), str(history.folder))
+
+        self._in_background(measure)
 
     def _save_path(self) -> Path:
         folder = Path(self.save_folder.value.strip() or DEFAULT_SAVE_FOLDER).expanduser()
@@ -385,6 +739,15 @@ class Studio(widgets.VBox):
     def _show_reason(self, text: str) -> None:
         self.reason.value = (
             f'<div style="color:#b00020;white-space:pre-wrap">{html.escape(text)}</div>'
+            if text
+            else ""
+        )
+
+    def _show_load_message(self, text: str, *, error: bool = False) -> None:
+        color = "#b00020" if error else "#1b5e20"
+        self.load_message.value = (
+            f'<div style="color:{color};white-space:pre-wrap;margin-left:8px">'
+            f"{html.escape(text)}</div>"
             if text
             else ""
         )

@@ -373,10 +373,10 @@ def test_css_classes_for_browser_tests(make_studio: Any) -> None:
     } <= classes
 
 
-def test_an_unfinished_run_from_the_history_can_be_resumed(
+def test_an_unfinished_run_from_the_history_is_resumed_on_opening(
     make_studio: Any, hub: SimulatorServer, history: History
 ) -> None:
-    """A task id journalled before a crash is polled again, never submitted twice."""
+    """A task id journalled before a crash is polled again at once, never submitted twice."""
     import asyncio
 
     client = FastClient(base_url=hub.url)
@@ -389,11 +389,9 @@ def test_an_unfinished_run_from_the_history_can_be_resumed(
     assert studio._past_loading is not None
     studio._past_loading.result(30)
     cell = studio.cells[0]
-    assert (cell.run.run_id, cell.run.status, cell.run.task_id) == ("crashed1", "pending", task_id)
-    assert cell.resume_button.layout.display == ""
-    assert cell.cancel_button.layout.display == "none"
+    assert (cell.run.run_id, cell.run.task_id) == ("crashed1", task_id)
+    assert studio.resumed == [cell.run] and cell.run.future is not None  # no click needed
 
-    cell.resume_button.click()
     assert studio.wait_idle(30)
     assert cell.run.status == "completed", cell.run.error
     assert cell.gallery.count == 1
