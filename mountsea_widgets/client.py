@@ -368,7 +368,7 @@ class BaseClient:
             snippet = self._scrub(json.dumps(body)[:300])
             raise InvalidResponseError(
                 f"{what}: the hub accepted the request (HTTP {reply.status_code}) but its answer "
-                f"has no task id (task_id or taskId): {snippet}.{_MAYBE_CREATED}",
+                f"has no task id (task_id or taskId) that names a task: {snippet}.{_MAYBE_CREATED}",
                 status_code=reply.status_code,
                 body=self._scrub_json(body),
             )
@@ -927,17 +927,24 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+#: Ids that would not name a task in a URL path ("/tasks/.." is "/hub/v1" once normalised).
+_DOT_SEGMENTS = frozenset({".", ".."})
+
+
 def _task_id(body: Mapping[str, Any]) -> str | None:
     for key in ("task_id", "taskId"):
         value = body.get(key)
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return str(value).strip()
+            text = str(value).strip()
+            return None if text in _DOT_SEGMENTS else text
     return None
 
 
 def _check_task_id(task_id: Any) -> str:
     if not isinstance(task_id, str) or not task_id.strip():
         raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+    if task_id.strip() in _DOT_SEGMENTS:
+        raise ValueError(f"task_id {task_id!r} cannot name a task (it is a URL dot segment)")
     return task_id
 
 
