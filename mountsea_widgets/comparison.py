@@ -520,7 +520,7 @@ class Comparison:
         if client is None:
             from .config import make_async_client
 
-            client, own = make_async_client(), True
+            client, own = make_async_client(history=self.history), True
         self._future = active.submit(self._run_all(client, own), on_error=self._crashed)
         self._future.add_done_callback(lambda _: self._refresh_summary())
         return self

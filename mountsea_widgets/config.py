@@ -7,6 +7,10 @@ Resolution order, for every entry point (``mw.generate``, the Studio, comparison
 3. neither a key nor a base URL → the embedded offline simulator, started on first use.
 
 A key with no base URL means the real hub at :data:`DEFAULT_BASE_URL`.
+
+Poll timing: a client polls each task around the time its model usually takes. That starts as
+the catalog's estimate (divided by the embedded simulator's speed offline) and, given a
+``history``, becomes the median the history measured for each model (:func:`learned_durations`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from .catalog import TYPICAL_SECONDS
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
+    from .history import History
 
 DEFAULT_BASE_URL = "https://api.mountsea.ai"
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
@@ -43,6 +48,10 @@ class Settings:
             return {}
         return {model: seconds / self.speed for model, seconds in TYPICAL_SECONDS.items()}
 
+    def expected_durations(self, history: History | None = None) -> dict[str, float]:
+        """Expected seconds per model: :meth:`durations`, refined by ``history``'s measurements."""
+        return {**self.durations(), **learned_durations(history, self.speed)}
+
     def __repr__(self) -> str:
         key = "set" if self.api_key else "none"
         return f"Settings(base_url={self.base_url!r}, api_key={key}, offline={self.offline})"
@@ -65,21 +74,60 @@ def settings(api_key: str | None = None, base_url: str | None = None) -> Setting
     return Settings(api_key=key, base_url=(url or DEFAULT_BASE_URL).rstrip("/"), offline=False)
 
 
-def make_client(api_key: str | None = None, base_url: str | None = None) -> Client:
-    """A sync :class:`~mountsea_widgets.client.Client` for the resolved settings."""
+#: A measured median further than this factor from the estimate is not trusted for polling
+#: (a history shared between a fast simulator and the real hub, or a handful of odd runs).
+LEARNED_RANGE = 4.0
+
+
+def learned_durations(history: History | None, speed: float = 1.0) -> dict[str, float]:
+    """Median measured seconds per model from ``history`` (models it has completed runs of).
+
+    A value more than :data:`LEARNED_RANGE` times off the catalog's estimate at ``speed`` is
+    left out; so is everything when the history cannot be read (polling then uses estimates).
+    """
+    if history is None:
+        return {}
+    learned: dict[str, float] = {}
+    for model, typical in TYPICAL_SECONDS.items():
+        try:
+            measured = history.typical_seconds(model)
+        except Exception:  # an unreadable history must never stop a client being made
+            return {}
+        estimate = typical / speed
+        if measured and estimate / LEARNED_RANGE <= measured <= estimate * LEARNED_RANGE:
+            learned[model] = float(measured)
+    return learned
+
+
+def make_client(
+    api_key: str | None = None, base_url: str | None = None, *, history: History | None = None
+) -> Client:
+    """A sync :class:`~mountsea_widgets.client.Client` for the resolved settings.
+
+    With a ``history``, tasks are polled around the durations it measured for each model.
+    """
     from .client import Client
 
     resolved = settings(api_key, base_url)
     return Client(
-        api_key=resolved.api_key, base_url=resolved.base_url, durations=resolved.durations()
+        api_key=resolved.api_key,
+        base_url=resolved.base_url,
+        durations=resolved.expected_durations(history),
     )
 
 
-def make_async_client(api_key: str | None = None, base_url: str | None = None) -> AsyncClient:
-    """An :class:`~mountsea_widgets.client.AsyncClient` for the resolved settings."""
+def make_async_client(
+    api_key: str | None = None, base_url: str | None = None, *, history: History | None = None
+) -> AsyncClient:
+    """An :class:`~mountsea_widgets.client.AsyncClient` for the resolved settings.
+
+    With a ``history``, tasks are polled around the durations it measured for each model.
+    """
     from .client import AsyncClient
 
     resolved = settings(api_key, base_url)
     return AsyncClient(
-        api_key=resolved.api_key, base_url=resolved.base_url, durations=resolved.durations()
+        api_key=resolved.api_key,
+        base_url=resolved.base_url,
+        durations=resolved.expected_durations(history),
     )

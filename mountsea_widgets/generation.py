@@ -29,7 +29,7 @@ async def _generate_on_runner(
     from .run import execute
 
     own = client is None
-    active = client if client is not None else make_async_client()
+    active = client if client is not None else make_async_client(history=history)
     try:
         await execute(run, active, history)
     finally:
