@@ -359,7 +359,7 @@ class TextControl(ParamControl):
 class UrlListControl(ParamControl):
     """Reference images (edit models): URLs typed one per line, and attached image files.
 
-    The Textarea holds http(s) URLs only. Images attached with "add image file…" (and data:
+    The Textarea holds http(s) URLs only. Images attached with "add image files" (and data:
     URIs pasted into the text box, given to :meth:`set` or added by :meth:`append`) are kept
     here in Python as data URIs and shown as chips (thumbnail, name, size, remove button), so
     the page never holds megabytes of base64 text. The value lists the URLs first, in the text
@@ -384,21 +384,27 @@ class UrlListControl(ParamControl):
             self.upload = widgets.FileUpload(
                 accept="image/*",
                 multiple=True,
-                description="add image file…",
+                description=UPLOAD_LABEL,
                 tooltip=(
                     "Attach image files (sent inline as data: URIs, up to about"
                     f" {MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000} MB each)"
                 ),
-                layout=widgets.Layout(width="auto"),
+                layout=widgets.Layout(width="150px", min_width="150px"),
             )
             self.upload.add_class("mountsea-upload")
             self.upload.observe(self._uploaded, names="value")
-            self.chips = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap"))
+            self.chips = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap", flex="1 1 auto"))
             self.chips.add_class("mountsea-attachments")
             self.upload_error = widgets.HTML(value="", layout=widgets.Layout(display="none"))
             self.upload_error.add_class("mountsea-upload-error")
             self.attach_row = widgets.VBox(
-                [widgets.HBox([self.upload, self.chips]), self.upload_error],
+                [
+                    widgets.HBox(
+                        [self.upload, self.chips, _upload_style()],
+                        layout=widgets.Layout(width="100%", align_items="flex-start"),
+                    ),
+                    self.upload_error,
+                ],
                 layout=widgets.Layout(margin=_UNDER),
             )
         return [self.text, self.attach_row]
@@ -416,7 +422,7 @@ class UrlListControl(ParamControl):
             if reason is not None:
                 return None, (
                     f"line {number} ({line[:60]!r}) is not an http(s) URL; attach image files"
-                    ' with "add image file…"'
+                    ' with "add image files"'
                 )
         value = urls + [attachment.uri for attachment in self.attachments]
         return (value or None), None
@@ -468,7 +474,7 @@ class UrlListControl(ParamControl):
                     " put it online and paste its http(s) URL instead"
                 )
             else:
-                _remember_name(uri, name)
+                name_attachment(uri, name)
                 self._add_attachment(uri, data)
                 self._label_chips()
                 self._show_upload_error(None)
@@ -591,14 +597,32 @@ class Attachment:
 
 #: The parameter whose attachments these are (used in tooltips).
 IMAGE_URLS = "image_urls"
+#: The text of the button that attaches image files.
+UPLOAD_LABEL = "add image files"
+#: FileUpload always writes its file count after the description ("add image files (0)"); the
+#: files are taken out at once, so the count is always 0 and only confuses. This hides the
+#: button's text and shows the description alone (where the CSS is ignored, the count shows).
+_UPLOAD_CSS = (
+    "<style>.mountsea-upload{font-size:0 !important}"
+    f".mountsea-upload::after{{content:'{UPLOAD_LABEL}';"
+    "font-size:var(--jp-widgets-font-size,13px)}"
+    ".mountsea-upload i{font-size:var(--jp-widgets-font-size,13px)}</style>"
+)
+
+
+def _upload_style() -> widgets.HTML:
+    return widgets.HTML(_UPLOAD_CSS, layout=widgets.Layout(width="0", margin="0"))
+
+
 #: File names of recently attached images by data URI, so a chip keeps its name when the form
 #: is rebuilt for another model (only the URI travels in the form's value).
 _NAMES: dict[str, str] = {}
 _MAX_NAMES = 64
 
 
-def _remember_name(uri: str, name: str) -> None:
-    if not name:
+def name_attachment(uri: str, name: str) -> None:
+    """Show the chip of data URI ``uri`` under ``name`` (e.g. "nano-banana image 1")."""
+    if not name or not _is_data_uri(uri):
         return
     _NAMES.pop(uri, None)
     _NAMES[uri] = name

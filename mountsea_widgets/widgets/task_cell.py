@@ -20,7 +20,7 @@ import ipywidgets as widgets
 
 from ..image_input import reference_for
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
-from .controls import close_tree
+from .controls import close_tree, name_attachment
 from .gallery import Gallery
 
 log = logging.getLogger("mountsea_widgets.task_cell")
@@ -345,6 +345,7 @@ class TaskCell(widgets.VBox):
         except Exception as exc:
             self._show_note(f"Image {index + 1} cannot be used as input: {exc}")
             return None
+        name_attachment(reference, f"{self.run.model} image {index + 1}")  # its chip's name
         self._on_use_input(reference)
         return reference
 

@@ -20,9 +20,11 @@ from mountsea_widgets.client import AsyncClient, Client
 from mountsea_widgets.history import History
 from mountsea_widgets.images import parse_data_uri, to_data_uri
 from mountsea_widgets.result import Result
+from mountsea_widgets.run import run_from_entry
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.controls import UrlListControl
 from mountsea_widgets.widgets.studio import EDIT_MODEL_OF, Studio
+from mountsea_widgets.widgets.task_cell import TaskCell
 
 SPEED = 200.0
 #: A colour the simulator never paints by itself: seeing it in a result means the inset.
@@ -200,18 +202,22 @@ def test_a_sync_mode_result_goes_in_as_a_data_uri_of_the_chosen_image(make_studi
 def test_a_run_read_back_from_the_history_goes_in_as_a_data_uri(
     make_studio: Any, tmp_path: Path
 ) -> None:
+    """A run rebuilt from the journal (another session) has only its files: sent inline."""
     history = History(tmp_path / "history")
-    _generate(make_studio("nano-banana", history=history), "remember me")
-    later = make_studio("nano-banana-pro", history=history)
-    assert later._past_loading is not None
-    later._past_loading.result(30)
-    cell = later.cells[0]
-    assert cell.run.result is None and cell.run.files  # only the kept files
+    done = _generate(make_studio("nano-banana", history=history), "remember me")
+    run = run_from_entry(history.get(done.run_id))
+    assert run.result is None and run.files  # only the kept files
+    later = make_studio("nano-banana-pro")
+    cell = TaskCell(run, on_use_input=later.use_as_input)
+    assert cell.use_input_button.layout.display == ""
     reference = cell.use_as_input()
     assert reference is not None and reference.startswith("data:image/")
-    assert parse_data_uri(reference)[0] == cell.run.files[0].read_bytes()
+    assert parse_data_uri(reference)[0] == run.files[0].read_bytes()
     assert later.form.model == "nano-banana-pro-edit"
     assert later.form.value()["image_urls"] == [reference]
+    control = _image_urls(later)
+    assert control.attachments[0].name == "nano-banana image 1"
+    cell.close()
 
 
 # --- from the magic ------------------------------------------------------------------------------
