@@ -652,3 +652,16 @@ def test_booleans_line_up_with_the_other_controls(model: str, name: str) -> None
             "true",
             "false",
         ]
+
+
+def test_no_emoji_anywhere_in_the_studio_across_models() -> None:
+    from mountsea_widgets.widgets.studio import Studio
+
+    studio = Studio("nano-banana", client=_NoClient(), history=False)  # type: ignore[arg-type]
+    try:
+        for model in catalog:
+            studio.model_select.value = model
+            found = {text: _emoji_in(text) for text in _texts(studio) if _emoji_in(text)}
+            assert found == {}, model
+    finally:
+        studio.close()
