@@ -16,6 +16,7 @@ file name: pass ``Path("photo.png")`` for a file.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,21 @@ def reference_for(url: str | None, load: Callable[[], bytes]) -> str:
     return to_data_uri(load())
 
 
+def shorten_data_uris(text: str) -> str:
+    """``text`` with every long base64 data URI cut to its header and size, for display.
+
+    >>> shorten_data_uris("x = 'data:image/png;base64," + "A" * 4000 + "'")
+    "x = 'data:image/png;base64,… (3 KB)'"
+    """
+
+    def short(match: re.Match[str]) -> str:
+        size = len(match.group(2)) * 3 // 4
+        amount = f"{size / 1e6:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1e3))} KB"
+        return f"{match.group(1)}… ({amount})"
+
+    return _LONG_DATA_URI.sub(short, text)
+
+
 def describe(item: Any) -> str:
     """A short description of an image item for messages (never its whole content)."""
     if isinstance(item, Image.Image):
@@ -145,4 +161,5 @@ def _check_file(path: Path) -> None:
         )
 
 
+_LONG_DATA_URI = re.compile(r"(data:[\w.+/-]+(?:;[\w.+=-]+)*;base64,)([A-Za-z0-9+/=]{64,})")
 _ALLOWED = "an http(s) URL, a data:image URI, or (from Python) a PIL image, a Path or bytes"

@@ -18,7 +18,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..image_input import reference_for
+from ..image_input import reference_for, shorten_data_uris
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
 from .controls import close_tree, name_attachment
 from .gallery import Gallery
@@ -373,7 +373,8 @@ class TaskCell(widgets.VBox):
                 self.code,
                 value=(
                     '<pre style="background:#f6f6f6;padding:6px;white-space:pre-wrap">'
-                    f"{html.escape(self.code_text())}</pre>"
+                    # Attached images would put megabytes of base64 into the page.
+                    f"{html.escape(shorten_data_uris(self.code_text()))}</pre>"
                 ),
             )
             self.code.layout.display = ""

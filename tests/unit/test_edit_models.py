@@ -301,3 +301,23 @@ def test_magic_reads_an_existing_local_file(
 
     _, params = parse_line("gpt-image-2-edit --image_urls 'my photo.png' --mask_url 'my photo.png'")
     assert params["mask_url"].startswith("data:image/png;base64,")
+
+
+# --- showing runs with data URIs -----------------------------------------------------------------
+
+
+def test_the_code_view_shortens_data_uris_but_code_text_keeps_them() -> None:
+    from mountsea_widgets.run import Run
+    from mountsea_widgets.widgets.task_cell import TaskCell
+
+    uri = "data:image/png;base64," + base64.b64encode(_png(size=(300, 300)) * 40).decode()
+    run = Run("nano-banana-edit", {"prompt": "x", "image_urls": [URL, uri]})
+    cell = TaskCell(run)
+    cell.toggle_code()
+    assert uri in cell.code_text()  # the full call, for copying from code
+    assert uri[:200] not in cell.code.value
+    assert "data:image/png;base64,… (" in cell.code.value and URL in cell.code.value
+    cell.close()
+    assert image_input.shorten_data_uris("data:image/png;base64,iVBOR") == (
+        "data:image/png;base64,iVBOR"  # short ones are left alone
+    )
