@@ -402,7 +402,12 @@ class BaseClient:
         poll_now = poll_first
         while True:
             if not poll_now:
-                delay = schedule.next_delay(self._clock() - start, retry_after)
+                # A Retry-After on a poll is advice from an untrusted server: capped like the
+                # retry rules cap it, so "come back tomorrow" cannot freeze the wait.
+                advised = (
+                    None if retry_after is None else min(retry_after, self._retry.max_retry_after_s)
+                )
+                delay = schedule.next_delay(self._clock() - start, advised)
                 if timeout is not None:
                     remaining = start + timeout - self._clock()
                     if remaining <= 0:

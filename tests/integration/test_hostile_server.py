@@ -86,6 +86,7 @@ class HostileHub:
 
     def __init__(self) -> None:
         self.tasks: dict[str, str] = {}
+        self.polls: dict[str, int] = {}
         self.requests: list[str] = []
         self.stopped_streams = 0
         hub = self
@@ -123,6 +124,12 @@ class HostileHub:
                     case = hub.tasks.get(task_id)
                     if case is None:
                         self._json(404, {"message": f"no task {task_id}"})
+                        return
+                    hub.polls[task_id] = hub.polls.get(task_id, 0) + 1
+                    if case == "retryafter" and hub.polls[task_id] <= 2:
+                        # "Come back tomorrow", on a successful answer.
+                        body = {"task_id": task_id, "status": "processing", "ready": False}
+                        self._json(200, body, **{"Retry-After": "86400"})
                         return
                     self._json(200, hub.task_body(case, task_id))
                     return
@@ -362,3 +369,12 @@ def test_the_process_keeps_working_after_the_storm_of_hostility(
     assert good.result.images[0].size == (16, 16)
     assert list(runner.failures) == []
     runner.run(client.aclose())
+
+
+def test_a_retry_after_of_a_day_does_not_freeze_the_wait(hostile: HostileHub) -> None:
+    """Retry-After on a poll answer is advice, capped like the retry rules cap it (60 s)."""
+    sleeps: list[float] = []
+    with client_module.Client(base_url=hostile.url, sleep=sleeps.append) as client:
+        result = client.generate("nano-banana", "retryafter please")
+    assert result.status == "completed" and hostile.polls[result.task_id] == 3
+    assert sleeps and max(sleeps) <= 60.0
