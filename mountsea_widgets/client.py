@@ -278,7 +278,7 @@ class BaseClient:
         body: Any
         try:
             body = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: hostile nesting ("[[[[...")
             body = text[:2000]
         error = make_status_error(reply.status_code, body, retry_after=retry_after)
         message = f"{what}: {error.message}"
@@ -927,7 +927,7 @@ def _check_declared_length(response: httpx.Response, limit: int) -> None:
 def _json_object(content: bytes) -> dict[str, Any] | None:
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: hostile nesting ("[[[[...")
         return None
     return body if isinstance(body, dict) else None
 

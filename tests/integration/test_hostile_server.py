@@ -126,6 +126,14 @@ class HostileHub:
                         self._json(404, {"message": f"no task {task_id}"})
                         return
                     hub.polls[task_id] = hub.polls.get(task_id, 0) + 1
+                    if case in ("deepjson", "deep500"):
+                        # Nesting deep enough to exhaust a recursive JSON parser.
+                        body = b"[" * 200_000
+                        self.send_response(200 if case == "deepjson" else 500)
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body)
+                        return
                     if case == "retryafter" and hub.polls[task_id] <= 2:
                         # "Come back tomorrow", on a successful answer.
                         body = {"task_id": task_id, "status": "processing", "ready": False}
@@ -262,6 +270,8 @@ REFUSED: dict[str, tuple[type[Exception], str]] = {
     "htmlerror": (errors.TaskFailedError, "ended failed"),
     # "/hub/v1/tasks/.." would poll "/hub/v1": such an id is refused, never followed.
     "dotsegment": (errors.InvalidResponseError, "no task id (task_id or taskId) that names"),
+    "deepjson": (errors.InvalidResponseError, "not with a JSON object"),
+    "deep500": (errors.ServerError, "HTTP 500: [[[["),
 }
 
 
