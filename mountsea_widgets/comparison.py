@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from .catalog import catalog
 from .errors import ValidationError
+from .image_input import prepare_input
 from .run import FINAL_STATUSES, Run, describe_error, execute
 
 if TYPE_CHECKING:
@@ -298,7 +299,8 @@ def plan(
     else:
         seed_list = _as_list("seeds", seeds)
     param, values = _varied(vary)
-    fixed = dict(params or {})
+    # Images given as PIL images, Paths or bytes become data URIs once, for every cell.
+    fixed = prepare_input("compare", dict(params or {}))
     if "prompt" in fixed:
         raise ValueError("give the prompt as the first argument, not in params")
     if param is not None:

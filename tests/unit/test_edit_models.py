@@ -321,3 +321,17 @@ def test_the_code_view_shortens_data_uris_but_code_text_keeps_them() -> None:
     assert image_input.shorten_data_uris("data:image/png;base64,iVBOR") == (
         "data:image/png;base64,iVBOR"  # short ones are left alone
     )
+
+
+def test_a_comparison_of_edit_models_takes_images_from_python_too() -> None:
+    from mountsea_widgets.comparison import plan
+
+    layout = plan("make it blue", models=catalog.edit, params={"image_urls": [_png()]})
+    inputs = [cell.input for cell in layout.cells]
+    assert len(inputs) == 4
+    for input in inputs:
+        assert input is not None
+        assert parse_data_uri(input["image_urls"][0]) == (_png(), "image/png")
+    with pytest.raises(ValidationError) as caught:
+        plan("x", models=catalog.edit, params={"image_urls": [b"nope"]})
+    assert caught.value.params == ["image_urls"]
