@@ -387,7 +387,8 @@ class UrlListControl(ParamControl):
                 description=UPLOAD_LABEL,
                 tooltip=(
                     "Attach image files (sent inline as data: URIs, up to about"
-                    f" {MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000} MB each)"
+                    f" {MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000} MB each; Jupyter carries at"
+                    " most 10 MB per upload, so choose big files one at a time)"
                 ),
                 layout=widgets.Layout(width="150px", min_width="150px"),
             )
