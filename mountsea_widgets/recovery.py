@@ -49,6 +49,8 @@ POLLED_ELSEWHERE = (
     "Another Python session (kernel) is polling this task right now; it was not started "
     "again here. Click Resume to take over if that session has stopped."
 )
+#: Replaces :data:`POLLED_ELSEWHERE` once this session took the run over.
+TAKEN_OVER = "Resumed here: taken over from the session that was polling it."
 
 _local_leases: set[Path] = set()  # for platforms without flock
 _local_lock = threading.Lock()
@@ -208,5 +210,8 @@ def claim(run: Run, history: History | None) -> Iterator[bool]:
             run.update(warnings=[*run.warnings, POLLED_ELSEWHERE])
         yield False
         return
+    if POLLED_ELSEWHERE in run.warnings:  # that session stopped: this one goes on
+        notes = [note for note in run.warnings if note != POLLED_ELSEWHERE]
+        run.update(warnings=[*notes, TAKEN_OVER])
     with lease:
         yield True

@@ -249,6 +249,8 @@ class Studio(widgets.VBox):
         self._past_loading: concurrent.futures.Future[None] | None = None
         #: Every page load and size refresh started, so wait_loaded() can wait for them.
         self._loading: list[concurrent.futures.Future[Any]] = []
+        #: The last render of each run's cells after its execution ended (see _start).
+        self._rendering: list[concurrent.futures.Future[None]] = []
         if self.history is not None:
             if self._page_size > 0:
                 self._past_loading = self._in_background(self._open_history)
@@ -329,7 +331,7 @@ class Studio(widgets.VBox):
                 to_start.append(run)
         self.history_panel.add_older(cells)
         for run in to_start:  # after the cells exist, so they see every change
-            start(run, self.client, self.history, runner=self.runner)
+            self._start(run)
             with self._lock:
                 self.resumed.append(run)
         if to_start:
@@ -458,7 +460,7 @@ class Studio(widgets.VBox):
         self._observe(run)
         with self._lock:
             self.history_panel.add(cell)
-            start(run, self.client, self.history, runner=self.runner)
+            self._start(run)
         cell.render()
         self._show_activity()
         return run
@@ -490,7 +492,10 @@ class Studio(widgets.VBox):
                 pass  # cancelled or crashed: start() settles the run, waited for below
             if future.cancelled() and not run.wait(remaining()):
                 return False
-        return True
+        with self._lock:
+            rendering = list(self._rendering)
+        _, late = concurrent.futures.wait(rendering, remaining())
+        return not late and self.wait_loaded(remaining())  # e.g. the size shown after the runs
 
     def reuse(self, run: Run) -> None:
         """Load ``run``'s model and parameters into the form."""
@@ -706,9 +711,30 @@ class Studio(widgets.VBox):
             self._refresh_size()
         self._show_activity()
 
+    def _start(self, run: Run) -> None:
+        """Carry ``run`` out on the runner; its cells render once more when that ends.
+
+        (A run can end its execution without changing, e.g. when another session polls
+        its task: its cell must still offer Resume then.)
+        """
+        future = start(run, self.client, self.history, runner=self.runner)
+        rendered: concurrent.futures.Future[None] = concurrent.futures.Future()
+        with self._lock:
+            self._rendering = [f for f in self._rendering if not f.done()] + [rendered]
+
+        def render(_done: object) -> None:
+            try:
+                for cell in self.cells:
+                    if cell.run is run:
+                        cell.render()
+            finally:
+                rendered.set_result(None)
+
+        future.add_done_callback(render)
+
     def _resume(self, run: Run) -> None:
         self._observe(run)
-        start(run, self.client, self.history, runner=self.runner)
+        self._start(run)
         self._show_activity()
 
     def _refresh_size(self) -> None:
