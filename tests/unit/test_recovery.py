@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 
@@ -304,6 +305,47 @@ def test_a_run_polled_by_another_session_is_not_polled_here_until_resumed(
         finally:
             lease.release()
             studio.close()
+
+
+class Switchable(httpx.AsyncBaseTransport):
+    """A hub that can be made unreachable (every request: connection refused)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.down = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused (test)", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+def test_a_resume_that_fails_keeps_the_task_and_offers_resume(history: History) -> None:
+    network = Switchable(simulator.transport(simulator.Hub(speed=SPEED)))
+    client = FastClient(base_url="http://hub.test", transport=network, max_retries=0)
+    task_id = asyncio.run(client.submit("nano-banana", {"prompt": "the hub is away"}))
+    history.start("away", "nano-banana", {"prompt": "the hub is away"})
+    history.submitted("away", task_id)
+
+    network.down = True  # the kernel restarts while the network is gone
+    studio = Studio(client=client, history=history)
+    try:
+        assert studio.wait_idle(30)
+        (cell,) = studio.cells
+        assert studio.resumed == [cell.run]
+        assert (cell.run.status, cell.run.resumable) == ("error", True)
+        assert "APIConnectionError" in cell.error.value
+        assert cell.resume_button.layout.display == ""
+        assert history.get("away").is_pending  # the task id is not forgotten
+
+        network.down = False
+        cell.resume_button.click()
+        assert studio.wait_idle(30)
+        assert cell.run.status == "completed", cell.run.error
+        assert cell.gallery.count == 1 and cell.resume_button.layout.display == "none"
+        assert history.get("away").status == "completed"
+    finally:
+        studio.close()
 
 
 def test_a_run_finished_by_another_session_meanwhile_is_not_polled_again(
