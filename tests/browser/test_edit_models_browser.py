@@ -4,6 +4,7 @@ through the FileUpload button, both sent to the offline simulator."""
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from .conftest import ARTIFACTS
-from .test_studio_browser import open_notebook, select_model
+from .test_studio_browser import open_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -35,12 +36,35 @@ def _wait_for_completed_cells(page: Any, count: int) -> None:
     )
 
 
+def _write_notebook(path: Path) -> None:
+    """A notebook with one Studio that keeps no history (the lab's history is shared)."""
+    source = "import mountsea_widgets as mw\n\nmw.studio('nano-banana', history=False)"
+    notebook = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "studio",
+                "metadata": {},
+                "outputs": [],
+                "source": source,
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook))
+
+
 def test_use_as_input_and_an_attached_file(page: Any, lab: dict[str, str], tmp_path: Path) -> None:
-    open_notebook(page, lab, "quickstart.ipynb")
+    _write_notebook(Path(lab["root"]) / "edit_models.ipynb")
+    open_notebook(page, lab, "edit_models.ipynb")
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     studio = page.locator(".mountsea-studio").first
     studio.wait_for(timeout=90_000)
-    select_model(studio, "nano-banana")
     studio.locator(".mountsea-param-prompt textarea").fill("a red cube")
     page.wait_for_function(
         "() => !document.querySelector('.mountsea-studio button.mountsea-generate').disabled",
