@@ -15,7 +15,11 @@ durations spread around it (``spread``: Â±30 % by default; the simulator draws Â
   grows through the window);
 * **backing off when late**: past the window each wait is ``(backoff - 1)`` x the lateness,
   so waits grow x ``backoff`` per poll, up to ``max_delay_s``;
-* never below ``floor_s``; a server's ``Retry-After`` wins when it asks for longer.
+* planned polls are at least ``floor_s`` apart; a server's ``Retry-After`` wins when it asks
+  for longer;
+* polls keep to their planned times: the wait after an answer is the time left until the next
+  planned poll, so a slow network (or a busy machine) does not stretch every gap by the round
+  trip.
 
 Tuned on the simulator (see ``benchmarks/``): a finished image arrives ~0.1 s after the task
 ends (median) with about half the polls of a fixed 0.5 s poller. Why not fewer: when durations
@@ -53,24 +57,66 @@ class PollSchedule:
         spread = min(_non_negative(self.spread), 1.0)
         return expected * (1.0 - spread), expected * (1.0 + spread)
 
-    def next_delay(self, elapsed_s: float, retry_after: float | None = None) -> float:
-        """Seconds to wait before the next poll, ``elapsed_s`` seconds after the task started."""
-        elapsed = _non_negative(elapsed_s)
+    def step(self, at_s: float) -> float:
+        """The planned gap after a poll made ``at_s`` seconds after the task started."""
+        at = _non_negative(at_s)
         opens, closes = self.window
         first_at = min(_non_negative(self.expected_s) * self.first_fraction, opens)
         cap = _non_negative(self.max_delay_s)
-        if elapsed < first_at:
-            delay = _even_steps(first_at - elapsed, cap)
-        elif elapsed < opens:
-            delay = _even_steps(opens - elapsed, cap)
-        elif elapsed < closes:
-            delay = min(self.closing_rate * (closes - elapsed), cap)
+        if at < first_at:
+            gap = _even_steps(first_at - at, cap)
+        elif at < opens:
+            gap = _even_steps(opens - at, cap)
+        elif at < closes:
+            gap = min(self.closing_rate * (closes - at), cap)
         else:
-            # Waiting (backoff - 1) x lateness makes each wait ``backoff`` times the previous.
-            delay = min((elapsed - closes) * (self.backoff - 1.0), cap)
+            # Waiting (backoff - 1) x lateness makes each gap ``backoff`` times the previous.
+            gap = min((at - closes) * (self.backoff - 1.0), cap)
+        return max(gap, self.floor_s, _SMALLEST_STEP)
+
+    def planned(self, until_s: float) -> list[float]:
+        """The planned poll times up to ``until_s`` (and the first one after it)."""
+        times: list[float] = []
+        at = 0.0
+        while at <= until_s and len(times) < _MAX_PLANNED:
+            at += self.step(at)
+            times.append(at)
+        return times
+
+    def next_delay(self, elapsed_s: float, retry_after: float | None = None) -> float:
+        """Seconds to wait before the next poll, ``elapsed_s`` seconds after the task started.
+
+        Polls keep to the planned times (:meth:`planned`), so a slow answer does not push every
+        later poll back: the wait is the time left until the next planned poll. A server's
+        ``Retry-After`` wins when it asks for longer.
+        """
+        elapsed = _non_negative(elapsed_s)
+        delay = self._next_planned(elapsed) - elapsed
         if retry_after is not None and _non_negative(retry_after) > delay:
             delay = _non_negative(retry_after)
-        return max(delay, self.floor_s)
+        return delay
+
+    def _next_planned(self, elapsed: float) -> float:
+        closes = self.window[1]
+        cap = _non_negative(self.max_delay_s)
+        at = 0.0
+        for _ in range(_MAX_PLANNED):
+            gap = self.step(at)
+            if at >= closes and gap >= cap > 0:
+                # Late, at the longest gap: every further poll is ``cap`` apart.
+                return at + (math.floor((elapsed - at) / cap) + 1) * cap
+            at += gap
+            if at > elapsed + _SAME_INSTANT:
+                return at
+        return elapsed + self.step(elapsed)  # an absurd duration: plan from now on
+
+
+#: Shortest gap between planned polls, whatever the settings (no busy loop).
+_SMALLEST_STEP = 0.001
+#: Most planned polls walked through to find the next one (hours of polling at the floor).
+_MAX_PLANNED = 100_000
+#: A poll answered within this much of a planned time counts as made at that time.
+_SAME_INSTANT = 1e-6
 
 
 def _non_negative(value: float) -> float:

@@ -25,12 +25,13 @@ from mountsea_widgets.simulator.latency import JITTER
 BASE = "http://hub.test"
 
 
-def poll_times(schedule: PollSchedule, until: float) -> list[float]:
-    """When polls happen if every wait is taken exactly as scheduled, up to ``until``."""
+def poll_times(schedule: PollSchedule, until: float, answer_s: float = 0.0) -> list[float]:
+    """When polls are sent, up to ``until``, if each answer takes ``answer_s`` to come back."""
     now, times = 0.0, []
     while now < until:
         now += schedule.next_delay(now)
         times.append(now)
+        now += answer_s
     return times
 
 
@@ -114,7 +115,9 @@ def test_backs_off_geometrically_when_late() -> None:
 
 def test_backoff_is_capped() -> None:
     schedule = PollSchedule(expected_s=10.0, max_delay_s=10.0)
-    assert schedule.next_delay(10_000.0) == 10.0
+    late = schedule.planned(10_000.0)[-5:]
+    assert [b - a for a, b in itertools.pairwise(late)] == pytest.approx([10.0] * 4)
+    assert 0 < schedule.next_delay(10_000.0) <= 10.0
 
 
 def test_long_early_gaps_are_split_evenly_under_the_cap() -> None:
@@ -133,11 +136,30 @@ def test_retry_after_wins_only_when_longer() -> None:
     assert schedule.next_delay(100.0, retry_after=60.0) == 60.0  # over the backoff cap too
 
 
-def test_never_below_floor() -> None:
-    schedule = PollSchedule(expected_s=0.5, floor_s=0.2)
-    assert schedule.next_delay(0.49) == 0.2
-    assert PollSchedule(expected_s=0.0).next_delay(0.0) == 0.2
-    assert PollSchedule(expected_s=6.0, floor_s=1.0).next_delay(7.5) == 1.0
+@pytest.mark.parametrize("expected", [0.0, 0.5, 6.0, 35.0])
+@pytest.mark.parametrize("answer_s", [0.0, 0.05, 0.3])
+def test_polls_are_never_closer_than_the_floor(expected: float, answer_s: float) -> None:
+    schedule = PollSchedule(expected_s=expected, floor_s=0.2)
+    times = poll_times(schedule, expected * 2 + 5, answer_s)
+    gaps = [b - a for a, b in itertools.pairwise([0.0, *times])]
+    assert min(gaps) >= 0.2 - 1e-9
+
+
+@pytest.mark.parametrize("expected", [6.0, 35.0])
+def test_slow_answers_do_not_push_later_polls_back(expected: float) -> None:
+    # The wait after an answer is the time left until the next planned poll, so polls are
+    # sent at the planned times whether answers take 0 or 150 ms (less than any gap).
+    schedule = PollSchedule(expected_s=expected)
+    until = schedule.window[1]
+    planned = poll_times(schedule, until)
+    slow = poll_times(schedule, until, answer_s=0.15)
+    assert len(planned) - 1 <= len(slow) <= len(planned)
+    assert slow == pytest.approx(planned[: len(slow)])
+    assert planned == pytest.approx(schedule.planned(until)[: len(planned)])
+    # An answer slower than the gap skips the polls it overran; it does not catch them up.
+    very_slow = poll_times(schedule, until, answer_s=0.5)
+    assert len(very_slow) < len(planned)
+    assert all(any(t == pytest.approx(p) for p in planned) for t in very_slow)
 
 
 @given(
@@ -148,8 +170,8 @@ def test_never_below_floor() -> None:
 def test_delay_is_always_sane(expected: float, elapsed: float, retry_after: float | None) -> None:
     schedule = PollSchedule(expected_s=expected)
     delay = schedule.next_delay(elapsed, retry_after)
-    assert delay >= schedule.floor_s
-    assert delay <= max(schedule.max_delay_s, retry_after or 0.0)
+    assert delay > 0
+    assert delay <= max(schedule.max_delay_s, retry_after or 0.0) + 1e-6
     if retry_after is not None:
         assert delay >= retry_after
 
@@ -160,17 +182,25 @@ def test_delay_is_always_sane(expected: float, elapsed: float, retry_after: floa
 class Clocked:
     """The simulator's hub and a client sharing one manual clock; records every poll time."""
 
-    def __init__(self, *, poll_headers: dict[str, str] | None = None, **hub_options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        poll_headers: dict[str, str] | None = None,
+        answer_s: float = 0.0,
+        **hub_options: Any,
+    ) -> None:
         self.clock = ManualClock()
         self.hub = Hub(clock=self.clock, prerender=False, **hub_options)
         self.polls: list[float] = []
         inner = hub_transport(self.hub, sleep=self.clock.sleep)
 
         def handler(request: httpx.Request) -> httpx.Response:
-            response = inner.handle_request(request)
             if request.url.path.startswith("/hub/v1/tasks/"):
                 self.polls.append(self.clock())
+            response = inner.handle_request(request)
+            if request.url.path.startswith("/hub/v1/tasks/"):
                 response.headers.update(poll_headers or {})
+                self.clock.advance(answer_s)  # the answer takes this long to come back
             return response
 
         self.client = Client(
@@ -222,3 +252,13 @@ def test_client_obeys_retry_after_between_polls() -> None:
     gaps = [b - a for a, b in itertools.pairwise(side.polls)]
     assert gaps and min(gaps) >= 4.0 - 1e-9  # every wait honoured the hub's request
     assert side.polls[-1] >= finished
+
+
+def test_client_keeps_to_the_planned_times_when_answers_are_slow() -> None:
+    quick, slow = Clocked(speed=1.0, seed=2), Clocked(speed=1.0, seed=2, answer_s=0.15)
+    started, _ = quick.generate("nano-banana-pro")
+    slow_started, _ = slow.generate("nano-banana-pro")
+    on_time = [t - started for t in quick.polls]
+    late_answers = [t - slow_started for t in slow.polls]
+    assert len(on_time) > 10
+    assert late_answers[: len(on_time) - 1] == pytest.approx(on_time[: len(on_time) - 1], abs=1e-6)
