@@ -16,7 +16,8 @@ from .conftest import ARTIFACTS
 pytestmark = pytest.mark.browser
 
 CANARY = '<img src=x onerror="window.__mountsea_xss = 1">'
-PROMPT = f"a lighthouse at dusk {CANARY}"
+PROMPT = "a lighthouse at dusk, oil painting"
+XSS_PROMPT = f"a lighthouse at dusk {CANARY}"
 
 
 def open_notebook(page: Any, lab: dict[str, str], name: str) -> None:
@@ -58,6 +59,29 @@ def wait_for_prompt(page: Any, expected: str) -> None:
     )
 
 
+def wait_for_first_cell_done(page: Any, studio: Any, expected_prompt: str) -> Any:
+    """The newest history cell once it shows ``expected_prompt`` and a loaded thumbnail."""
+    page.wait_for_function(
+        """(expected) => {
+             const cell = document.querySelector('.mountsea-studio .mountsea-history-cell');
+             if (!cell || !cell.querySelector('.mountsea-prompt')) return false;
+             const img = cell.querySelector('img.mountsea-thumb');
+             return cell.querySelector('.mountsea-prompt').innerText.includes(expected)
+                    && img !== null && img.complete && img.naturalWidth > 0; }""",
+        arg=expected_prompt,
+        timeout=120_000,
+    )
+    return studio.locator(".mountsea-history-cell").first
+
+
+def click_generate(page: Any, studio: Any) -> None:
+    page.wait_for_function(
+        "() => !document.querySelector('.mountsea-studio button.mountsea-generate').disabled",
+        timeout=30_000,
+    )
+    studio.locator("button.mountsea-generate").click()
+
+
 def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, str]) -> None:
     open_notebook(page, lab, "quickstart.ipynb")
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -68,32 +92,18 @@ def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, s
 
     prompt_box = studio.locator(".mountsea-param-prompt textarea")
     prompt_box.fill(PROMPT)
-    generate = studio.locator("button.mountsea-generate")
-    generate.wait_for()
-    page.wait_for_function(
-        "() => !document.querySelector('.mountsea-studio button.mountsea-generate').disabled",
-        timeout=30_000,
-    )
-    generate.click()
+    studio.locator(".mountsea-param-aspect_ratio select").select_option("16:9")
+    click_generate(page, studio)
 
-    cell = studio.locator(".mountsea-history-cell").first
-    cell.wait_for(timeout=60_000)
-    thumb = cell.locator("img.mountsea-thumb").first
-    thumb.wait_for(timeout=120_000)
-    page.wait_for_function(
-        """() => { const img = document.querySelector('.mountsea-history-cell img.mountsea-thumb');
-                   return img && img.complete && img.naturalWidth > 0; }""",
-        timeout=30_000,
-    )
+    cell = wait_for_first_cell_done(page, studio, PROMPT)
     assert "completed" in cell.locator(".mountsea-status").inner_text().lower()
-
-    # The prompt is shown as text, and the canary never ran.
-    assert CANARY in cell.locator(".mountsea-prompt").inner_text()
-    assert page.evaluate("window.__mountsea_xss === undefined")
+    assert "aspect_ratio" in cell.locator(".mountsea-params").inner_text()
 
     ARTIFACTS.mkdir(exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 1700})
     studio.scroll_into_view_if_needed()
     studio.screenshot(path=str(ARTIFACTS / "studio.png"))
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     # Switching to gpt-image-2 shows its own size control, and hides nano-banana's aspect ratio.
     select_model(studio, "gpt-image-2")
@@ -112,4 +122,11 @@ def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, s
     assert selected_model(page) == "nano-banana"
     wait_for_prompt(page, PROMPT)
     assert studio.locator(".mountsea-size-control").count() == 0
-    assert studio.locator(".mountsea-param-aspect_ratio").count() == 1
+    assert studio.locator(".mountsea-param-aspect_ratio select").input_value() == "16:9"
+
+    # A prompt pasted from anywhere is shown as text in its cell, and its markup never runs.
+    prompt_box.fill(XSS_PROMPT)
+    click_generate(page, studio)
+    cell = wait_for_first_cell_done(page, studio, CANARY)
+    assert CANARY in cell.locator(".mountsea-prompt").inner_text()
+    assert page.evaluate("window.__mountsea_xss === undefined")
