@@ -35,7 +35,6 @@ import difflib
 import functools
 import json
 import logging
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -812,24 +811,6 @@ def read_csv(path: str | Path) -> list[dict[str, Any]]:
 # --- the public entry point ---------------------------------------------------------------------
 
 
-def open_history(history: History | bool | None) -> History | None:
-    """The history to journal runs in: the standard one for None/True, none for False.
-
-    A history folder that cannot be created is reported on stderr and runs go on without it.
-    """
-    if history is False:
-        return None
-    if history is None or history is True:
-        from .history import History
-
-        try:
-            return History()
-        except OSError as exc:
-            print(f"mountsea: runs are not kept in the history ({exc})", file=sys.stderr)
-            return None
-    return history
-
-
 def compare(
     prompt: str,
     *,
@@ -858,6 +839,8 @@ def compare(
         from .config import settings
 
         subtitle = settings().label
+    from .history import open_history
+
     comparison = Comparison(
         layout,
         client=client,

@@ -93,7 +93,7 @@ def generate(
     :class:`~mountsea_widgets.history.History`). Interrupting the call (Ctrl-C, the kernel's
     stop button) stops waiting at once and raises KeyboardInterrupt naming the task id.
     """
-    from .comparison import open_history
+    from .history import open_history
     from .runner import get_runner
 
     input = _prepared(model, prompt, params)  # fail here, in the caller's frame
@@ -113,7 +113,7 @@ async def agenerate(
     **params: Any,
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""
-    from .comparison import open_history
+    from .history import open_history
     from .runner import get_runner
 
     input = _prepared(model, prompt, params)

@@ -40,6 +40,7 @@ import os
 import re
 import secrets
 import statistics
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -52,7 +53,7 @@ from .errors import scrub
 from .journal import Journal, fsync_folder
 from .metadata import MetadataError, embed, extension_for, shorten_data_uris
 
-__all__ = ["History", "HistoryEntry", "cached_thumbnail", "default_folder"]
+__all__ = ["History", "HistoryEntry", "cached_thumbnail", "default_folder", "open_history"]
 
 log = logging.getLogger(__name__)
 
@@ -788,3 +789,19 @@ def _index_csv(rows: list[dict[str, Any]]) -> bytes:
         writer.writerow([_csv_cell(cells[column]) for column in _CSV_COLUMNS])
     # UTF-8 with BOM so spreadsheet programs detect the encoding of non-ASCII prompts.
     return buffer.getvalue().encode("utf-8-sig")
+
+
+def open_history(history: History | bool | None) -> History | None:
+    """The history to journal runs in: the standard one for None/True, none for False.
+
+    A history folder that cannot be created is reported on stderr and runs go on without it.
+    """
+    if history is False:
+        return None
+    if history is None or history is True:
+        try:
+            return History()
+        except OSError as exc:
+            print(f"mountsea: runs are not kept in the history ({exc})", file=sys.stderr)
+            return None
+    return history

@@ -217,8 +217,8 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     """
     from IPython.display import HTML, display
 
-    from .comparison import open_history
     from .config import make_async_client, settings
+    from .history import open_history
     from .run import Run, start
     from .runner import get_runner
     from .widgets.task_cell import TaskCell

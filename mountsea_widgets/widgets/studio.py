@@ -277,13 +277,9 @@ class Studio(widgets.VBox):
 
     @staticmethod
     def _resolve_history(history: History | bool | None) -> History | None:
-        if history is False:
-            return None
-        if history is None or history is True:
-            from ..history import History
+        from ..history import open_history
 
-            return History()
-        return history
+        return open_history(history)
 
     def _in_background(self, work: Callable[[], None]) -> concurrent.futures.Future[None]:
         """Run ``work`` in a worker thread (never on the kernel's or the runner's loop)."""
