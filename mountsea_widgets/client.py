@@ -64,6 +64,9 @@ DEFAULT_BASE_URL = "https://api.mountsea.ai"
 MAX_JSON_BYTES = 256 * 1024 * 1024
 #: Redirect hops followed for one image URL (each hop's scheme is checked again).
 MAX_REDIRECTS = 5
+#: Most images downloaded for one task. Models make at most 4 (num_images); a server listing
+#: more is broken or hostile, and must not make us fetch (and hold) an unbounded number.
+MAX_IMAGES_PER_TASK = 16
 #: Extra tries for an image URL answering 404: result files can appear a moment after the task.
 IMAGE_NOT_FOUND_RETRIES = 4
 #: Images of one task downloaded at once by the sync client.
@@ -436,6 +439,14 @@ class BaseClient:
                     f"Task {task_id} completed but its data holds no image URL "
                     f"({_describe_data(status.data)})",
                     body=self._scrub_json(status.raw),
+                ),
+                task_id,
+            )
+        if len(status.images) > MAX_IMAGES_PER_TASK:
+            raise _with_task(
+                ImageError(
+                    f"Task {task_id} lists {len(status.images)} images; at most "
+                    f"{MAX_IMAGES_PER_TASK} are downloaded for one task (models make up to 4)"
                 ),
                 task_id,
             )

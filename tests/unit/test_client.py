@@ -965,6 +965,17 @@ def test_decompression_bomb_header_is_refused(
         harness.call("wait", "hub-1")
 
 
+def test_a_task_listing_too_many_images_downloads_none(harness: Harness, hub: Hub) -> None:
+    from mountsea_widgets.client import MAX_IMAGES_PER_TASK
+
+    urls = [f"{CDN}/{n}.png" for n in range(MAX_IMAGES_PER_TASK + 1)]
+    hub.poll = [reply(200, completed(*urls))]
+    with pytest.raises(errors.ImageError, match=f"lists {MAX_IMAGES_PER_TASK + 1} images") as info:
+        harness.call("wait", "hub-1")
+    assert getattr(info.value, "task_id", None) == "hub-1"
+    assert hub.count("file") == 0
+
+
 def test_malformed_data_uri_is_an_image_error(harness: Harness, hub: Hub) -> None:
     hub.poll = [reply(200, completed("data:image/png;base64,@@@not-base64@@@"))]
     with pytest.raises(errors.ImageError, match="base64"):
