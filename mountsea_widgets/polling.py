@@ -8,8 +8,9 @@ durations spread around it (``spread``: ±30 % by default; the simulator draws �
 * **early-start guard**: one look at ``first_fraction`` x E (a task that fails at once, or a
   model much faster than its estimate, is noticed), then one at the start of the finish window;
 * **dense in the finish window** ``[E x (1 - spread), E x (1 + spread)]``: each wait is
-  ``closing_rate`` x the time left until the window's end, so polls start a few per second
-  and tighten to ``floor_s`` towards the end. Why tighten towards the end and not poll evenly:
+  ``closing_rate`` x the time left until the window's end (at most ``max_window_gap_s``), so
+  polls start a few per second and tighten to ``floor_s`` towards the end. Why tighten towards
+  the end and not poll evenly:
   a poll late in the window is only paid for by the tasks still running, so it costs little
   and catches more (the chance to finish in the next moment, given a task is still running,
   grows through the window);
@@ -21,11 +22,14 @@ durations spread around it (``spread``: ±30 % by default; the simulator draws �
   planned poll, so a slow network (or a busy machine) does not stretch every gap by the round
   trip.
 
-Tuned on the simulator (see ``benchmarks/``): a finished image arrives ~0.1 s after the task
-ends (median) with about half the polls of a fixed 0.5 s poller. Why not fewer: when durations
-spread ±25 %, catching half the tasks within 0.13 s needs a poll at least every 0.26 s over the
-half of the window they finish in, whatever the schedule; that alone costs ~0.4x a 0.5 s
-poller's requests.
+Tuned on the simulator (``make benchmark``, which prints the figures of the day): a finished
+image is available ~0.13 s after the task ends (median; ~0.3 s at the 95th percentile) for
+about 0.6x the polls of a fixed 0.5 s poller, which needs ~0.25 s and ~0.5 s. Why not fewer
+polls: when durations spread ±25 % and the hub reports no progress, seeing half the tasks
+within 0.13 s takes a poll at least every ~0.26 s over half the window, whatever the schedule
+(each poll catches only the finishes in the 0.13 s before it); that alone costs ~0.45x a 0.5 s
+poller's requests. Short tasks are cheap to cover densely (a few more polls than a 0.5 s
+poller), long ones save the most (about half).
 """
 
 from __future__ import annotations
@@ -43,10 +47,11 @@ class PollSchedule:
     """
 
     expected_s: float
-    floor_s: float = 0.2
+    floor_s: float = 0.1
     spread: float = 0.3
     first_fraction: float = 0.35
-    closing_rate: float = 0.03
+    closing_rate: float = 0.05
+    max_window_gap_s: float = 0.35
     backoff: float = 1.5
     max_delay_s: float = 10.0
 
@@ -68,7 +73,7 @@ class PollSchedule:
         elif at < opens:
             gap = _even_steps(opens - at, cap)
         elif at < closes:
-            gap = min(self.closing_rate * (closes - at), cap)
+            gap = min(self.closing_rate * (closes - at), self.max_window_gap_s, cap)
         else:
             # Waiting (backoff - 1) x lateness makes each gap ``backoff`` times the previous.
             gap = min((at - closes) * (self.backoff - 1.0), cap)
