@@ -67,7 +67,7 @@ class Result:
         """The images' encoded bytes: kept in memory, or read back from :attr:`files`."""
         if self._files is None:
             return self._bytes
-        return [path.read_bytes() for path in self._files]
+        return [self._read(number, path) for number, path in enumerate(self._files, 1)]
 
     @image_bytes.setter
     def image_bytes(self, value: Sequence[bytes]) -> None:
@@ -79,6 +79,15 @@ class Result:
     def image_count(self) -> int:
         """How many images there are (reads nothing)."""
         return len(self._bytes) if self._files is None else len(self._files)
+
+    def _read(self, number: int, path: Path) -> bytes:
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"image {number} of task {self.task_id} was kept in the history at {path}, "
+                "which no longer exists (removed from the history?)"
+            ) from None
 
     @property
     def files(self) -> list[Path]:

@@ -219,3 +219,30 @@ def test_importing_the_package_loads_no_heavy_dependency(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_a_result_kept_on_disk_reads_its_files_and_says_when_one_is_gone(tmp_path: Path) -> None:
+    from mountsea_widgets.result import Result
+
+    pictures = []
+    for color in ("red", "blue"):
+        buffer = io.BytesIO()
+        Image.new("RGB", (8, 8), color).save(buffer, format="PNG")
+        pictures.append(buffer.getvalue())
+    result = Result(task_id="hub-1", model="nano-banana", image_bytes=pictures)
+    assert result.images[0].getpixel((1, 1)) == (255, 0, 0)
+    paths = result.save(tmp_path)
+    with pytest.raises(ValueError, match="one per image"):
+        result.keep_on_disk(paths[:1])
+    with pytest.raises(FileNotFoundError):
+        result.keep_on_disk([paths[0], tmp_path / "missing.png"])
+    assert result.image_bytes == pictures  # a refused hand-over changes nothing
+
+    result.keep_on_disk(paths)
+    assert result._bytes == [] and result._images is None and result.image_count == 2
+    assert result.image_bytes == [path.read_bytes() for path in paths]
+    assert result.images[1].getpixel((1, 1)) == (0, 0, 255)
+    paths[1].unlink()
+    result._images = None
+    with pytest.raises(FileNotFoundError, match="image 2 of task hub-1"):
+        _ = result.image_bytes
