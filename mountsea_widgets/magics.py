@@ -228,17 +228,18 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     except (ValidationError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
+    journal = open_history(history)
     if client_factory is not None:
         client = client_factory()
     else:
         resolved = settings()
         if resolved.offline:
             display(HTML(f'<div style="color:#6b7280">{html.escape(resolved.label)}</div>'))
-        client = make_async_client()
+        client = make_async_client(history=journal)  # polls around the measured durations
     run = Run(model, input)
     display(TaskCell(run))
     runner = get_runner()
-    future = start(run, client, open_history(history), runner=runner)
+    future = start(run, client, journal, runner=runner)
     future.add_done_callback(lambda _done: runner.submit(client.close()))
     try:
         run.wait()
