@@ -278,3 +278,50 @@ def test_client_keeps_to_the_planned_times_when_answers_are_slow() -> None:
     late_answers = [t - slow_started for t in slow.polls]
     assert len(on_time) > 10
     assert late_answers[: len(on_time) - 1] == pytest.approx(on_time[: len(on_time) - 1], abs=1e-6)
+
+
+# --- durations learned from the history --------------------------------------------------------
+
+
+def _history_with(tmp_path: Any, model: str, durations: list[float]) -> Any:
+    from mountsea_widgets.history import History
+
+    history = History(tmp_path / "history")
+    for number, seconds in enumerate(durations):
+        run_id = f"{model}-{number}"
+        history.start(run_id, model, {"prompt": "a lighthouse"})
+        history.submitted(run_id, f"hub-{run_id}")
+        history.finished(run_id, "completed", elapsed_s=seconds)
+    return history
+
+
+def test_clients_poll_around_the_durations_the_history_measured(tmp_path: Any) -> None:
+    from mountsea_widgets.config import make_async_client, make_client
+
+    history = _history_with(tmp_path, "gpt-image-2", [20.0, 22.0, 24.0])
+    with make_client(base_url=BASE, history=history) as client:
+        assert client.expected_seconds("gpt-image-2") == 22.0  # measured, not the catalog's 35
+        assert client.expected_seconds("nano-banana") == 6.0  # nothing measured: the estimate
+        assert client.poll_schedule("gpt-image-2").window == pytest.approx((15.4, 28.6))
+    aclient = make_async_client(base_url=BASE, history=history)
+    assert aclient.expected_seconds("gpt-image-2") == 22.0
+
+
+def test_a_measurement_far_off_the_estimate_is_not_trusted(tmp_path: Any) -> None:
+    from mountsea_widgets.config import learned_durations
+
+    # e.g. a history filled by a simulator running 50x faster than the real hub
+    fast = _history_with(tmp_path, "gpt-image-2", [0.7, 0.7, 0.7])
+    assert learned_durations(fast) == {}
+    assert learned_durations(fast, speed=50.0) == {"gpt-image-2": 0.7}
+    assert learned_durations(None) == {}
+
+
+def test_an_unreadable_history_leaves_the_estimates(tmp_path: Any) -> None:
+    from mountsea_widgets.config import learned_durations
+
+    class Broken:
+        def typical_seconds(self, model: str) -> float:
+            raise OSError("disk gone")
+
+    assert learned_durations(Broken()) == {}  # type: ignore[arg-type]
