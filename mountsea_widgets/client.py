@@ -67,6 +67,8 @@ MAX_REDIRECTS = 5
 #: Most images downloaded for one task. Models make at most 4 (num_images); a server listing
 #: more is broken or hostile, and must not make us fetch (and hold) an unbounded number.
 MAX_IMAGES_PER_TASK = 16
+#: Longest time one image download may take in total (64 MiB at a slow ~0.2 MB/s).
+MAX_DOWNLOAD_SECONDS = 300.0
 #: Extra tries for an image URL answering 404: result files can appear a moment after the task.
 IMAGE_NOT_FOUND_RETRIES = 4
 #: Images of one task downloaded at once by the sync client.
@@ -100,10 +102,15 @@ SubmittedCallback = Callable[[str], Any]
 
 @dataclass(frozen=True)
 class _Send:
-    """Send ``request``, read at most ``max_bytes`` of the answer; the driver returns a _Reply."""
+    """Send ``request``, read at most ``max_bytes`` of the answer; the driver returns a _Reply.
+
+    With ``max_seconds`` the whole answer must arrive within that time: the per-read timeout
+    alone lets a server trickle a byte at a time forever.
+    """
 
     request: httpx.Request
     max_bytes: int
+    max_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,12 @@ class _Reply:
 class _BodyTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"the answer is larger than {limit:,} bytes")
+        self.limit = limit
+
+
+class _BodyTooSlow(Exception):
+    def __init__(self, limit: float) -> None:
+        super().__init__(f"the answer took longer than {limit:g} s to arrive")
         self.limit = limit
 
 
@@ -518,8 +531,8 @@ class BaseClient:
         while True:
             request = self._image_request(current, where)
             try:
-                reply: _Reply = yield _Send(request, MAX_IMAGE_BYTES)
-            except _BodyTooLarge as exc:
+                reply: _Reply = yield _Send(request, MAX_IMAGE_BYTES, MAX_DOWNLOAD_SECONDS)
+            except (_BodyTooLarge, _BodyTooSlow) as exc:
                 raise ImageError(f"{where}: {exc}") from None
             except httpx.RequestError as exc:
                 if failures < self._retry.max_retries:
@@ -732,10 +745,10 @@ class Client(BaseClient):
         try:
             _check_declared_length(response, action.max_bytes)
             body = bytearray()
+            started = self._clock()
             for chunk in response.iter_bytes():
                 body += chunk
-                if len(body) > action.max_bytes:
-                    raise _BodyTooLarge(action.max_bytes)
+                _check_body(body, action, self._clock() - started)
         finally:
             response.close()
         return _Reply(response.status_code, response.headers, bytes(body), str(response.url))
@@ -896,10 +909,10 @@ class AsyncClient(BaseClient):
         try:
             _check_declared_length(response, action.max_bytes)
             body = bytearray()
+            started = self._clock()
             async for chunk in response.aiter_bytes():
                 body += chunk
-                if len(body) > action.max_bytes:
-                    raise _BodyTooLarge(action.max_bytes)
+                _check_body(body, action, self._clock() - started)
         finally:
             await response.aclose()
         return _Reply(response.status_code, response.headers, bytes(body), str(response.url))
@@ -927,6 +940,14 @@ def _collect(outcomes: list[tuple[Any, BaseException | None]]) -> list[Any]:
         if error is not None:
             raise error
     return [value for value, _ in outcomes]
+
+
+def _check_body(body: bytearray, action: _Send, elapsed_s: float) -> None:
+    """Stop reading an answer that grows past its size limit or takes past its time limit."""
+    if len(body) > action.max_bytes:
+        raise _BodyTooLarge(action.max_bytes)
+    if action.max_seconds is not None and elapsed_s > action.max_seconds:
+        raise _BodyTooSlow(action.max_seconds)
 
 
 def _check_declared_length(response: httpx.Response, limit: int) -> None:

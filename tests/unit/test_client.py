@@ -955,6 +955,32 @@ def test_streamed_oversized_body_is_cut(
     assert len(sent) < 100  # reading stopped near the limit, not at the end of the stream
 
 
+def test_a_trickling_download_is_cut_at_its_total_time_budget(harness: Harness, hub: Hub) -> None:
+    from mountsea_widgets.client import MAX_DOWNLOAD_SECONDS
+
+    sent: list[int] = []
+
+    class Trickle(httpx.SyncByteStream, httpx.AsyncByteStream):
+        """One byte per 'read', each arriving 10 s after the last: never a read timeout."""
+
+        def __iter__(self) -> Any:
+            for _ in range(10_000):
+                sent.append(1)
+                harness.clock.now += 10.0
+                yield b"\0"
+
+        async def __aiter__(self) -> Any:
+            for chunk in self:
+                yield chunk
+
+    hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
+    hub.file_default = [lambda request: httpx.Response(200, stream=Trickle())]
+    with pytest.raises(errors.ImageError, match=f"longer than {MAX_DOWNLOAD_SECONDS:g} s"):
+        harness.call("wait", "hub-1")
+    # Stopped once the budget was spent, not at the end of the stream.
+    assert len(sent) <= MAX_DOWNLOAD_SECONDS / 10.0 + 1
+
+
 @pytest.mark.parametrize("size", [(30000, 30000), (8000, 8000)])
 def test_decompression_bomb_header_is_refused(
     harness: Harness, hub: Hub, size: tuple[int, int]
