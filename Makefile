@@ -9,6 +9,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 # Root installs with apt-get directly; otherwise through sudo when it is there.
 SUDO   := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+# JupyterLab refuses to start as root (containers, CI machines) unless told it may.
+LAB_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
 .PHONY: lab test lint unit kernel browser benchmark simulator chromium clean
 
@@ -25,7 +27,7 @@ chromium:
 	  echo "warning: could not install chromium; browser tests will skip (outside CI)"
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/quickstart.ipynb
+	$(BIN)/jupyter lab $(LAB_ROOT) notebooks/quickstart.ipynb
 
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest
