@@ -69,8 +69,8 @@ def test_bundled_data_is_the_shared_reference() -> None:
     assert json.loads(SHARED.read_text()) == DATA
 
 
-# The seed page's defaults for the four text-to-image models, typed out from the page.
-SEED_DEFAULTS = {
+# The hub reference page's defaults for the four text-to-image models, typed out from it.
+REFERENCE_DEFAULTS = {
     "nano-banana": {
         "num_images": 1,
         "aspect_ratio": "1:1",
@@ -101,9 +101,9 @@ SEED_DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize("model", list(SEED_DEFAULTS))
-def test_seed_model_defaults_match_reference_page(model: str) -> None:
-    assert mw.catalog[model].defaults() == SEED_DEFAULTS[model]
+@pytest.mark.parametrize("model", list(REFERENCE_DEFAULTS))
+def test_text_to_image_defaults_match_reference_page(model: str) -> None:
+    assert mw.catalog[model].defaults() == REFERENCE_DEFAULTS[model]
 
 
 def test_gpt_image_2_has_no_seed() -> None:
