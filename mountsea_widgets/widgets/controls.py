@@ -56,6 +56,15 @@ def close_tree(widget: Any) -> None:
     widget.close()
 
 
+def action_button(description: str, css: str, tooltip: str, icon: str = "") -> widgets.Button:
+    """A compact button with a tooltip, a Font Awesome ``icon`` and a CSS class tests can find."""
+    button = widgets.Button(
+        description=description, tooltip=tooltip, icon=icon, layout=widgets.Layout(width="auto")
+    )
+    button.add_class(css)
+    return button
+
+
 def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -291,13 +300,12 @@ class OptionalIntegerControl(ParamControl):
             self._watch(self.text)
             self.row: Any = self.text
             if self.name == "seed":
-                self.dice = widgets.Button(
-                    description="random",
-                    icon="dice",
-                    tooltip="Pick a random seed (so the run can be repeated exactly)",
-                    layout=widgets.Layout(width="auto"),
+                self.dice = action_button(
+                    "random",
+                    "mountsea-seed-random",
+                    "Pick a random seed (so the run can be repeated exactly)",
+                    "dice",
                 )
-                self.dice.add_class("mountsea-seed-random")
                 self.dice.on_click(self._roll)
                 self.row = widgets.HBox([self.text, self.dice])
         return [self.row]

@@ -22,7 +22,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .controls import close_tree
+from .controls import action_button, close_tree
 from .task_cell import TaskCell
 
 EMPTY_TEXT = '<div style="color:#888">No runs yet: write a prompt and click Generate.</div>'
@@ -44,14 +44,6 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _button(description: str, css: str, tooltip: str, icon: str = "") -> widgets.Button:
-    button = widgets.Button(
-        description=description, tooltip=tooltip, icon=icon, layout=widgets.Layout(width="auto")
-    )
-    button.add_class(css)
-    return button
-
-
 class HistoryPanel(widgets.VBox):
     """A column of :class:`TaskCell` widgets, the newest on top; safe to change from any thread.
 
@@ -64,10 +56,10 @@ class HistoryPanel(widgets.VBox):
         self.empty.add_class("mountsea-history-empty")
         self.size_label = widgets.HTML()
         self.size_label.add_class("mountsea-history-size")
-        self.select_all_button = _button(
+        self.select_all_button = action_button(
             "select all", "mountsea-select-all", "Select every run shown (for export)", "check"
         )
-        self.select_none_button = _button(
+        self.select_none_button = action_button(
             "select none", "mountsea-select-none", "Clear the selection", "square-o"
         )
         self.export_folder = widgets.Text(
@@ -77,7 +69,7 @@ class HistoryPanel(widgets.VBox):
             layout=widgets.Layout(width="300px"),
         )
         self.export_folder.add_class("mountsea-export-folder")
-        self.export_button = _button(
+        self.export_button = action_button(
             "Export selected",
             "mountsea-export",
             "Copy the selected runs' images to the folder, with index.csv and index.json",
@@ -102,7 +94,7 @@ class HistoryPanel(widgets.VBox):
         self.tools.add_class("mountsea-history-tools")
         self.rows = widgets.VBox([self.empty])
         self.rows.add_class("mountsea-history-rows")
-        self.more_button = _button(
+        self.more_button = action_button(
             "show older", "mountsea-show-older", "Show the next page of earlier runs", "history"
         )
         self.more_button.layout.display = "none"

@@ -36,7 +36,7 @@ from ..catalog import catalog
 from ..errors import MountseaError, ValidationError
 from ..run import Run, run_from_entry, start
 from ..runner import Runner, RunnerThreadError, get_runner
-from .controls import UrlListControl, close_tree
+from .controls import UrlListControl, action_button, close_tree
 from .form import Form
 from .gallery import THUMB_SIDE
 from .history_panel import DEFAULT_EXPORT_PREFIX, HistoryPanel
@@ -178,13 +178,12 @@ class Studio(widgets.VBox):
             layout=widgets.Layout(width="520px"),
         )
         self.load_path.add_class("mountsea-load-path")
-        self.load_button = widgets.Button(
-            description="Load parameters",
-            icon="upload",
-            tooltip="Put the model and parameters saved in that image into the form",
-            layout=widgets.Layout(width="auto"),
+        self.load_button = action_button(
+            "Load parameters",
+            "mountsea-load",
+            "Put the model and parameters saved in that image into the form",
+            "upload",
         )
-        self.load_button.add_class("mountsea-load")
         self.load_message = widgets.HTML()
         self.load_message.add_class("mountsea-load-message")
         loader = widgets.HBox([self.load_path, self.load_button, self.load_message])

@@ -20,7 +20,7 @@ import ipywidgets as widgets
 
 from ..image_input import reference_for, shorten_data_uris
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
-from .controls import close_tree, name_attachment
+from .controls import action_button, close_tree, name_attachment
 from .gallery import Gallery
 
 log = logging.getLogger("mountsea_widgets.task_cell")
@@ -76,14 +76,6 @@ def _icon_html(status: str) -> str:
     return f'<i class="fa fa-{name}{spin}" aria-hidden="true"></i>'
 
 
-def _button(description: str, css: str, tooltip: str, icon: str = "") -> widgets.Button:
-    button = widgets.Button(
-        description=description, tooltip=tooltip, icon=icon, layout=widgets.Layout(width="auto")
-    )
-    button.add_class(css)
-    return button
-
-
 class TaskCell(widgets.VBox):
     """The view of one :class:`Run` in the Studio's history (newest cells on top)."""
 
@@ -131,27 +123,29 @@ class TaskCell(widgets.VBox):
         self.code = widgets.HTML(layout=widgets.Layout(display="none"))
         self.code.add_class("mountsea-code")
 
-        self.cancel_button = _button(
+        self.cancel_button = action_button(
             "Cancel", "mountsea-cancel", "Stop waiting (the provider may still bill)", "stop"
         )
-        self.resume_button = _button(
+        self.resume_button = action_button(
             "Resume", "mountsea-resume", "Poll this task again (it is not submitted twice)", "play"
         )
-        self.reuse_button = _button(
+        self.reuse_button = action_button(
             "Reuse", "mountsea-reuse", "Load this model and these parameters into the form", "undo"
         )
-        self.save_button = _button("Save", "mountsea-save", "Write the images to a folder", "save")
-        self.use_input_button = _button(
+        self.save_button = action_button(
+            "Save", "mountsea-save", "Write the images to a folder", "save"
+        )
+        self.use_input_button = action_button(
             "Use as input",
             "mountsea-use-input",
             "Edit this image: switch to the edit model and add the image to image_urls (the image"
             " shown full size, else the first one)",
             "share",
         )
-        self.code_button = _button(
+        self.code_button = action_button(
             "Code", "mountsea-code-button", "Show the mw.generate(...) call for this run", "code"
         )
-        self.remove_button = _button(
+        self.remove_button = action_button(
             "Remove", "mountsea-remove", "Remove this run from the history", "trash"
         )
         self.cancel_button.on_click(lambda _b: self.cancel())
