@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .catalog import TYPICAL_SECONDS
 
@@ -99,6 +99,18 @@ def learned_durations(history: History | None, speed: float = 1.0) -> dict[str, 
     return learned
 
 
+def _client_options(
+    api_key: str | None, base_url: str | None, history: History | None
+) -> dict[str, Any]:
+    """The resolved key, base URL and per-model expected durations, as client keywords."""
+    resolved = settings(api_key, base_url)
+    return {
+        "api_key": resolved.api_key,
+        "base_url": resolved.base_url,
+        "durations": resolved.expected_durations(history),
+    }
+
+
 def make_client(
     api_key: str | None = None, base_url: str | None = None, *, history: History | None = None
 ) -> Client:
@@ -108,12 +120,7 @@ def make_client(
     """
     from .client import Client
 
-    resolved = settings(api_key, base_url)
-    return Client(
-        api_key=resolved.api_key,
-        base_url=resolved.base_url,
-        durations=resolved.expected_durations(history),
-    )
+    return Client(**_client_options(api_key, base_url, history))
 
 
 def make_async_client(
@@ -125,9 +132,4 @@ def make_async_client(
     """
     from .client import AsyncClient
 
-    resolved = settings(api_key, base_url)
-    return AsyncClient(
-        api_key=resolved.api_key,
-        base_url=resolved.base_url,
-        durations=resolved.expected_durations(history),
-    )
+    return AsyncClient(**_client_options(api_key, base_url, history))
