@@ -19,14 +19,13 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from simulated_client import FastClient as SimulatedClient
 
 from mountsea_widgets import client as client_module
 from mountsea_widgets import images, simulator
-from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.comparison import compare
 from mountsea_widgets.history import History
 from mountsea_widgets.images import MAX_THUMBNAIL_BYTES, decode_image, thumbnail
-from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.runner import get_runner
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
@@ -34,11 +33,8 @@ from mountsea_widgets.widgets.studio import Studio
 SPEED = 80.0
 
 
-class FastClient(AsyncClient):
-    """An AsyncClient polling on the simulator's accelerated time scale."""
-
-    def poll_schedule(self, model: str | None) -> PollSchedule:
-        return PollSchedule(expected_s=self.expected_seconds(model) / SPEED, floor_s=0.02)
+class FastClient(SimulatedClient):
+    speed = SPEED
 
 
 @pytest.fixture(scope="module")

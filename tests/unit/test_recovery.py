@@ -23,30 +23,18 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+from simulated_client import SPEED, FastClient
 
 import mountsea_widgets as mw
 from mountsea_widgets import recovery, simulator
-from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History, cached_thumbnail
 from mountsea_widgets.journal import Journal
 from mountsea_widgets.metadata import read_metadata
-from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.run import INTERRUPTED_MESSAGE, Run, execute, start
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_TASK
 from mountsea_widgets.widgets.history_panel import human_size
 from mountsea_widgets.widgets.studio import PAST_RUNS, SUBMITTING_ELSEWHERE, Studio
-
-SPEED = 60.0
-
-
-class FastClient(AsyncClient):
-    """An AsyncClient polling on the simulator's accelerated time scale."""
-
-    speed = SPEED
-
-    def poll_schedule(self, model: str | None) -> PollSchedule:
-        return PollSchedule(expected_s=self.expected_seconds(model) / self.speed, floor_s=0.02)
 
 
 @pytest.fixture(scope="module")

@@ -11,26 +11,17 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
+from simulated_client import SPEED, FastClient
 
 from mountsea_widgets import simulator
 from mountsea_widgets.catalog import catalog
-from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
 from mountsea_widgets.metadata import read_metadata
-from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import OFFLINE_NOTICE, Studio, studio
 from mountsea_widgets.widgets.task_cell import TaskCell
 
-SPEED = 60.0
 SECRET = "sk-test-secret-4242"
-
-
-class FastClient(AsyncClient):
-    """An AsyncClient polling on the simulator's accelerated time scale."""
-
-    def poll_schedule(self, model: str | None) -> PollSchedule:
-        return PollSchedule(expected_s=self.expected_seconds(model) / SPEED, floor_s=0.02)
 
 
 @pytest.fixture(scope="module")
