@@ -677,3 +677,21 @@ def test_typical_seconds_is_the_median_of_completed_runs(hist: History, clock: F
     clock.advance(12)
     hist.finished("unmeasured", "completed")
     assert hist.typical_seconds("nano-banana-2") == 12.0
+
+
+def test_open_history_goes_on_without_one_when_the_folder_cannot_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mountsea_widgets.history import open_history
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("MOUNTSEA_HISTORY_DIR", str(blocker / "history"))
+    assert open_history(None) is None
+    assert "not kept in the history" in capsys.readouterr().err
+    assert open_history(False) is None
+    mine = History(tmp_path / "mine")
+    assert open_history(mine) is mine
+    monkeypatch.setenv("MOUNTSEA_HISTORY_DIR", str(tmp_path / "standard"))
+    standard = open_history(True)
+    assert standard is not None and standard.folder == tmp_path / "standard"
