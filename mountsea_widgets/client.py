@@ -178,6 +178,7 @@ class BaseClient:
         max_retries: int = 3,
         clock: Callable[[], float] = time.monotonic,
         durations: Mapping[str, float] | None = None,
+        windows: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("MOUNTSEA_API_KEY")
         if key is not None and not isinstance(key, str):
@@ -213,6 +214,8 @@ class BaseClient:
         self._origin = _origin(self.base_url)
         # Expected seconds per model: measured durations or a fast simulator's, over the defaults.
         self.durations: dict[str, float] = dict(durations or {})
+        # Learned finish windows (earliest, latest seconds) per model, from a history.
+        self.windows: dict[str, tuple[float, float]] = dict(windows or {})
 
     # -- small pure helpers ---------------------------------------------------------------------
 
@@ -254,7 +257,9 @@ class BaseClient:
 
     def poll_schedule(self, model: str | None) -> PollSchedule:
         """The poll timing for a task of ``model`` (override to tune polling)."""
-        return PollSchedule(expected_s=self.expected_seconds(model))
+        return PollSchedule(
+            expected_s=self.expected_seconds(model), window_s=self.windows.get(model or "")
+        )
 
     def _build_request(
         self, method: str, url: str, *, json_body: Any = None, accept: str = "application/json"
@@ -605,6 +610,7 @@ class Client(BaseClient):
         sleep: Callable[[float], Any] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         durations: Mapping[str, float] | None = None,
+        windows: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -613,6 +619,7 @@ class Client(BaseClient):
             max_retries=max_retries,
             clock=clock,
             durations=durations,
+            windows=windows,
         )
         self._sleep = sleep
         self._http = httpx.Client(
@@ -783,6 +790,7 @@ class AsyncClient(BaseClient):
         sleep: Callable[[float], Any] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         durations: Mapping[str, float] | None = None,
+        windows: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -791,6 +799,7 @@ class AsyncClient(BaseClient):
             max_retries=max_retries,
             clock=clock,
             durations=durations,
+            windows=windows,
         )
         self._sleep = sleep
         self._http = httpx.AsyncClient(

@@ -10,12 +10,15 @@ A key with no base URL means the real hub at :data:`DEFAULT_BASE_URL`.
 
 Poll timing: a client polls each task around the time its model usually takes. That starts as
 the catalog's estimate (divided by the embedded simulator's speed offline) and, given a
-``history``, becomes the median the history measured for each model (:func:`learned_durations`).
+``history``, becomes the median the history measured for each model (:func:`learned_durations`),
+and the window in which its tasks finish, once the history holds enough runs of it
+(:func:`learned_windows`).
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +55,10 @@ class Settings:
         """Expected seconds per model: :meth:`durations`, refined by ``history``'s measurements."""
         return {**self.durations(), **learned_durations(history, self.speed)}
 
+    def finish_windows(self, history: History | None = None) -> dict[str, tuple[float, float]]:
+        """Per model, the window in which its tasks finish, as ``history`` measured it."""
+        return learned_windows(history, self.speed)
+
     def __repr__(self) -> str:
         key = "set" if self.api_key else "none"
         return f"Settings(base_url={self.base_url!r}, api_key={key}, offline={self.offline})"
@@ -85,18 +92,56 @@ def learned_durations(history: History | None, speed: float = 1.0) -> dict[str, 
     A value more than :data:`LEARNED_RANGE` times off the catalog's estimate at ``speed`` is
     left out; so is everything when the history cannot be read (polling then uses estimates).
     """
+    return {
+        model: statistics.median(durations)
+        for model, durations in _trusted_durations(history, speed).items()
+    }
+
+
+#: Runs of a model the history must hold before its finish window is learned from them.
+MIN_WINDOW_RUNS = 8
+#: Share of the measured durations left out at either end of a learned window (odd runs).
+WINDOW_TRIM = 0.02
+
+
+def learned_windows(history: History | None, speed: float = 1.0) -> dict[str, tuple[float, float]]:
+    """Per model, (earliest, latest) seconds in which its tasks finish, from ``history``.
+
+    Learned once the history holds :data:`MIN_WINDOW_RUNS` trusted durations of the model: the
+    range of the recent ones (the odd :data:`WINDOW_TRIM` at either end left out), widened by
+    one average spacing between them on each side, where the next run's duration most likely
+    falls when it is outside what was seen.
+    """
+    windows: dict[str, tuple[float, float]] = {}
+    for model, durations in _trusted_durations(history, speed).items():
+        if len(durations) < MIN_WINDOW_RUNS:
+            continue
+        ordered = sorted(durations)
+        trim = int(WINDOW_TRIM * len(ordered))
+        earliest, latest = ordered[trim], ordered[len(ordered) - 1 - trim]
+        margin = (latest - earliest) / len(ordered)
+        windows[model] = (max(0.0, earliest - margin), latest + margin)
+    return windows
+
+
+def _trusted_durations(history: History | None, speed: float) -> dict[str, list[float]]:
+    """The recent measured durations per model whose median is within :data:`LEARNED_RANGE`
+    of the catalog's estimate at ``speed`` (none when the history cannot be read)."""
     if history is None:
         return {}
-    learned: dict[str, float] = {}
+    trusted: dict[str, list[float]] = {}
     for model, typical in TYPICAL_SECONDS.items():
         try:
-            measured = history.typical_seconds(model)
+            durations = history.recent_durations(model)
         except Exception:  # an unreadable history must never stop a client being made
             return {}
+        if not durations:
+            continue
+        measured = statistics.median(durations)
         estimate = typical / speed
         if measured and estimate / LEARNED_RANGE <= measured <= estimate * LEARNED_RANGE:
-            learned[model] = float(measured)
-    return learned
+            trusted[model] = [float(d) for d in durations]
+    return trusted
 
 
 def _client_options(
@@ -108,6 +153,7 @@ def _client_options(
         "api_key": resolved.api_key,
         "base_url": resolved.base_url,
         "durations": resolved.expected_durations(history),
+        "windows": resolved.finish_windows(history),
     }
 
 
@@ -116,7 +162,8 @@ def make_client(
 ) -> Client:
     """A sync :class:`~mountsea_widgets.client.Client` for the resolved settings.
 
-    With a ``history``, tasks are polled around the durations it measured for each model.
+    With a ``history``, tasks are polled around the durations it measured for each model
+    (and, once it holds enough runs of a model, in the window they finished in).
     """
     from .client import Client
 
@@ -128,7 +175,8 @@ def make_async_client(
 ) -> AsyncClient:
     """An :class:`~mountsea_widgets.client.AsyncClient` for the resolved settings.
 
-    With a ``history``, tasks are polled around the durations it measured for each model.
+    With a ``history``, tasks are polled around the durations it measured for each model
+    (and, once it holds enough runs of a model, in the window they finished in).
     """
     from .client import AsyncClient
 

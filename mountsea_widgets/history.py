@@ -213,6 +213,8 @@ class _Run:
     status: str = STATUS_CREATED
     finished: float | None = None
     elapsed_s: float | None = None
+    #: The hub's own processing time (its ``elapsed_ms``): what poll timing learns from.
+    task_s: float | None = None
     error: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
 
@@ -339,8 +341,13 @@ class History:
         status: str,
         error: str | None = None,
         elapsed_s: float | None = None,
+        task_s: float | None = None,
     ) -> None:
-        """Record how the run ended (``completed``, ``failed``, ``cancelled``, ``timeout``...)."""
+        """Record how the run ended (``completed``, ``failed``, ``cancelled``, ``timeout``...).
+
+        ``elapsed_s`` is the run's time as the person saw it (submission, waiting, download);
+        ``task_s`` the hub's own processing time for the task, when it reported one.
+        """
         _check_run_id(run_id)
         if not isinstance(status, str) or not status:
             raise ValueError(f"status must be a non-empty string, got {status!r}")
@@ -353,6 +360,7 @@ class History:
                     "status": status,
                     "error": message,
                     "elapsed_s": None if elapsed_s is None else float(elapsed_s),
+                    "task_s": None if task_s is None else float(task_s),
                 }
             )
 
@@ -384,9 +392,16 @@ class History:
             return run_id in self._runs
 
     def typical_seconds(self, model: str) -> float | None:
-        """Median measured duration of the model's recent completed runs (``None``: no data).
+        """Median measured duration of the model's recent completed runs (``None``: no data)."""
+        durations = self.recent_durations(model)
+        return statistics.median(durations) if durations else None
 
-        Uses the run's ``elapsed_s`` when recorded, else the time from submission to finish.
+    def recent_durations(self, model: str) -> list[float]:
+        """Durations of the model's most recently finished completed runs (up to
+        :data:`TYPICAL_WINDOW`, oldest first), in seconds.
+
+        Each is the hub's processing time when it reported one, else the run's time as
+        recorded, else the time from submission to finish.
         """
         with self._lock:
             self._refresh()
@@ -396,12 +411,13 @@ class History:
             )
             durations: list[float] = []
             for run in runs:
-                if run.elapsed_s is not None:
+                if run.task_s is not None:
+                    durations.append(run.task_s)
+                elif run.elapsed_s is not None:
                     durations.append(run.elapsed_s)
                 elif run.submitted_at is not None and run.finished is not None:
                     durations.append(run.finished - run.submitted_at)
-            durations = [d for d in durations if d >= 0][-TYPICAL_WINDOW:]
-            return statistics.median(durations) if durations else None
+            return [d for d in durations if d >= 0][-TYPICAL_WINDOW:]
 
     # --- managing --------------------------------------------------------------------------
 
@@ -529,6 +545,7 @@ class History:
             error = record.get("error")
             run.error = error if isinstance(error, str) else None
             run.elapsed_s = _number(record.get("elapsed_s"))
+            run.task_s = _number(record.get("task_s"))
 
     def _entry(self, run: _Run) -> HistoryEntry:
         files = [path for path in map(self._path_of, run.files) if path is not None]

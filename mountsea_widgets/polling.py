@@ -1,19 +1,24 @@
 """When to poll a running task next: a pure function of the elapsed time, easy to test and tune.
 
 The hub gives no polling interval and no progress. Polling early is wasted requests, polling
-late is wasted seconds for the person waiting, so the schedule follows the model's expected
-duration ``E`` (the catalog's estimate, or the median the history measured) and how much real
-durations spread around it (``spread``: ±30 % by default; the simulator draws ±25 %):
+late is wasted seconds for the person waiting, so the schedule follows when tasks of the model
+finish: the **finish window** ``[earliest, latest]``. Learned from the history (the spread of the
+durations the hub reported for recent runs, :func:`~mountsea_widgets.config.learned_windows`),
+or, with nothing learned yet, ``E x (1 ± spread)`` around the expected duration ``E`` (the
+catalog's estimate; ``spread`` ±30 % by default).
 
 * **early-start guard**: one look at ``first_fraction`` x E (a task that fails at once, or a
-  model much faster than its estimate, is noticed), then one at the start of the finish window;
-* **dense in the finish window** ``[E x (1 - spread), E x (1 + spread)]``: each wait is
-  ``closing_rate`` x the time left until the window's end (at most ``max_window_gap_s``), so
-  polls start a few per second and tighten to ``floor_s`` towards the end. Why tighten towards
-  the end and not poll evenly:
-  a poll late in the window is only paid for by the tasks still running, so it costs little
-  and catches more (the chance to finish in the next moment, given a task is still running,
-  grows through the window);
+  model much faster than its estimate, is noticed), then the first look inside the window;
+* **in the finish window**, two kinds of gap, each the longest that still shows a finish soon:
+  ``window_gap_s`` (every finish seen within ~0.4 s), and in the window's last ``closing_s``
+  seconds ``quick_gap_s`` (every finish seen within ~0.15 s). Why quick only at the end: a
+  poll is paid for by every task still running, and the chance that a running task finishes
+  in the next moment grows through the window. Near its end few tasks are still running (a
+  quick poll costs little) and each is about to finish (it catches much); early in the window
+  most tasks are running and few finish in the next moment. With finishes spread evenly over
+  the window, a task still running ``r`` seconds before its end finishes within the next
+  second with chance ``1 / r``: ``closing_s`` (2 s) is where that chance makes a quick poll
+  worth its cost;
 * **backing off when late**: past the window each wait is ``(backoff - 1)`` x the lateness,
   so waits grow x ``backoff`` per poll, up to ``max_delay_s``;
 * planned polls are at least ``floor_s`` apart; a server's ``Retry-After`` wins when it asks
@@ -22,14 +27,9 @@ durations spread around it (``spread``: ±30 % by default; the simulator draws �
   planned poll, so a slow network (or a busy machine) does not stretch every gap by the round
   trip.
 
-Tuned on the simulator (``make benchmark``, which prints the figures of the day): a finished
-image is available ~0.13 s after the task ends (median; ~0.3 s at the 95th percentile) for
-about 0.6x the polls of a fixed 0.5 s poller, which needs ~0.25 s and ~0.5 s. Why not fewer
-polls: when durations spread ±25 % and the hub reports no progress, seeing half the tasks
-within 0.13 s takes a poll at least every ~0.26 s over half the window, whatever the schedule
-(each poll catches only the finishes in the 0.13 s before it); that alone costs ~0.45x a 0.5 s
-poller's requests. Short tasks are cheap to cover densely (a few more polls than a 0.5 s
-poller), long ones save the most (about half).
+The two gaps are the latency goals (0.15 s median, 0.4 s for 95 % of runs, from a task
+finishing to its image being available) less the ~0.02-0.03 s an answer and a download take.
+``make benchmark`` prints what they give on the simulator.
 """
 
 from __future__ import annotations
@@ -42,22 +42,30 @@ from dataclasses import dataclass
 class PollSchedule:
     """The poll timing for one task of a model that usually takes ``expected_s`` seconds.
 
-    ``next_delay(elapsed_s)`` gives the wait before the next poll; it depends only on its
-    arguments, so tests drive it with any clock.
+    ``window_s`` is the learned finish window (earliest, latest) when the history measured one;
+    otherwise the window is ``expected_s`` x (1 ± ``spread``). ``next_delay(elapsed_s)`` gives
+    the wait before the next poll; it depends only on its arguments, so tests drive it with any
+    clock.
     """
 
     expected_s: float
     floor_s: float = 0.1
     spread: float = 0.3
+    window_s: tuple[float, float] | None = None
     first_fraction: float = 0.35
-    closing_rate: float = 0.05
-    max_window_gap_s: float = 0.35
+    window_gap_s: float = 0.36
+    quick_gap_s: float = 0.12
+    closing_s: float = 2.0
     backoff: float = 1.5
     max_delay_s: float = 10.0
 
     @property
     def window(self) -> tuple[float, float]:
         """Earliest and latest plausible finish, in seconds after the task started."""
+        if self.window_s is not None:
+            earliest, latest = (_non_negative(bound) for bound in self.window_s)
+            if not math.isinf(latest):
+                return earliest, max(earliest, latest)
         expected = _non_negative(self.expected_s)
         spread = min(_non_negative(self.spread), 1.0)
         return expected * (1.0 - spread), expected * (1.0 + spread)
@@ -71,13 +79,23 @@ class PollSchedule:
         if at < first_at:
             gap = _even_steps(first_at - at, cap)
         elif at < opens:
-            gap = _even_steps(opens - at, cap)
+            # The first look inside the window comes one in-window gap after it opens: no
+            # task finishes before the window, so a poll at its very start would catch none.
+            gap = _even_steps(opens + self._window_step(opens, closes) - at, cap)
         elif at < closes:
-            gap = min(self.closing_rate * (closes - at), self.max_window_gap_s, cap)
+            gap = min(self._window_step(at, closes), cap)
         else:
             # Waiting (backoff - 1) x lateness makes each gap ``backoff`` times the previous.
             gap = min((at - closes) * (self.backoff - 1.0), cap)
         return max(gap, self.floor_s, _SMALLEST_STEP)
+
+    def _window_step(self, at: float, closes: float) -> float:
+        """The gap after a poll at ``at`` inside the window: wide, then quick near its end."""
+        before_closing = closes - _non_negative(self.closing_s) - at
+        if before_closing <= _SAME_INSTANT:
+            return _non_negative(self.quick_gap_s)
+        # Equal wide gaps that end where the closing stretch begins (no short leftover).
+        return _even_steps(before_closing, _non_negative(self.window_gap_s))
 
     def planned(self, until_s: float) -> list[float]:
         """The planned poll times up to ``until_s`` (and the first one after it)."""
@@ -108,8 +126,9 @@ class PollSchedule:
         for _ in range(_MAX_PLANNED):
             gap = self.step(at)
             if at >= closes and gap >= cap > 0:
-                # Late, at the longest gap: every further poll is ``cap`` apart.
-                return at + (math.floor((elapsed - at) / cap) + 1) * cap
+                # Late, at the longest gap: every further poll is ``cap`` apart. A poll made
+                # at a planned time (up to rounding) plans the next one, not itself again.
+                return at + (math.floor((elapsed - at + _SAME_INSTANT) / cap) + 1) * cap
             at += gap
             if at > elapsed + _SAME_INSTANT:
                 return at

@@ -364,7 +364,7 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
         elapsed = max(0.0, run.clock() - run.started)
         # Writing files and making thumbnails is slow work: off the loop, which keeps polling.
         files, thumbnails = await asyncio.to_thread(_keep_images, run, history, result)
-        _journal(run, history, "finished", run.run_id, "completed", None, elapsed)
+        _journal(run, history, "finished", run.run_id, "completed", None, elapsed, result.elapsed_s)
         run.update(
             result=result,
             files=files,
