@@ -213,7 +213,8 @@ class _Run:
     status: str = STATUS_CREATED
     finished: float | None = None
     elapsed_s: float | None = None
-    #: The hub's own processing time (its ``elapsed_ms``): what poll timing learns from.
+    #: The task's own time: the hub's ``elapsed_ms`` (else how long the client waited for the
+    #: task); what poll timing learns from.
     task_s: float | None = None
     error: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
@@ -346,7 +347,7 @@ class History:
         """Record how the run ended (``completed``, ``failed``, ``cancelled``, ``timeout``...).
 
         ``elapsed_s`` is the run's time as the person saw it (submission, waiting, download);
-        ``task_s`` the hub's own processing time for the task, when it reported one.
+        ``task_s`` the task's own time (the hub's ``elapsed_ms`` when it reported one).
         """
         _check_run_id(run_id)
         if not isinstance(status, str) or not status:
