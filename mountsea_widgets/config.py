@@ -55,10 +55,6 @@ class Settings:
         """Expected seconds per model: :meth:`durations`, refined by ``history``'s measurements."""
         return {**self.durations(), **learned_durations(history, self.speed)}
 
-    def finish_windows(self, history: History | None = None) -> dict[str, tuple[float, float]]:
-        """Per model, the window in which its tasks finish, as ``history`` measured it."""
-        return learned_windows(history, self.speed)
-
     def __repr__(self) -> str:
         key = "set" if self.api_key else "none"
         return f"Settings(base_url={self.base_url!r}, api_key={key}, offline={self.offline})"
@@ -92,10 +88,11 @@ def learned_durations(history: History | None, speed: float = 1.0) -> dict[str, 
     A value more than :data:`LEARNED_RANGE` times off the catalog's estimate at ``speed`` is
     left out; so is everything when the history cannot be read (polling then uses estimates).
     """
-    return {
-        model: statistics.median(durations)
-        for model, durations in _trusted_durations(history, speed).items()
-    }
+    return _medians(_trusted_durations(history, speed))
+
+
+def _medians(trusted: dict[str, list[float]]) -> dict[str, float]:
+    return {model: statistics.median(durations) for model, durations in trusted.items()}
 
 
 #: Runs of a model the history must hold before its finish window is learned from them.
@@ -112,8 +109,12 @@ def learned_windows(history: History | None, speed: float = 1.0) -> dict[str, tu
     one average spacing between them on each side, where the next run's duration most likely
     falls when it is outside what was seen.
     """
+    return _windows(_trusted_durations(history, speed))
+
+
+def _windows(trusted: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
     windows: dict[str, tuple[float, float]] = {}
-    for model, durations in _trusted_durations(history, speed).items():
+    for model, durations in trusted.items():
         if len(durations) < MIN_WINDOW_RUNS:
             continue
         ordered = sorted(durations)
@@ -147,13 +148,15 @@ def _trusted_durations(history: History | None, speed: float) -> dict[str, list[
 def _client_options(
     api_key: str | None, base_url: str | None, history: History | None
 ) -> dict[str, Any]:
-    """The resolved key, base URL and per-model expected durations, as client keywords."""
+    """The resolved key, base URL, per-model expected durations and learned finish windows, as
+    client keywords (the history is read once for both)."""
     resolved = settings(api_key, base_url)
+    trusted = _trusted_durations(history, resolved.speed)
     return {
         "api_key": resolved.api_key,
         "base_url": resolved.base_url,
-        "durations": resolved.expected_durations(history),
-        "windows": resolved.finish_windows(history),
+        "durations": {**resolved.durations(), **_medians(trusted)},
+        "windows": _windows(trusted),
     }
 
 

@@ -389,3 +389,21 @@ def test_elapsed_ticks_while_the_run_waits() -> None:
     asyncio.run(scenario())
     assert 1.5 in seen and 3.0 in seen
     assert run.status == "failed" and "stopped by the test" in (run.error or "")
+
+
+def test_the_hubs_own_task_time_is_journalled_for_poll_timing(tmp_path: Path) -> None:
+    side = Hubside()
+    history = History(tmp_path / "history")
+    run = _run(clock=side.clock)
+
+    asyncio.run(execute(run, side.client, history, tick_s=0.001))
+
+    assert run.status == "completed", run.error
+    assert run.task_id is not None
+    hub_seconds = side.hub.task(run.task_id).duration
+    # The person waited longer (the poll after the finish, the download) than the hub worked;
+    # polling learns from the hub's time.
+    assert run.elapsed_s > hub_seconds + 0.01
+    assert History(tmp_path / "history").recent_durations("nano-banana") == [
+        pytest.approx(hub_seconds, abs=0.001)
+    ]
