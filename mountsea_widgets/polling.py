@@ -141,6 +141,8 @@ _SMALLEST_STEP = 0.001
 _MAX_PLANNED = 100_000
 #: A poll answered within this much of a planned time counts as made at that time.
 _SAME_INSTANT = 1e-6
+#: How far above a whole number a count of waits may be and still round down to it.
+_RATIO_TOLERANCE = 1e-9
 
 
 def _non_negative(value: float) -> float:
@@ -153,4 +155,6 @@ def _even_steps(gap: float, cap: float) -> float:
     """The first of equal waits covering ``gap`` with none longer than ``cap``."""
     if gap <= cap or cap <= 0 or math.isinf(gap):
         return min(gap, cap)
-    return gap / math.ceil(gap / cap)
+    # The tolerance keeps a rounding error from adding a step: walking on from the first of
+    # k equal waits must find k - 1 more of the same length, not k shorter ones.
+    return gap / math.ceil(gap / cap - _RATIO_TOLERANCE)

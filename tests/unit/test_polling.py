@@ -98,6 +98,20 @@ def test_polls_fill_the_finish_window_and_are_quick_in_its_closing_stretch(
         assert schedule.window_gap_s / 2 < wide[0] <= schedule.window_gap_s + 1e-9
 
 
+@pytest.mark.parametrize("wide_gaps", [5, 20, 47])
+def test_a_stretch_of_exactly_k_wide_gaps_gets_k_equal_gaps(wide_gaps: int) -> None:
+    # Rounding must not turn "k - 1 more gaps" into k shorter ones (an extra poll each time).
+    gap = PollSchedule(expected_s=20.0).window_gap_s
+    opens = 10.0
+    schedule = PollSchedule(expected_s=20.0, window_s=(opens, opens + gap * wide_gaps + 2.0))
+    closing_from = schedule.window[1] - schedule.closing_s
+    wide = [t for t in schedule.planned(closing_from) if t <= closing_from + 1e-9]
+    wide = [t for t in wide if t >= opens]
+    assert [b - a for a, b in itertools.pairwise([opens, *wide])] == pytest.approx(
+        [gap] * wide_gaps
+    )
+
+
 @pytest.mark.parametrize("expected", [6.0, 10.0, 20.0, 35.0])
 def test_a_finish_anywhere_in_the_jitter_window_is_seen_soon(expected: float) -> None:
     schedule = PollSchedule(expected_s=expected)
