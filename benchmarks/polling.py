@@ -42,7 +42,7 @@ MODELS = ("nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2")
 PROMPT = "a lighthouse at dusk, watercolor"
 FIXED_INTERVAL_S = 0.5
 #: Calibration runs per model: at most the history's window (``TYPICAL_WINDOW``, the most
-#: recently finished runs), or a round started at once would keep only its slowest runs.
+#: recently started runs), so every calibration run is learned from.
 CALIBRATION_RUNS = min(48, TYPICAL_WINDOW)
 
 

@@ -65,7 +65,7 @@ BLOBS_DIR = "blobs"
 RECORD_VERSION = 1
 #: data: URIs in inputs longer than this are stored in ``blobs/`` instead of the journal.
 BLOB_THRESHOLD = 4096
-#: How many recent completed runs of a model :meth:`History.typical_seconds` looks at.
+#: How many recently started completed runs of a model :meth:`History.typical_seconds` looks at.
 TYPICAL_WINDOW = 50
 
 #: Status of a run that has been started but has no task id yet.
@@ -398,17 +398,19 @@ class History:
         return statistics.median(durations) if durations else None
 
     def recent_durations(self, model: str) -> list[float]:
-        """Durations of the model's most recently finished completed runs (up to
+        """Durations of the model's most recently started completed runs (up to
         :data:`TYPICAL_WINDOW`, oldest first), in seconds.
 
         Each is the hub's processing time when it reported one, else the run's time as
-        recorded, else the time from submission to finish.
+        recorded, else the time from submission to finish. Recent by start, not by finish: of
+        a burst of runs started together, the last to finish are the slowest, so the most
+        recently finished would make the model look slower than it is.
         """
         with self._lock:
             self._refresh()
             runs = sorted(
                 (r for r in self._runs.values() if r.model == model and r.status == "completed"),
-                key=lambda r: r.finished or 0.0,
+                key=lambda r: (r.created, r.seq),
             )
             durations: list[float] = []
             for run in runs:

@@ -7,6 +7,7 @@ import io
 import json
 import multiprocessing
 import os
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from PIL import Image
 
 from mountsea_widgets import history as history_module
-from mountsea_widgets.history import History, default_folder
+from mountsea_widgets.history import TYPICAL_WINDOW, History, default_folder
 from mountsea_widgets.journal import Journal
 from mountsea_widgets.metadata import read_metadata
 
@@ -677,6 +678,28 @@ def test_typical_seconds_is_the_median_of_completed_runs(hist: History, clock: F
     clock.advance(12)
     hist.finished("unmeasured", "completed")
     assert hist.typical_seconds("nano-banana-2") == 12.0
+
+
+def test_typical_seconds_after_a_burst_is_not_the_slowest_runs(
+    hist: History, clock: FakeClock
+) -> None:
+    # 2 x TYPICAL_WINDOW runs started together; they finish in order of their duration, so the
+    # last TYPICAL_WINDOW to finish are the slowest half. The recently *started* half is a fair
+    # sample: durations 1..100 s assigned out of start order.
+    count = 2 * TYPICAL_WINDOW
+    durations = [float(1 + (37 * n) % count) for n in range(count)]  # a permutation of 1..100
+    for n in range(count):
+        hist.start(f"burst-{n}", "nano-banana", {"prompt": "x"})
+        hist.submitted(f"burst-{n}", f"task-{n}")
+        clock.advance(0.01)
+    for n in sorted(range(count), key=lambda n: durations[n]):
+        hist.finished(f"burst-{n}", "completed", elapsed_s=durations[n])
+        clock.advance(0.01)
+
+    recent = hist.recent_durations("nano-banana")
+    assert recent == durations[-TYPICAL_WINDOW:]  # the last started, in start order
+    assert hist.typical_seconds("nano-banana") == statistics.median(durations[-TYPICAL_WINDOW:])
+    assert 40.0 <= statistics.median(recent) <= 61.0  # the slowest half's median would be 75.5
 
 
 def test_open_history_goes_on_without_one_when_the_folder_cannot_be_made(
