@@ -17,6 +17,7 @@ URL) live in one place.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -441,7 +442,7 @@ class BaseClient:
             except MountseaError as exc:
                 raise _with_task(exc, task_id) from None
             if on_status is not None:
-                yield _Call(on_status, (status,))
+                yield from _callback_flow(on_status, (status,), task_id)
             if status.ready:
                 break
         if status.status in FAILED or (status.status != "completed" and not status.images):
@@ -502,7 +503,7 @@ class BaseClient:
     ) -> Flow[Result]:
         task_id, cleaned = yield from self._submit_flow(model, input)
         if on_submitted is not None:
-            yield _Call(on_submitted, (task_id,))
+            yield from _callback_flow(on_submitted, (task_id,), task_id)
         result: Result = yield from self._wait_flow(
             task_id,
             timeout=timeout,
@@ -1039,6 +1040,23 @@ def _reword(error: _E, message: str) -> _E:
     if isinstance(error, APIError):
         error.message = message
     return error
+
+
+def _callback_flow(fn: Callable[..., Any], args: tuple[Any, ...], task_id: str) -> Flow[None]:
+    """Call the caller's callback; an error in it still names the task, so the id is not lost.
+
+    The caller's own exception goes on up (it is their bug to see), with ``task_id`` set on it
+    and a note naming the task.
+    """
+    try:
+        yield _Call(fn, args)
+    except Exception as exc:
+        with contextlib.suppress(AttributeError, TypeError):
+            exc.task_id = task_id  # type: ignore[attr-defined]
+        add_note = getattr(exc, "add_note", None)  # Python 3.11+
+        if add_note is not None:
+            add_note(f"Task {task_id} is not lost: resume it with client.wait({task_id!r}).")
+        raise
 
 
 def _with_task(error: _E, task_id: str) -> _E:

@@ -278,13 +278,20 @@ class History:
                 }
             )
 
-    def submitted(self, run_id: str, task_id: str) -> None:
-        """Record the hub's task id. Call it the moment the id is known, before polling."""
+    def submitted(self, run_id: str, task_id: str, model: str | None = None) -> None:
+        """Record the hub's task id. Call it the moment the id is known, before polling.
+
+        ``model`` is recorded again beside the id, so the run can be resumed even if its
+        ``start`` record could not be written.
+        """
         _check_run_id(run_id)
         if not isinstance(task_id, str) or not task_id:
             raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        record: dict[str, Any] = {"op": "submitted", "run_id": run_id, "task_id": task_id}
+        if model:
+            record["model"] = str(model)
         with self._lock:
-            self._append({"op": "submitted", "run_id": run_id, "task_id": task_id})
+            self._append(record)
 
     def images(self, run_id: str, images: list[tuple[bytes, str]]) -> list[Path]:
         """Save downloaded images (``(bytes, content_type)`` pairs) and return their paths.
@@ -315,25 +322,35 @@ class History:
             stem = _file_stem(run_id)
             paths: list[Path] = []
             saved: list[dict[str, Any]] = []
-            for data, content_type in images:
-                digest = hashlib.sha256(data).hexdigest()
-                existing = known.get(digest)
-                if existing is not None:
-                    paths.append(existing)
-                    continue
-                ext = extension_for(data, content_type)
-                content = self._with_metadata(run, run_id, count, data, content_type)
-                index = count
-                while (folder / f"{stem}_{index}.{ext}").exists():
-                    index += 1  # never overwrite (e.g. a file left by a crash before journalling)
-                path = folder / f"{stem}_{index}.{ext}"
-                _write_atomic(path, content)
-                record = {"name": f"{IMAGES_DIR}/{path.name}", "sha256": digest, "bytes": len(data)}
-                saved.append(record)
-                paths.append(path)
-                count = index + 1
-            if saved:
-                self._append({"op": "images", "run_id": run_id, "files": saved})
+            try:
+                for data, content_type in images:
+                    digest = hashlib.sha256(data).hexdigest()
+                    existing = known.get(digest)
+                    if existing is not None:
+                        paths.append(existing)
+                        continue
+                    ext = extension_for(data, content_type)
+                    content = self._with_metadata(run, run_id, count, data, content_type)
+                    index = count
+                    while (folder / f"{stem}_{index}.{ext}").exists():
+                        index += (
+                            1  # never overwrite (e.g. a file left by a crash before journalling)
+                        )
+                    path = folder / f"{stem}_{index}.{ext}"
+                    _write_atomic(path, content)
+                    record = {
+                        "name": f"{IMAGES_DIR}/{path.name}",
+                        "sha256": digest,
+                        "bytes": len(data),
+                    }
+                    saved.append(record)
+                    paths.append(path)
+                    count = index + 1
+            finally:
+                # Even when a later image fails (a full disk), the ones written are journalled:
+                # a resumed run then only has to save the rest.
+                if saved:
+                    self._append({"op": "images", "run_id": run_id, "files": saved})
             return paths
 
     def finished(
@@ -535,6 +552,9 @@ class History:
             if isinstance(task_id, str) and task_id:
                 run.task_id = task_id
                 run.submitted_at = stamp
+                model = record.get("model")
+                if not run.model and isinstance(model, str):
+                    run.model = model
                 if run.finished is None:
                     run.status = STATUS_SUBMITTED
         elif op == "images":

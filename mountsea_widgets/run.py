@@ -66,6 +66,10 @@ MIN_DEADLINE_S = 600.0
 #: failed for a while): the journal keeps such a run pending, so it can be resumed.
 LOST_CONTACT = (APIConnectionError, ServerError, RateLimitError)
 
+#: What a run learned (as opposed to where it stands): kept even when it arrives after the
+#: run was made final, e.g. a task id answered while a cancel was on its way.
+_FACTS = frozenset({"task_id", "result", "files", "thumbnails", "warnings"})
+
 Observer = Callable[["Run"], None]
 
 
@@ -181,9 +185,16 @@ class Run:
         status = changes.get("status")
         if status is not None and status not in RUN_STATUSES:
             raise ValueError(f"unknown run status {status!r}; one of {', '.join(RUN_STATUSES)}")
+        # A paid result outranks a local cancel (or a give-up) that crossed it on the way.
+        paid = status == "completed" and changes.get("result") is not None
         with self._lock:
-            if self.done and status is not None and status != self.status:
-                return  # a final status is final: a late tick or poll must not revive the run
+            if self.done and status is not None and status != self.status and not paid:
+                # A final status is final: a late tick or poll must not revive the run. What
+                # it learned still counts: a task id or images that arrived while a cancel was
+                # on its way are kept, never dropped.
+                changes = {k: v for k, v in changes.items() if k in _FACTS}
+                if not changes:
+                    return
             for name, value in changes.items():
                 setattr(self, name, value)
             observers = list(self._observers)
@@ -341,12 +352,12 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
         _journal(run, history, "start", run.run_id, run.model, dict(run.input), run.started)
     ticker = asyncio.ensure_future(_tick(run, tick_s))
     try:
-        if run.task_id is None:
-            task_id = await client.submit(run.model, dict(run.input))
-            run.update(task_id=task_id, status="pending")
-            _journal(run, history, "submitted", run.run_id, task_id)
-        assert run.task_id is not None
         task_id = run.task_id
+        if task_id is None:
+            task_id = await client.submit(run.model, dict(run.input))
+            # Journalled before anyone is told: a crash in a view cannot lose the id.
+            _journal(run, history, "submitted", run.run_id, task_id, run.model)
+            run.update(task_id=task_id, status="pending")
 
         def on_status(status: TaskStatus) -> None:
             new = _status_from_poll(status)
@@ -361,48 +372,85 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
             input=dict(run.input),
             on_status=on_status,
         )
-        elapsed = max(0.0, run.clock() - run.started)
-        # Writing files and making thumbnails is slow work: off the loop, which keeps polling.
-        files, thumbnails = await asyncio.to_thread(_keep_images, run, history, result)
-        _journal(run, history, "finished", run.run_id, "completed", None, elapsed, result.elapsed_s)
-        run.update(
-            result=result,
-            files=files,
-            thumbnails=thumbnails,
-            elapsed_s=elapsed,
-            status="completed",
-        )
+        await _complete(run, history, result)
     except asyncio.CancelledError:
-        _finish(run, history, "cancelled", cancel_message(run.task_id))
+        if run.result is None:
+            _finish(run, history, "cancelled", cancel_message(run.task_id))
         raise
     except TaskFailedError as exc:
         status = exc.status if exc.status in ("failed", "timeout", "cancelled") else "failed"
         _finish(run, history, status, describe_error(exc), exc)
-    except TaskTimeoutError as exc:
-        _finish(run, history, "timeout", describe_error(exc), exc)
-    except LOST_CONTACT as exc:
+    except Exception as exc:
         if run.task_id is None:
             _finish(run, history, "error", describe_error(exc), exc)
         else:
-            # The task exists and may still finish (and bill): the journal keeps it pending,
-            # so it is resumed later (Resume, or the next Studio), never forgotten.
-            elapsed = max(0.0, run.clock() - run.started)
-            hint = (
-                f" Task {run.task_id} may still finish: it is kept in the history, and Resume "
-                "polls it again (nothing is submitted twice)."
-            )
-            run.update(
-                status="error",
-                error=describe_error(exc) + hint,
-                exception=exc,
-                resumable=True,
-                elapsed_s=elapsed,
-            )
-    except Exception as exc:
-        _finish(run, history, "error", describe_error(exc), exc)
+            _keep_pending(run, history, exc)
     finally:
         ticker.cancel()
     return run
+
+
+def _keep_pending(run: Run, history: History | None, error: Exception) -> None:
+    """End a run whose task exists but whose outcome we did not get, so it can be resumed.
+
+    Lost contact, a deadline of ours, an image that would not download, an answer we could
+    not read: the task may have finished (and been billed) or still finish. The journal keeps
+    it pending, so Resume or the next Studio polls it again (nothing is submitted twice) and
+    downloads its images, never forgets it.
+    """
+    elapsed = max(0.0, run.clock() - run.started)
+    kept = "it is kept in the history, and " if history is not None else ""
+    hint = (
+        f" Task {run.task_id} may still finish: {kept}Resume polls it again (nothing is "
+        "submitted twice)."
+    )
+    if not isinstance(error, LOST_CONTACT):
+        log.warning("run %s: task %s kept pending after %r", run.run_id, run.task_id, error)
+    run.update(
+        status="timeout" if isinstance(error, TaskTimeoutError) else "error",
+        error=describe_error(error) + hint,
+        exception=error,
+        resumable=True,
+        elapsed_s=elapsed,
+    )
+
+
+async def _complete(run: Run, history: History | None, result: Result) -> None:
+    """Keep a completed task's images (history files, thumbnails), then show the run completed.
+
+    The images are paid for: a cancel that arrives meanwhile waits until they are kept, then
+    goes on. The journal says ``completed`` only once every image is in the history; if one
+    could not be written, the run stays pending there, so the next session downloads again.
+    """
+    elapsed = max(0.0, run.clock() - run.started)
+    # Writing files and making thumbnails is slow work: off the loop, which keeps polling.
+    keeping = asyncio.ensure_future(asyncio.to_thread(_keep_images, run, history, result))
+    cancelled = False
+    while True:
+        try:
+            files, thumbnails = await asyncio.shield(keeping)
+            break
+        except asyncio.CancelledError:
+            cancelled = True
+    if history is not None and len(files) < result.image_count:
+        message = (
+            f"{result.image_count - len(files)} of {result.image_count} images could not be "
+            f"saved in the history; they are shown from memory, and task {run.task_id} stays "
+            "pending there, so the next session downloads them again."
+        )
+        run.update(warnings=[*run.warnings, message])
+    else:
+        task_s = result.elapsed_s
+        _journal(run, history, "finished", run.run_id, "completed", None, elapsed, task_s)
+    run.update(
+        result=result,
+        files=files,
+        thumbnails=thumbnails,
+        elapsed_s=elapsed,
+        status="completed",
+    )
+    if cancelled:
+        raise asyncio.CancelledError
 
 
 def _keep_images(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,9 +44,9 @@ class Journal(History):
         self.calls.append("history.start")
         super().start(*args, **kwargs)
 
-    def submitted(self, run_id: str, task_id: str) -> None:
+    def submitted(self, *args: Any, **kwargs: Any) -> None:
         self.calls.append("history.submitted")
-        super().submitted(run_id, task_id)
+        super().submitted(*args, **kwargs)
 
     def images(self, run_id: str, images: list[tuple[bytes, str]]) -> list[Path]:
         self.calls.append("history.images")
@@ -407,3 +408,191 @@ def test_the_hubs_own_task_time_is_journalled_for_poll_timing(tmp_path: Path) ->
     assert History(tmp_path / "history").recent_durations("nano-banana") == [
         pytest.approx(hub_seconds, abs=0.001)
     ]
+
+
+# --- nothing lost: a task whose outcome we did not get stays pending, paid images are kept -----
+
+
+def _resume(history: History, run: Run, side: Hubside) -> Run:
+    """What Resume (or the next Studio) does: rebuild the run from its entry and poll it again."""
+    entry = history.get(run.run_id)
+    assert entry.is_pending, f"{entry.status} {entry.finished}"
+    again = run_from_entry(entry)
+    again.clock = side.clock
+    asyncio.run(execute(again, side.client, history, tick_s=0.001))
+    return again
+
+
+def test_an_image_that_will_not_download_keeps_the_task_to_download_again(tmp_path: Path) -> None:
+    from mountsea_widgets.client import IMAGE_NOT_FOUND_RETRIES
+
+    # Every image URL answers 404 a few more times than one wait retries: the first wait gives
+    # up on the download, the resumed one gets it.
+    side = Hubside(faults=f"image_404_first={IMAGE_NOT_FOUND_RETRIES + 2}")
+    history = History(tmp_path / "history")
+    run = _run(clock=side.clock)
+
+    asyncio.run(execute(run, side.client, history, tick_s=0.001))
+
+    assert (run.status, run.resumable) == ("error", True)
+    assert run.error is not None and "404" in run.error and run.task_id in run.error
+    again = _resume(history, run, side)
+    assert again.status == "completed", again.error
+    assert side.hub.stats.submitted == 1
+    entry = history.get(run.run_id)
+    assert entry.status == "completed" and [p.exists() for p in entry.files] == [True]
+
+
+def test_an_unreadable_poll_answer_keeps_the_task(tmp_path: Path) -> None:
+    side = Hubside(faults="malformed=1.0")
+    history = History(tmp_path / "history")
+    run = _run(clock=side.clock)
+
+    asyncio.run(execute(run, side.client, history, tick_s=0.001))
+
+    assert (run.status, run.resumable) == ("error", True)
+    assert "InvalidResponseError" in (run.error or "")
+    entry = history.get(run.run_id)
+    assert entry.is_pending and entry.task_id == run.task_id
+
+
+def test_our_own_deadline_keeps_the_task_for_a_later_resume(tmp_path: Path) -> None:
+    side = Hubside()
+    history = History(tmp_path / "history")
+    run = Run("nano-banana", {"prompt": "a red cube"}, clock=side.clock, deadline_s=1.0)
+
+    asyncio.run(execute(run, side.client, history, tick_s=0.001))
+
+    assert (run.status, run.resumable) == ("timeout", True)
+    assert "may still finish" in (run.error or "")
+    again = _resume(history, run, side)
+    assert again.status == "completed", again.error
+    assert side.hub.stats.submitted == 1
+
+
+def test_images_the_history_cannot_save_are_shown_and_downloaded_again_later(
+    tmp_path: Path,
+) -> None:
+    side = Hubside()
+    history = History(tmp_path / "history")
+    blocker = history.folder / "images"
+    blocker.write_bytes(b"not a folder")  # the images folder cannot be made
+    run = _run(clock=side.clock)
+
+    asyncio.run(execute(run, side.client, history, tick_s=0.001))
+
+    assert run.status == "completed" and run.result is not None
+    assert run.result.image_count == 1 and run.files == []
+    assert any("stays pending" in warning for warning in run.warnings)
+    assert history.get(run.run_id).finished is None  # not "completed" with no file
+
+    blocker.unlink()
+    again = _resume(history, run, side)
+    assert again.status == "completed", again.error
+    entry = history.get(run.run_id)
+    assert entry.status == "completed" and [p.exists() for p in entry.files] == [True]
+    assert side.hub.stats.submitted == 1
+
+
+def test_images_written_before_a_later_one_fails_are_journalled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mountsea_widgets.history as history_module
+
+    history = History(tmp_path / "history")
+    history.start("r1", "nano-banana", {"prompt": "x"})
+    history.submitted("r1", "hub-1")
+    real_write = history_module._write_atomic
+    written: list[Path] = []
+
+    def disk_full_after_one(path: Path, data: bytes, **kwargs: Any) -> None:
+        if written:
+            raise OSError(28, "No space left on device")
+        real_write(path, data, **kwargs)
+        written.append(path)
+
+    monkeypatch.setattr(history_module, "_write_atomic", disk_full_after_one)
+    png = _png_bytes()
+    with pytest.raises(OSError, match="No space"):
+        history.images("r1", [(png, "image/png"), (png + b"\0", "image/png")])
+
+    assert history.get("r1").files == written
+
+
+def test_a_callbacks_error_still_names_the_task(tmp_path: Path) -> None:
+    side = Hubside()
+
+    def broken(_: Any) -> None:
+        raise RuntimeError("callback bug")
+
+    for hook in ("on_submitted", "on_status"):
+        with pytest.raises(RuntimeError, match="callback bug") as caught:
+            asyncio.run(side.client.generate("nano-banana", "a red cube", **{hook: broken}))
+        task_id = caught.value.task_id  # type: ignore[attr-defined]
+        assert task_id.startswith("hub-")
+        if sys.version_info >= (3, 11):  # exception notes exist from 3.11 on
+            assert any(f"client.wait({task_id!r})" in n for n in caught.value.__notes__)
+    assert side.hub.stats.submitted == 2
+
+
+def test_what_a_run_learns_after_a_cancel_is_kept() -> None:
+    run = _run()
+    run.update(status="cancelled", error="Cancelled before the hub confirmed the task.")
+    run.update(task_id="hub-late", status="pending")  # the POST's answer, after the cancel
+    assert (run.status, run.task_id) == ("cancelled", "hub-late")
+
+    result = SimpleNamespace(image_count=1)
+    run.update(result=result, files=[Path("a.png")], status="completed")  # a paid image
+    assert (run.status, run.result, run.files) == ("completed", result, [Path("a.png")])
+
+    run.update(status="processing", elapsed_s=3.0)  # a late poll changes nothing
+    assert run.status == "completed" and run.elapsed_s == 0.0
+
+
+def test_a_cancel_while_the_images_are_kept_does_not_drop_them(
+    tmp_path: Path, runner: Runner
+) -> None:
+    keeping = threading.Event()
+    release = threading.Event()
+
+    class SlowDisk(History):
+        def images(self, run_id: str, images: list[tuple[bytes, str]]) -> list[Path]:
+            keeping.set()
+            assert release.wait(timeout=20)
+            return super().images(run_id, images)
+
+    side = Hubside()
+    history = SlowDisk(tmp_path / "history")
+    run = _run(clock=side.clock)
+    completed = threading.Event()
+    run.observe(lambda r: completed.set() if r.status == "completed" else None)
+    start(run, side.client, history, runner=runner, tick_s=0.01)
+    assert keeping.wait(timeout=20)
+
+    assert run.cancel()
+    assert run.status == "cancelled"  # at once, for the person who clicked
+    release.set()
+
+    assert completed.wait(timeout=20)  # then the paid image arrives after all
+    assert run.status == "completed" and run.result is not None
+    entry = history.get(run.run_id)
+    assert entry.status == "completed" and [p.exists() for p in entry.files] == [True]
+
+
+def test_the_model_is_journalled_with_the_task_id(tmp_path: Path) -> None:
+    history = History(tmp_path / "history")
+    history.submitted("r1", "hub-1", "nano-banana-pro")  # its start record was never written
+
+    entry = history.get("r1")
+    assert (entry.model, entry.task_id, entry.is_pending) == ("nano-banana-pro", "hub-1", True)
+    assert run_from_entry(entry).model == "nano-banana-pro"
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), "red").save(out, "PNG")
+    return out.getvalue()
