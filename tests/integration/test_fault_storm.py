@@ -272,8 +272,11 @@ def test_a_task_stuck_in_processing_ends_timeout_at_the_studio_deadline(
     cell = studio.cells[0]
     assert "mountsea-status-timeout" in cell._dom_classes and "timeout" in cell.status.value
     assert "TaskTimeoutError" in cell.error.value and cell.error.layout.display == ""
+    # The task may still finish (and bill): it stays pending in the history, and Resume polls
+    # it again.
     entry = history.get(run.run_id)
-    assert entry.status == "timeout" and entry.task_id == run.task_id
+    assert entry.is_pending and entry.task_id == run.task_id
+    assert run.resumable and cell.resume_button.layout.display == ""
     assert hub.status_of(run.task_id) == "processing"  # the hub still thinks it is going
     studio.close()
 

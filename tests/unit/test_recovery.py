@@ -706,4 +706,11 @@ def test_start_without_a_studio_also_takes_the_lease(tmp_path: Path, hub: Simula
             run.wait(30)
             studio.close()
         assert future.cancelled()
+        # The cancel is shown at once; the run's coroutine lets go of the lease as it unwinds
+        # on the runner loop, a moment later.
+        released = threading.Event()
+        for _ in range(200):
+            if not recovery.held_elsewhere(history, run.run_id):
+                break
+            released.wait(0.05)
     assert not recovery.held_elsewhere(history, run.run_id)
