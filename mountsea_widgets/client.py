@@ -25,7 +25,7 @@ import os
 import time
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from types import TracebackType
 from typing import Any, TypeVar, Union, cast
@@ -148,7 +148,8 @@ class _Reply:
 
     status_code: int
     headers: httpx.Headers
-    content: bytes
+    #: Left out of the repr: a server may echo the key in it (verbose tracebacks show reprs).
+    content: bytes = field(repr=False)
     url: str
 
 
@@ -185,6 +186,15 @@ class BaseClient:
         if key is not None and not isinstance(key, str):
             raise TypeError(f"api_key must be a string, got {type(key).__name__}")
         self._api_key: str | None = key.strip() or None if key else None
+        if self._api_key is not None and not (
+            self._api_key.isascii() and self._api_key.isprintable()
+        ):
+            # Said without the key: an HTTP header cannot carry it, and the encoding error
+            # httpx would raise later quotes the whole header.
+            raise ValueError(
+                "api_key holds characters an HTTP header cannot carry (non-ASCII or control "
+                "characters, e.g. an invisible one pasted with it); copy the key again"
+            )
         url = base_url or os.environ.get("MOUNTSEA_BASE_URL")
         #: True when no key and no base URL are configured and the embedded simulator answers.
         self.offline = False
@@ -241,13 +251,15 @@ class BaseClient:
         return error
 
     def _scrub_json(self, value: Any) -> Any:
-        """``value`` (JSON data from a server) with the key removed wherever it was echoed."""
+        """A copy of ``value`` (JSON data from a server) with the key removed wherever it was
+        echoed, in any string (keys included)."""
         if self._api_key is None or value is None:
             return value
         try:
-            return json.loads(self._scrub(json.dumps(value)))
-        except (TypeError, ValueError):
+            copy = json.loads(json.dumps(value))
+        except (TypeError, ValueError, RecursionError):
             return self._scrub(str(value))
+        return _scrub_strings(copy, self._api_key)
 
     def expected_seconds(self, model: str | None) -> float:
         """How long a task of ``model`` usually takes (drives the poll schedule)."""
@@ -299,7 +311,9 @@ class BaseClient:
         text = self._scrub(reply.content.decode("utf-8", "replace"))
         body: Any
         try:
-            body = json.loads(text)
+            # Scrubbed again once parsed: a JSON escape ("\/" for "/") hides the key from
+            # the scrub of the raw text.
+            body = _scrub_strings(json.loads(text), self._api_key)
         except (ValueError, RecursionError):  # RecursionError: hostile nesting ("[[[[...")
             body = text[:2000]
         error = make_status_error(reply.status_code, body, retry_after=retry_after)
@@ -323,7 +337,9 @@ class BaseClient:
         while True:
             request = self._build_request(method, url, json_body=json_body)
             try:
-                reply: _Reply = yield _Send(request, MAX_JSON_BYTES)
+                # The whole answer within the timeout: the per-read timeout alone lets a
+                # server trickle a byte at a time forever, past any wait's deadline.
+                reply: _Reply = yield _Send(request, MAX_JSON_BYTES, self.timeout)
             except httpx.RequestError as exc:
                 retry = self._retry.may_retry_transport(exc, idempotent=idempotent)
                 if retry and attempt < self._retry.max_retries:
@@ -333,6 +349,15 @@ class BaseClient:
                     yield _Sleep(delay)
                     continue
                 raise self._transport_error(exc, what, idempotent=idempotent) from None
+            except _BodyTooSlow as exc:
+                if idempotent and attempt < self._retry.max_retries:
+                    delay = self._retry.backoff(attempt)
+                    log.info("%s: %s; retrying in %.2f s", what, exc, delay)
+                    attempt += 1
+                    yield _Sleep(delay)
+                    continue
+                maybe = "" if idempotent else _MAYBE_CREATED
+                raise APITimeoutError(f"{what} timed out: {exc}.{maybe}") from None
             except _BodyTooLarge as exc:
                 maybe = "" if idempotent else _MAYBE_CREATED
                 raise InvalidResponseError(f"{what}: {exc}.{maybe}") from None
@@ -341,7 +366,9 @@ class BaseClient:
             if 200 <= status < 300:
                 body = _json_object(reply.content)
                 if body is not None:
-                    return body, reply
+                    # A server that echoes the key (in a task's data, an error field) must not
+                    # get it into a TaskStatus, a Result's raw answer or a callback.
+                    return _scrub_strings(body, self._api_key), reply
                 if idempotent and attempt < self._retry.max_retries:
                     delay = self._retry.backoff(attempt)
                     log.info("%s: malformed JSON answer; retrying in %.2f s", what, delay)
@@ -1040,6 +1067,34 @@ def _reword(error: _E, message: str) -> _E:
     if isinstance(error, APIError):
         error.message = message
     return error
+
+
+def _scrub_strings(value: Any, secret: str | None) -> Any:
+    """``value`` (freshly parsed JSON, changed in place) with ``secret`` replaced in every
+    string, keys included. Iterative: an answer nested as deep as the parser allows must not
+    overflow the stack here."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return scrub(value, secret)
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            pairs = list(item.items())
+            item.clear()
+            for key, child in pairs:
+                name = scrub(key, secret) if isinstance(key, str) else key
+                item[name] = scrub(child, secret) if isinstance(child, str) else child
+                if isinstance(child, dict | list):
+                    stack.append(child)
+        elif isinstance(item, list):
+            for index, child in enumerate(item):
+                if isinstance(child, str):
+                    item[index] = scrub(child, secret)
+                elif isinstance(child, dict | list):
+                    stack.append(child)
+    return value
 
 
 def _callback_flow(fn: Callable[..., Any], args: tuple[Any, ...], task_id: str) -> Flow[None]:

@@ -6,6 +6,7 @@ the client scrubs it (see :func:`scrub`) before any text reaches an exception.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -132,8 +133,8 @@ class TaskFailedError(MountseaError):
         self.error_code = error_code
         self.error_message = error_message
         self.status = status
-        detail = error_message or "no reason given"
-        code = f" [{error_code}]" if error_code not in (None, "") else ""
+        detail = server_text(error_message) if error_message else "no reason given"
+        code = f" [{server_text(str(error_code), 200)}]" if error_code not in (None, "") else ""
         super().__init__(f"Task {task_id} ended {status}{code}: {detail}")
 
 
@@ -190,13 +191,28 @@ def _message_from_body(body: Any) -> str:
         for key in ("message", "error_message", "detail", "error"):
             value = body.get(key)
             if isinstance(value, list):
-                return "; ".join(str(v) for v in value)
+                return server_text("; ".join(str(v) for v in value[:50]))
             if value:
-                return str(value)
+                return server_text(str(value))
         return ""
     if isinstance(body, str):
-        return body.strip()[:500]
+        return server_text(body.strip(), 500)
     return ""
+
+
+#: Longest server text (an error message) carried into an exception, a run or a cell.
+MAX_SERVER_TEXT = 2000
+#: Control characters (C0 but tab and newline, DEL, C1): escape sequences a server could use
+#: to rewrite a terminal line or write to the clipboard when the text is printed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def server_text(text: str, limit: int = MAX_SERVER_TEXT) -> str:
+    """Text from a server made safe to show: control characters out, at most ``limit`` long."""
+    cleaned = _CONTROL.sub("", text)
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return cleaned
 
 
 def scrub(text: str, secret: str | None) -> str:

@@ -1051,3 +1051,81 @@ def test_context_managers_close() -> None:
         return aclient
 
     assert asyncio.run(main())._http.is_closed
+
+
+# --- answers a server drags out, and text a server sends --------------------------------------
+
+
+class TrickleServer:
+    """Answers every GET with a JSON body sent one byte every ``gap_s`` seconds, forever."""
+
+    def __init__(self, gap_s: float = 0.1) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        stop = self.stop = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "100000")
+                self.end_headers()
+                self.wfile.write(b"{")
+                while not stop.wait(gap_s):
+                    try:
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_poll_answer_trickled_a_byte_at_a_time_ends_as_a_timeout() -> None:
+    trickle = TrickleServer(gap_s=0.1)  # every read succeeds: only a whole-answer limit helps
+    outcome: list[BaseException] = []
+
+    def poll() -> None:
+        with Client(base_url=trickle.url, timeout=1.0, max_retries=1, sleep=lambda _s: None) as c:
+            try:
+                c.wait("hub-1", timeout=2.0)
+            except BaseException as exc:  # handed to the test thread
+                outcome.append(exc)
+
+    worker = threading.Thread(target=poll, daemon=True)
+    try:
+        worker.start()
+        worker.join(60)  # without the limit this wait never ends
+        assert not worker.is_alive(), "the trickled answer held the wait past its deadline"
+    finally:
+        trickle.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], errors.APITimeoutError), outcome
+    assert "longer than 1 s" in str(outcome[0]) and "hub-1" in str(outcome[0])
+
+
+def test_server_text_loses_control_characters_and_is_capped() -> None:
+    hostile = "\x1b]52;c;ZWNobyBwd25lZA==\x07\x1b[2K\rall good\n" + "x" * 5_000_000
+    failed = errors.TaskFailedError("hub-1", "\x1b[31mE1", hostile)
+    text = str(failed)
+    assert len(text) < errors.MAX_SERVER_TEXT + 300
+    assert not any(ch in text for ch in "\x1b\x07\r")
+    assert "all good\n" in text and text.endswith("…")
+    assert failed.error_message == hostile  # the raw value is still there for code to read
+
+    huge = errors.make_status_error(400, {"message": ["\x1b[2J" + "y" * 100_000] * 1000})
+    assert len(str(huge)) <= errors.MAX_SERVER_TEXT + 20 and "\x1b" not in str(huge)
+    tab_and_newline = errors.server_text("a\tb\nc")
+    assert tab_and_newline == "a\tb\nc"

@@ -84,6 +84,39 @@ class EchoHub:
 
             def do_GET(self) -> None:
                 auth = self.headers.get("Authorization", "")
+                mode = self.server.mode  # type: ignore[attr-defined]
+                if self.path.endswith(".png"):
+                    body = _PNG
+                    self.send_response(200)
+                    self.send_header("Content-Type", "image/png")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if mode == "escaped-401":  # PHP-style JSON: "/" written as "\/"
+                    text = json.dumps({"message": f"bad key {auth}"}).replace("/", "\\/")
+                    body = text.encode()
+                    self.send_response(401)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                if mode == "done":
+                    host = self.headers.get("Host", "")
+                    self._answer(
+                        200,
+                        {
+                            "status": "completed",
+                            "ready": True,
+                            "echo": {auth: [auth]},
+                            "data": {
+                                "images": [{"url": f"http://{host}/out.png"}],
+                                "description": f"made for {auth}",
+                            },
+                        },
+                    )
+                    return
                 self._answer(
                     200,
                     {
@@ -272,6 +305,59 @@ def test_a_server_echoing_the_key_never_gets_it_into_our_errors(
     finally:
         echo.close()
     assert _leaks(_log_text(all_logs)) == []
+
+
+def _png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(out, "PNG")
+    return out.getvalue()
+
+
+_PNG = _png_bytes()
+
+
+def test_a_task_answer_echoing_the_key_is_scrubbed_before_anyone_sees_it() -> None:
+    echo = EchoHub()
+    echo.server.mode = "done"  # type: ignore[attr-defined]
+    seen: list[str] = []
+    try:
+        with Client(api_key=CANARY, base_url=echo.url, sleep=lambda _s: None) as client:
+            status = client.get_task("hub-echo-1")
+            result = client.generate(
+                "nano-banana", "echo", on_status=lambda answer: seen.append(repr(answer))
+            )
+    finally:
+        echo.close()
+    assert "made for Bearer ***" in repr(status.data)
+    assert seen and result.image_count == 1
+    for text in (repr(status), repr(status.raw), *seen, repr(result.raw), repr(vars(result))):
+        assert _leaks(text) == [], text[:200]
+
+
+def test_a_key_hidden_by_json_escapes_is_still_scrubbed_from_error_bodies() -> None:
+    slashed = "sk-canary/7f3a9e+DO/NOT/LEAK"
+    echo = EchoHub()
+    echo.server.mode = "escaped-401"  # type: ignore[attr-defined]
+    try:
+        client = Client(api_key=slashed, base_url=echo.url, sleep=lambda _s: None)
+        with client, pytest.raises(errors.AuthenticationError) as refused:
+            client.get_task("hub-echo-1")
+    finally:
+        echo.close()
+    assert "bad key Bearer ***" in str(refused.value)
+    assert slashed not in _full_text(refused.value)
+
+
+@pytest.mark.parametrize("pasted", [CANARY + "\u200b", CANARY + "\x07", "sk-canäry-7f3a9e"])
+def test_a_key_no_header_can_carry_is_refused_without_repeating_it(pasted: str) -> None:
+    with pytest.raises(ValueError, match="api_key holds characters") as refused:
+        Client(api_key=pasted, base_url="http://127.0.0.1:9")
+    assert pasted not in _full_text(refused.value)
+    assert "7f3a9e" not in _full_text(refused.value)
 
 
 async def _no_sleep(_seconds: float) -> None:
