@@ -502,6 +502,7 @@ class BaseClient:
         try:
             downloads: list[tuple[bytes, str]] = yield _Gather(flows)
         except MountseaError as exc:
+            # ``downloaded`` (set by the gather) keeps the images that did arrive.
             raise _with_task(exc, task_id) from None
         elapsed = (
             status.elapsed_ms / 1000 if status.elapsed_ms is not None else self._clock() - start
@@ -682,6 +683,8 @@ class Client(BaseClient):
 
         Raises :class:`TaskFailedError` (failed/timeout/cancelled on the hub) or
         :class:`TaskTimeoutError` (our ``timeout`` passed; the task may still finish).
+        When an image fails to download, the error's ``downloaded`` lists the images that did
+        arrive (``(bytes, content_type)``, None for the failed ones): they are paid for.
         ``model``/``input`` only label the Result and tune the poll timing.
         """
         return self._run(
@@ -972,9 +975,12 @@ def _outcome(get: Callable[[], Any]) -> tuple[Any, BaseException | None]:
 
 
 def _collect(outcomes: list[tuple[Any, BaseException | None]]) -> list[Any]:
-    """Results in order once every side-by-side flow is done; the first failure is raised."""
+    """Results in order once every side-by-side flow is done; the first failure is raised,
+    carrying what the others got as ``downloaded`` (None where a flow failed)."""
     for _, error in outcomes:
         if error is not None:
+            with contextlib.suppress(AttributeError, TypeError):
+                error.downloaded = [value for value, _ in outcomes]  # type: ignore[attr-defined]
             raise error
     return [value for value, _ in outcomes]
 

@@ -384,6 +384,7 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
         if run.task_id is None:
             _finish(run, history, "error", describe_error(exc), exc)
         else:
+            await _keep_downloaded(run, history, exc)
             _keep_pending(run, history, exc)
     finally:
         ticker.cancel()
@@ -413,6 +414,17 @@ def _keep_pending(run: Run, history: History | None, error: Exception) -> None:
         resumable=True,
         elapsed_s=elapsed,
     )
+
+
+async def _keep_downloaded(run: Run, history: History | None, error: Exception) -> None:
+    """Save the images that arrived before another one failed: they are paid for, and their
+    URLs may not last until the run is resumed (which then only adds the missing ones)."""
+    arrived = [item for item in getattr(error, "downloaded", None) or () if item is not None]
+    if not arrived or history is None:
+        return
+    files = await asyncio.to_thread(_journal, run, history, "images", run.run_id, arrived)
+    if files:
+        run.update(files=list(files))
 
 
 async def _complete(run: Run, history: History | None, result: Result) -> None:
@@ -448,6 +460,8 @@ async def _complete(run: Run, history: History | None, result: Result) -> None:
         thumbnails=thumbnails,
         elapsed_s=elapsed,
         status="completed",
+        error=None,  # a cancel that came too late no longer describes the run
+        exception=None,
     )
     if cancelled:
         raise asyncio.CancelledError

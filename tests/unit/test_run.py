@@ -443,6 +443,45 @@ def test_an_image_that_will_not_download_keeps_the_task_to_download_again(tmp_pa
     assert entry.status == "completed" and [p.exists() for p in entry.files] == [True]
 
 
+def test_images_that_arrived_before_another_failed_are_kept_at_once(tmp_path: Path) -> None:
+    import httpx
+
+    side = Hubside()
+    inner = simulator.transport(side.hub)
+    cdn_down = threading.Event()
+    cdn_down.set()
+
+    class SecondImageDown(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if cdn_down.is_set() and request.url.path.endswith("/1.png"):
+                return httpx.Response(502, request=request)
+            return await inner.handle_async_request(request)
+
+    async def sleep(seconds: float) -> None:
+        side.clock.advance(seconds)
+        await asyncio.sleep(0)
+
+    flaky = AsyncClient(
+        base_url="http://hub.test", transport=SecondImageDown(), sleep=sleep, clock=side.clock
+    )
+    history = History(tmp_path / "history")
+    run = _run(clock=side.clock, num_images=4)
+
+    asyncio.run(execute(run, flaky, history, tick_s=0.001))
+
+    assert (run.status, run.resumable) == ("error", True)
+    kept = history.get(run.run_id).files
+    assert len(kept) == 3 and all(path.exists() for path in kept)
+    assert run.files == kept
+
+    cdn_down.clear()
+    again = _resume(history, run, side)
+    assert again.status == "completed", again.error
+    entry = history.get(run.run_id)
+    assert len(entry.files) == 4 and set(kept) <= set(entry.files)
+    assert side.hub.stats.submitted == 1
+
+
 def test_an_unreadable_poll_answer_keeps_the_task(tmp_path: Path) -> None:
     side = Hubside(faults="malformed=1.0")
     history = History(tmp_path / "history")
@@ -575,6 +614,7 @@ def test_a_cancel_while_the_images_are_kept_does_not_drop_them(
 
     assert completed.wait(timeout=20)  # then the paid image arrives after all
     assert run.status == "completed" and run.result is not None
+    assert run.error is None  # the cancel no longer describes the run
     entry = history.get(run.run_id)
     assert entry.status == "completed" and [p.exists() for p in entry.files] == [True]
 
