@@ -318,7 +318,17 @@ class Studio(widgets.VBox):
                 run, fresh = self._run_for(entry)
                 cell = self._cell(run, lazy_images=run.done and run.result is None)
             except Exception as exc:
-                log.info("history entry %s cannot be shown: %s", entry.run_id, exc)
+                if entry.is_pending:  # a task that may still bill: say so where it is seen
+                    log.warning(
+                        "history run %s (task %s, not finished) cannot be shown here: %s; "
+                        "resume it with client.wait(%r)",
+                        entry.run_id,
+                        entry.task_id,
+                        exc,
+                        entry.task_id,
+                    )
+                else:
+                    log.info("history entry %s cannot be shown: %s", entry.run_id, exc)
                 continue
             shown.add(entry.run_id)
             cells.append(cell)

@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import random
 import subprocess
 import sys
@@ -372,6 +373,21 @@ def test_a_run_without_a_task_id_shows_interrupted_and_is_never_sent(
     assert cell.cancel_button.layout.display == "none"
     assert studio.resumed == [] and hub.stats.submitted == submitted
     assert history.get("lost").status == "created"  # the journal is left as it was
+
+
+def test_an_unfinished_run_this_version_cannot_rebuild_is_named_with_its_task(
+    history: History, make_studio: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    history.start("gone", "a-model-since-retired", {"prompt": "still on the hub"})
+    history.submitted("gone", "hub-retired-1")
+
+    with caplog.at_level(logging.WARNING, logger="mountsea_widgets"):
+        studio = make_studio()
+        assert studio.wait_loaded(30)
+
+    assert studio.cells == [] and studio.resumed == []
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert any("hub-retired-1" in text and "client.wait" in text for text in warned), warned
 
 
 def test_a_run_being_submitted_by_another_session_is_not_called_interrupted(
