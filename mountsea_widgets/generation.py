@@ -58,20 +58,6 @@ def _new_run(model: str, input: dict[str, Any]) -> Run:
     return Run(model, input)
 
 
-def _interrupted(run: Run) -> KeyboardInterrupt:
-    """The KeyboardInterrupt to raise when a blocking call is stopped: it names the task."""
-    if run.task_id is None:
-        return KeyboardInterrupt(
-            f"stopped before the hub confirmed a task ({run.model}, run {run.run_id}); "
-            "if the request had arrived, the provider may still run (and bill) it"
-        )
-    return KeyboardInterrupt(
-        f"stopped waiting for {run.model} task {run.task_id}; the hub may still finish (and "
-        f"bill) it. Its id is kept in the history (run {run.run_id}); fetch the result with "
-        f"mw.Client().wait({run.task_id!r})"
-    )
-
-
 def generate(
     model: str,
     prompt: str,
@@ -94,14 +80,18 @@ def generate(
     stop button) stops waiting at once and raises KeyboardInterrupt naming the task id.
     """
     from .history import open_history
+    from .run import require_async_client
     from .runner import get_runner
 
     input = _prepared(model, prompt, params)  # fail here, in the caller's frame
+    require_async_client(client)
     run = _new_run(model, input)
     try:
         return get_runner().run(_generate_on_runner(run, client, open_history(history)))
     except KeyboardInterrupt:
-        raise _interrupted(run) from None
+        from .run import interrupted
+
+        raise interrupted(run) from None
 
 
 async def agenerate(
@@ -114,8 +104,10 @@ async def agenerate(
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""
     from .history import open_history
+    from .run import require_async_client
     from .runner import get_runner
 
     input = _prepared(model, prompt, params)
+    require_async_client(client)
     run = _new_run(model, input)
     return await get_runner().arun(_generate_on_runner(run, client, open_history(history)))

@@ -45,7 +45,7 @@ USAGE = "usage: %%mountsea MODEL [--param value ...]  (the cell body is the prom
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 _INTEGER = re.compile(r"^[+-]?\d+$")
-_SIZE = re.compile(r"^(\d+)\s*[x×]\s*(\d+)$")
+_SIZE = re.compile(r"^(\d+)\s*[x×]\s*(\d+)$", re.IGNORECASE)
 _URL_OR_DATA = re.compile(r"^(https?://|data:)", re.IGNORECASE)
 
 #: Makes the client each ``%%mountsea`` cell uses; None means the configured hub (or the
@@ -213,13 +213,14 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     """``%%mountsea MODEL [--param value ...]``: generate from the cell body; returns the Result.
 
     Blocks until the run ends while a live task cell shows its progress; an interrupt (the
-    stop button) stops waiting. Usage errors raise ``UsageError`` (shown without a traceback).
+    stop button) stops waiting and raises KeyboardInterrupt naming the task, so cells queued
+    after this one do not run. Usage errors raise ``UsageError`` (shown without a traceback).
     """
     from IPython.display import HTML, display
 
     from .config import make_async_client, settings
     from .history import open_history
-    from .run import Run, start
+    from .run import Run, interrupted, start
     from .runner import get_runner
     from .widgets.task_cell import TaskCell
 
@@ -246,6 +247,9 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     except KeyboardInterrupt:
         run.cancel()
         run.wait(5.0)
+        # Raised again, naming the task: the kernel then drops the cells queued after this
+        # one (Run All), which would otherwise go on and generate (and bill) more.
+        raise interrupted(run) from None
     if run.status == "completed" and run.result is not None:
         return run.result
     print(f"mountsea: {model} run {run.status}: {run.error or 'no reason given'}", file=sys.stderr)

@@ -91,6 +91,20 @@ def cancel_message(task_id: str | None) -> str:
     )
 
 
+def interrupted(run: Run) -> KeyboardInterrupt:
+    """The KeyboardInterrupt to raise when a blocking call is stopped: it names the task."""
+    if run.task_id is None:
+        return KeyboardInterrupt(
+            f"stopped before the hub confirmed a task ({run.model}, run {run.run_id}); "
+            "if the request had arrived, the provider may still run (and bill) it"
+        )
+    return KeyboardInterrupt(
+        f"stopped waiting for {run.model} task {run.task_id}; the hub may still finish (and "
+        f"bill) it. Its id is kept in the history (run {run.run_id}); fetch the result with "
+        f"mw.Client().wait({run.task_id!r})"
+    )
+
+
 class Run:
     """The state of one generation: what was asked, where it stands, and what came back.
 
@@ -316,10 +330,27 @@ async def execute(
     """
     from .recovery import claim
 
+    require_async_client(client)
     with claim(run, history) as claimed:
         if claimed and not _finished_elsewhere(run, history):
             await _carry_out(run, client, history, tick_s)
     return run
+
+
+def require_async_client(client: object) -> None:
+    """Refuse the blocking :class:`~mountsea_widgets.client.Client` before anything is sent.
+
+    Its calls would block the runner's loop, and its answers cannot be awaited: the task would
+    be created (and billed) and then lost to a TypeError.
+    """
+    from .client import Client
+
+    if isinstance(client, Client):
+        raise TypeError(
+            "client must be an mw.AsyncClient (the blocking mw.Client cannot run in the "
+            "background); make one with mw.AsyncClient(api_key=..., base_url=...), or leave "
+            "client out to use the configured hub"
+        )
 
 
 def _finished_elsewhere(run: Run, history: History | None) -> bool:
@@ -355,9 +386,10 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
         task_id = run.task_id
         if task_id is None:
             task_id = await client.submit(run.model, dict(run.input))
-            # Journalled before anyone is told: a crash in a view cannot lose the id.
-            _journal(run, history, "submitted", run.run_id, task_id, run.model)
+            # In memory first: whoever sees the id in the journal (an interrupt, another
+            # session) finds it on the run too.
             run.update(task_id=task_id, status="pending")
+            _journal(run, history, "submitted", run.run_id, task_id, run.model)
 
         def on_status(status: TaskStatus) -> None:
             new = _status_from_poll(status)

@@ -83,3 +83,43 @@ def test_ctrl_c_stops_a_blocking_generate_at_once_and_keeps_the_task_id(
         "print(json.dumps([repr(e) for e in get_runner().failures]))"
     )
     assert json.loads(failures.stdout) == []
+
+
+def test_ctrl_c_in_a_mountsea_cell_stops_it_and_the_cells_queued_after_it(
+    kernel: KernelDriver,
+) -> None:
+    kernel.execute(
+        SETUP + "%load_ext mountsea_widgets\n"
+        "from mountsea_widgets import magics\n"
+        "magics.client_factory = lambda: mw.AsyncClient(base_url=SLOW.url)\n"
+    )
+    history = _history(kernel)
+    before = {entry.run_id for entry in history.entries()}
+
+    magic = kernel.client.execute("%%mountsea nano-banana\na very slow boat", store_history=False)
+    queued = kernel.client.execute("print('the queued cell ran')", store_history=False)
+    kernel.wait_for(
+        lambda: any(e.task_id for e in history.entries() if e.run_id not in before),
+        timeout=30,
+        what="the task id in the history",
+    )
+    (entry,) = [e for e in history.entries() if e.run_id not in before]
+
+    kernel.manager.interrupt_kernel()
+    reply = kernel._until_idle(magic, timeout=10)
+
+    assert reply.error is not None
+    assert reply.error.startswith("KeyboardInterrupt: stopped waiting for nano-banana task")
+    assert entry.task_id is not None and entry.task_id in reply.error
+    # The kernel drops what was queued behind the stopped cell (Run All stops there).
+    status = None
+    for _ in range(50):
+        answer = kernel.client.get_shell_msg(timeout=10)
+        if answer["parent_header"].get("msg_id") == queued:
+            status = answer["content"]["status"]
+            break
+    assert status == "aborted"
+    assert "the queued cell ran" not in "".join(
+        m["content"].get("text", "") for m in kernel.log if m["msg_type"] == "stream"
+    )
+    kernel.execute("magics.client_factory = None")

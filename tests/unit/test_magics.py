@@ -74,6 +74,7 @@ def test_image_size_takes_json_a_size_or_a_preset() -> None:
     _, params = parse_line("""gpt-image-2 --image_size '{"width":1536,"height":1024}'""")
     assert params == {"image_size": {"width": 1536, "height": 1024}}
     assert parse_line("gpt-image-2 --image_size 1536x1024")[1] == params
+    assert parse_line("gpt-image-2 --image_size 1536X1024")[1] == params
     assert parse_line("gpt-image-2 --image_size square_hd")[1] == {"image_size": "square_hd"}
 
 

@@ -636,3 +636,18 @@ def _png_bytes() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (4, 4), "red").save(out, "PNG")
     return out.getvalue()
+
+
+def test_the_blocking_client_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    import mountsea_widgets as mw
+    from mountsea_widgets.client import Client
+
+    with simulator.serve(speed=100) as hub:
+        blocking = Client(base_url=hub.url)
+        run = _run()
+        with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient"):
+            asyncio.run(execute(run, blocking, None))  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient"):
+            mw.generate("nano-banana", "a red cube", client=blocking, history=False)  # type: ignore[arg-type]
+        blocking.close()
+        assert hub.stats.submitted == 0
