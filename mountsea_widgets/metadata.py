@@ -17,6 +17,10 @@ Long ``data:`` URIs in the input (reference images, easily megabytes) are replac
 embedded copy by a short note with their SHA-256, and their places are listed under
 ``"input_omitted"``: a JPEG's EXIF segment holds at most 64 KB, and copying a reference image
 into every output would double its size. The history journal keeps them in full.
+
+Reading trusts nothing in the file: compressed metadata is inflated only up to
+:data:`MAX_METADATA_BYTES` (a small file cannot expand into gigabytes), and text that is not
+UTF-8, not JSON or nested absurdly deep is reported as :class:`MetadataError`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 from .errors import ImageError, MountseaError
 
 __all__ = [
+    "MAX_METADATA_BYTES",
     "PNG_KEYWORD",
     "SOFTWARE",
     "MetadataError",
@@ -51,6 +56,11 @@ PNG_KEYWORD = "mountsea"
 FORMAT_VERSION = 1
 #: ``data:`` URIs longer than this are replaced by a note in embedded metadata.
 MAX_EMBEDDED_DATA_URI = 2048
+#: Largest metadata JSON (in bytes) that is embedded or read back. Real payloads are a few KB:
+#: long data: URIs are shortened to a note, so even ten references and a long prompt stay far
+#: below this. Embedding refuses more, so reading accepts everything embedding writes, while a
+#: hostile file cannot make the reader inflate or parse more than this.
+MAX_METADATA_BYTES = 8 * 1024 * 1024
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _EXIF_HEADER = b"Exif\x00\x00"
@@ -66,6 +76,10 @@ _DATA_URI = re.compile(r"^data:([a-z0-9.+/-]*)[;,]", re.IGNORECASE)
 
 class MetadataError(MountseaError, ValueError):
     """An image has no mountsea metadata, or metadata cannot be embedded in it."""
+
+
+class _InvalidJson(MetadataError):
+    """Metadata text that does not parse as JSON at all."""
 
 
 # --- formats -----------------------------------------------------------------------------------
@@ -162,8 +176,8 @@ def embed(data: bytes, content_type: str, meta: Mapping[str, Any]) -> bytes:
 
     The format is taken from the bytes themselves (``content_type`` only names it in errors).
     Earlier mountsea metadata in the image is replaced, other metadata is kept. Raises
-    :class:`MetadataError` for other formats, malformed containers, or (JPEG only) metadata
-    larger than one 64 KB EXIF segment.
+    :class:`MetadataError` for other formats, malformed containers, metadata larger than
+    :data:`MAX_METADATA_BYTES`, or (JPEG only) metadata larger than one 64 KB EXIF segment.
     """
     payload = _payload(meta)
     kind = content_type_of(data)
@@ -187,33 +201,55 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 
     Returns the embedded dict: ``model``, ``input``, ``task_id``, ``created`` (Unix time),
     ``software`` and whatever else was saved (``run_id``, ``index``, ``input_omitted``...).
-    Raises :class:`MetadataError` naming the file when it holds no mountsea metadata or is not
-    a PNG, JPEG or WebP image, and ``FileNotFoundError`` when it does not exist.
+    Raises :class:`MetadataError` naming the file when it holds no mountsea metadata, holds
+    metadata that cannot be read (compressed past :data:`MAX_METADATA_BYTES`, not UTF-8, not
+    JSON) or is not a PNG, JPEG or WebP image, and ``FileNotFoundError`` when it does not exist.
     """
     file = Path(path)
     data = file.read_bytes()
     kind = content_type_of(data)
+    readers = {"image/png": _png_read, "image/jpeg": _jpeg_read, "image/webp": _webp_read}
+    reader = readers.get(kind or "")
+    if reader is None:
+        raise MetadataError(f"{file}: not a PNG, JPEG or WebP image, so it has no metadata")
     try:
-        if kind == "image/png":
-            found = _png_read(data)
-        elif kind == "image/jpeg":
-            found = _jpeg_read(data)
-        elif kind == "image/webp":
-            found = _webp_read(data)
-        else:
-            raise MetadataError(f"{file}: not a PNG, JPEG or WebP image, so it has no metadata")
+        found = reader(data)
     except (struct.error, IndexError, zlib.error, ImageError) as exc:
         raise MetadataError(f"{file}: malformed {kind} image ({exc})") from exc
+    except MetadataError as exc:
+        raise MetadataError(f"{file}: {exc}") from exc
     if found is None:
         raise MetadataError(f"{file}: no mountsea-widgets metadata in this image")
     return found
 
 
-def _parse_payload(text: str) -> dict[str, Any] | None:
+def _payload_json(payload: Mapping[str, Any], *, ascii_only: bool) -> str:
+    """The payload as compact JSON; MetadataError when it is larger than a reader accepts."""
+    text = json.dumps(payload, ensure_ascii=ascii_only, separators=(",", ":"), default=str)
+    size = len(text.encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise MetadataError(
+            f"metadata is too large to embed ({size:,} bytes, at most {MAX_METADATA_BYTES:,})"
+        )
+    return text
+
+
+def _load_json(text: str) -> Any:
+    """The JSON value of embedded metadata text, or MetadataError saying why it is unreadable."""
+    if len(text) > MAX_METADATA_BYTES:
+        raise MetadataError(
+            f"metadata is larger than the {MAX_METADATA_BYTES:,}-byte limit, so it is not read"
+        )
     try:
-        value = json.loads(text)
-    except ValueError:
-        return None
+        return json.loads(text)
+    except RecursionError as exc:
+        raise MetadataError("metadata JSON is nested too deeply to read") from exc
+    except ValueError as exc:
+        raise _InvalidJson(f"metadata is not valid JSON ({exc})") from exc
+
+
+def _ours(value: Any) -> dict[str, Any] | None:
+    """``value`` when it is a mountsea-widgets payload, else None."""
     if isinstance(value, dict) and value.get("software") == SOFTWARE:
         return value
     return None
@@ -266,23 +302,41 @@ def _png_text_keyword(kind: bytes, body: bytes) -> str | None:
     return keyword.decode("latin-1")
 
 
+def _inflate(compressed: bytes) -> bytes:
+    """Decompress a zlib stream, refusing to produce more than :data:`MAX_METADATA_BYTES`."""
+    inflater = zlib.decompressobj()
+    # One byte past the limit tells a payload exactly at the limit from one that is larger.
+    raw = inflater.decompress(compressed, MAX_METADATA_BYTES + 1)
+    if len(raw) > MAX_METADATA_BYTES:
+        raise MetadataError(
+            f"compressed metadata inflates past the {MAX_METADATA_BYTES:,}-byte limit"
+        )
+    if not inflater.eof:
+        raise MetadataError("compressed metadata is incomplete (truncated zlib stream)")
+    return raw
+
+
 def _png_text_value(kind: bytes, body: bytes) -> str | None:
     _, _, rest = body.partition(b"\x00")
     if kind == b"tEXt":
         return rest.decode("latin-1")
     if kind == b"zTXt":
-        return zlib.decompress(rest[1:]).decode("latin-1")
+        return _inflate(rest[1:]).decode("latin-1")
     if kind == b"iTXt":
         compressed, rest = rest[0], rest[2:]
         _, _, rest = rest.partition(b"\x00")  # language tag
         _, _, text = rest.partition(b"\x00")  # translated keyword
-        return (zlib.decompress(text) if compressed else text).decode("utf-8")
+        raw = _inflate(text) if compressed else text
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise MetadataError(f"metadata text is not valid UTF-8 ({exc.reason})") from exc
     return None
 
 
 def _png_embed(data: bytes, payload: Mapping[str, Any]) -> bytes:
     ours = {PNG_KEYWORD, "Software", "Description"}
-    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    text = _payload_json(payload, ascii_only=False)
     extra = [
         _png_itxt(PNG_KEYWORD, text, compress=len(text) > 1024),
         _png_chunk(b"tEXt", b"Software\x00" + SOFTWARE.encode("latin-1")),
@@ -308,8 +362,9 @@ def _png_embed(data: bytes, payload: Mapping[str, Any]) -> bytes:
 def _png_read(data: bytes) -> dict[str, Any] | None:
     for kind, body in _png_chunks(data):
         if _png_text_keyword(kind, body) == PNG_KEYWORD:
+            # The chunk claims to be ours, so a payload that cannot be read is an error.
             value = _png_text_value(kind, body)
-            found = _parse_payload(value) if value is not None else None
+            found = _ours(_load_json(value)) if value is not None else None
             if found is not None:
                 return found
     return None
@@ -332,7 +387,7 @@ def _exif_with_payload(existing: bytes | None, payload: Mapping[str, Any]) -> by
     prompt = _prompt_of(payload)
     if prompt and prompt.isascii():
         exif[_TAG_IMAGE_DESCRIPTION] = prompt
-    text = json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)
+    text = _payload_json(payload, ascii_only=True)
     exif.get_ifd(_TAG_EXIF_IFD)[_TAG_USER_COMMENT] = _USER_COMMENT_ASCII + text.encode("ascii")
     raw = exif.tobytes()
     return raw[len(_EXIF_HEADER) :] if raw.startswith(_EXIF_HEADER) else raw
@@ -359,7 +414,19 @@ def _exif_read(raw: bytes) -> dict[str, Any] | None:
         text = comment[8:].decode(codec, "replace")
     else:
         text = comment.decode("utf-8", "replace")
-    return _parse_payload(text.rstrip("\x00 "))
+    return _exif_payload(text.rstrip("\x00 "))
+
+
+def _exif_payload(text: str) -> dict[str, Any] | None:
+    """Our payload from an EXIF UserComment, None when the comment is someone else's.
+
+    Any tool may write a UserComment, so text that is not JSON is simply not ours; a comment
+    too large or too deeply nested to read is still refused with a clear MetadataError.
+    """
+    try:
+        return _ours(_load_json(text))
+    except _InvalidJson:
+        return None
 
 
 # --- JPEG: APP1 segments ------------------------------------------------------------------------

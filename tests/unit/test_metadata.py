@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import tracemalloc
 import zlib
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from PIL import Image
 
 from mountsea_widgets.errors import MountseaError
 from mountsea_widgets.metadata import (
+    MAX_METADATA_BYTES,
     SOFTWARE,
     MetadataError,
     content_type_of,
@@ -281,3 +283,118 @@ def test_any_json_input_round_trips(fmt: str, data: dict[str, Any], tmp_path: Pa
     path = tmp_path / f"a.{fmt.lower()}"
     path.write_bytes(embed(encoded(fmt, size=(8, 8)), f"image/{fmt.lower()}", {"input": data}))
     assert read_metadata(path)["input"] == data
+
+
+# --- hostile metadata --------------------------------------------------------------------------
+
+
+def png_with_chunk(kind: bytes, body: bytes) -> bytes:
+    """A small PNG with one extra chunk right after IHDR (where text chunks may go)."""
+    png = encoded("PNG", size=(8, 8))
+    after_ihdr = 8 + 12 + 13
+    crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+    return png[:after_ihdr] + chunk + png[after_ihdr:]
+
+
+def mountsea_itxt(text: bytes, *, compressed: bool) -> bytes:
+    """The body of an iTXt chunk under our keyword, with ``text`` as given (already deflated)."""
+    flag = b"\x01\x00" if compressed else b"\x00\x00"
+    return b"mountsea\x00" + flag + b"\x00\x00" + text
+
+
+def zeros_deflated(size: int) -> bytes:
+    """A valid zlib stream of ``size`` zero bytes, built without ever holding them all.
+
+    After a full flush the compressor forgets its history, so every further block of zeros
+    deflates to the same bytes: one of them is repeated, and the trailer gets the checksum of
+    the whole output.
+    """
+    block = bytes(1 << 20)
+    count = size // len(block)
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    end = compressor.flush(zlib.Z_FINISH)
+    checksum = 1
+    for _ in range(count):
+        checksum = zlib.adler32(block, checksum)
+    return first + repeated * (count - 1) + end[:-4] + checksum.to_bytes(4, "big")
+
+
+def test_compressed_metadata_bomb_is_refused_without_inflating_it(tmp_path: Path) -> None:
+    bomb = zeros_deflated(1 << 30)  # 1 GiB once inflated, about 1 MB on disk
+    path = tmp_path / "bomb.png"
+    path.write_bytes(png_with_chunk(b"iTXt", mountsea_itxt(bomb, compressed=True)))
+    tracemalloc.start()
+    try:
+        with pytest.raises(MetadataError, match=r"bomb\.png.*8,388,608-byte limit"):
+            read_metadata(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024 * 1024  # bounded by the limit, nowhere near the 1 GiB inflated
+
+
+def test_compressed_ztxt_bomb_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.png"
+    body = b"mountsea\x00\x00" + zeros_deflated(MAX_METADATA_BYTES + (1 << 20))
+    path.write_bytes(png_with_chunk(b"zTXt", body))
+    with pytest.raises(MetadataError, match="limit"):
+        read_metadata(path)
+
+
+def test_truncated_compressed_metadata_is_reported_as_incomplete(tmp_path: Path) -> None:
+    text = json.dumps({"software": SOFTWARE, "input": {"prompt": "x" * 5000}}).encode()
+    path = tmp_path / "cut.png"
+    cut = zlib.compress(text)[:-10]
+    path.write_bytes(png_with_chunk(b"iTXt", mountsea_itxt(cut, compressed=True)))
+    with pytest.raises(MetadataError, match=r"cut\.png: compressed metadata is incomplete"):
+        read_metadata(path)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_metadata_that_is_not_utf8_raises_metadata_error(compressed: bool, tmp_path: Path) -> None:
+    text = b'{"software": "mountsea-widgets", "model": "\xff\xfe"}'
+    path = tmp_path / "latin.png"
+    body = mountsea_itxt(zlib.compress(text) if compressed else text, compressed=compressed)
+    path.write_bytes(png_with_chunk(b"iTXt", body))
+    with pytest.raises(MetadataError, match=r"latin\.png.*not valid UTF-8"):
+        read_metadata(path)
+
+
+def test_metadata_that_is_not_json_raises_metadata_error(tmp_path: Path) -> None:
+    path = tmp_path / "garbled.png"
+    path.write_bytes(png_with_chunk(b"iTXt", mountsea_itxt(b'{"software": ', compressed=False)))
+    with pytest.raises(MetadataError, match=r"garbled\.png.*not valid JSON"):
+        read_metadata(path)
+
+
+def test_deeply_nested_png_metadata_raises_metadata_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.png"
+    deep = zlib.compress(b"[" * 100_000)
+    path.write_bytes(png_with_chunk(b"iTXt", mountsea_itxt(deep, compressed=True)))
+    with pytest.raises(MetadataError, match=r"deep\.png.*nested too deeply"):
+        read_metadata(path)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP"])
+def test_deeply_nested_exif_comment_raises_metadata_error(fmt: str, tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9286] = b"ASCII\x00\x00\x00" + b"[" * 60_000
+    path = tmp_path / "deep.img"
+    path.write_bytes(encoded(fmt, exif=exif.tobytes()))
+    with pytest.raises(MetadataError, match="nested too deeply"):
+        read_metadata(path)
+
+
+def test_everything_embedding_writes_is_read_back_and_more_is_refused(tmp_path: Path) -> None:
+    # A prompt taking the payload just under the limit still embeds and reads back...
+    base = len(json.dumps({"software": SOFTWARE, "format": 1, "input": {"prompt": ""}}))
+    prompt = "a lighthouse " * ((MAX_METADATA_BYTES - base - 64) // 13)
+    path = tmp_path / "big.png"
+    path.write_bytes(embed(encoded("PNG"), "image/png", {"input": {"prompt": prompt}}))
+    assert read_metadata(path)["input"]["prompt"] == prompt
+    # ...while a payload past it is refused when embedding, not written unreadable.
+    with pytest.raises(MetadataError, match="too large to embed"):
+        embed(encoded("PNG"), "image/png", {"input": {"prompt": prompt + "x" * 100}})
