@@ -15,7 +15,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,8 @@ INK = (20, 20, 20)
 MUTED = (110, 110, 110)
 ERROR_INK = (176, 0, 32)
 TONES = {"normal": INK, "muted": MUTED, "error": ERROR_INK}
+
+_NOT_A_SPACE = re.compile(r"[^ ]")
 
 
 @dataclass(frozen=True)
@@ -148,33 +152,91 @@ def wrap_text(text: str, font: Font, width: int, max_lines: int) -> list[str]:
     """Break ``text`` into at most ``max_lines`` lines no wider than ``width`` pixels.
 
     Explicit newlines are kept; words longer than a line are cut; text that does not fit ends
-    with an ellipsis, so nothing overflows its box.
+    with an ellipsis, so nothing overflows its box. The work is bounded by what the lines can
+    show, not by the length of ``text`` (a hub error message may be arbitrarily long).
     """
-    lines: list[str] = []
+    if max_lines < 1:
+        raise ValueError(f"max_lines must be at least 1, got {max_lines}")
+    shown = _decisive_start(text, width, max_lines)
+    # One line more than shown is enough to know that the text goes on.
+    lines = list(itertools.islice(_wrapped_lines(shown, font, width), max_lines + 1))
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = _with_ellipsis(lines[-1], font, width)
+    return lines
+
+
+def _decisive_start(text: str, width: int, max_lines: int) -> str:
+    """The start of ``text`` that decides its first ``max_lines + 1`` wrapped lines.
+
+    A line holds at most ``width + 1`` characters (see :func:`_fits`) and its break swallows at
+    most two (CR LF); a further line's worth covers the look-ahead into the next word.
+    Runs of spaces after a break take no room, so only other characters are counted. Whatever
+    follows cannot change those lines, and cutting there still leaves more lines than shown.
+    """
+    budget = (max_lines + 2) * (max(width, 0) + 3)
+    if len(text) <= budget:
+        return text
+    beyond = next(itertools.islice(_NOT_A_SPACE.finditer(text), budget, None), None)
+    return text if beyond is None else text[: beyond.start()]
+
+
+def _fits(text: str, font: Font, width: int) -> bool:
+    """Whether ``text`` is at most ``width`` pixels wide.
+
+    A visible character is at least a pixel wide in any practical font, so more than
+    ``width + 1`` characters never fit and are not measured (measuring takes time in the
+    length of the text).
+    """
+    return len(text) <= width + 1 and font.getlength(text) <= width
+
+
+def _wrapped_lines(text: str, font: Font, width: int) -> Iterator[str]:
+    """The lines of ``text`` wrapped to ``width``, produced lazily so callers can stop early."""
     for paragraph in text.splitlines() or [""]:
         line = ""
         for word in paragraph.split(" "):
+            if not line and not word:
+                continue  # spaces at the start of a line take no room
             candidate = f"{line} {word}" if line else word
-            if font.getlength(candidate) <= width:
+            if _fits(candidate, font, width):
                 line = candidate
                 continue
             if line:
-                lines.append(line)
-            while font.getlength(word) > width and len(word) > 1:
-                cut = len(word)
-                while cut > 1 and font.getlength(word[:cut]) > width:
-                    cut -= 1
-                lines.append(word[:cut])
+                yield line
+            while len(word) > 1 and not _fits(word, font, width):
+                cut = _longest_fitting_prefix(word, font, width)
+                yield word[:cut]
                 word = word[cut:]
             line = word
-        lines.append(line)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        last = lines[-1]
-        while last and font.getlength(last + "…") > width:
-            last = last[:-1]
-        lines[-1] = last + "…"
-    return lines
+        yield line
+
+
+def _longest_fitting_prefix(word: str, font: Font, width: int) -> int:
+    """Length of the longest proper prefix of ``word`` within ``width`` (at least 1)."""
+    longest = min(len(word) - 1, width + 1)
+    return _largest_fitting(1, longest, lambda n: _fits(word[:n], font, width))
+
+
+def _with_ellipsis(line: str, font: Font, width: int) -> str:
+    """``line`` shortened as needed so that it still fits ``width`` with "…" appended."""
+    keep = _largest_fitting(0, len(line), lambda n: _fits(line[:n] + "…", font, width))
+    return line[:keep] + "…"
+
+
+def _largest_fitting(low: int, high: int, fits: Callable[[int], bool]) -> int:
+    """The largest ``n`` in ``low..high`` with ``fits(n)``, or ``low`` when none fits.
+
+    By bisection: text width grows with the number of characters, so ``fits`` holds up to
+    some ``n`` and fails after it, and a few measurements find that point.
+    """
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _draw_text(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops, ImageFont
@@ -140,6 +141,52 @@ def test_wrap_text_fits_the_width_and_marks_what_was_cut() -> None:
     long_word = wrap_text("x" * 100, font, 60, 10)
     assert len(long_word) > 1 and all(font.getlength(line) <= 60 for line in long_word)
     assert wrap_text("two\nlines", font, 200, 5) == ["two", "lines"]
+
+
+def counted(font: ImageFont.FreeTypeFont, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every string ``font.getlength`` is asked to measure from now on, in order."""
+    measured: list[str] = []
+    real_getlength = font.getlength
+
+    def counting_getlength(text: str, *args: Any, **kwargs: Any) -> float:
+        measured.append(text)
+        return real_getlength(text, *args, **kwargs)
+
+    monkeypatch.setattr(font, "getlength", counting_getlength)
+    return measured
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["A" * 20_000, ("a hub error message that goes on and on, " * 500)[:20_000]],
+    ids=["unbroken-word", "sentence"],
+)
+def test_wrap_text_of_a_huge_text_measures_only_what_it_can_show(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    font = ImageFont.load_default(size=14)
+    measured = counted(font, monkeypatch)
+    lines = wrap_text(text, font, 180, 4)
+    assert len(lines) == 4
+    assert lines[-1].endswith("…")
+    assert "".join(lines).replace(" ", "")[:20] == text.replace(" ", "")[:20]
+    # A few bisection steps per line, each on a short string: not one per character.
+    assert len(measured) < 200
+    assert max(len(each) for each in measured) < 200
+    assert all(font.getlength(line) <= 180 for line in lines)
+
+
+def test_wrap_text_skips_a_long_run_of_spaces_cheaply(monkeypatch: pytest.MonkeyPatch) -> None:
+    font = ImageFont.load_default(size=14)
+    measured = counted(font, monkeypatch)
+    lines = wrap_text("word" + " " * 20_000 + "hidden", font, 120, 2)
+    assert lines[0].startswith("word ") and lines[1] == "hidden"  # nothing is lost
+    assert len(measured) < 200
+
+
+def test_wrap_text_needs_room_for_a_line() -> None:
+    with pytest.raises(ValueError, match="max_lines must be at least 1"):
+        wrap_text("text", ImageFont.load_default(size=14), 120, 0)
 
 
 def test_comparison_sheet_has_one_cell_per_grid_position(tmp_path: Path) -> None:
