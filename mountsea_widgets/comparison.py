@@ -493,7 +493,10 @@ class Comparison:
     def to_csv(self, path: str | Path) -> Path:
         """Write :meth:`records` as CSV (``params`` and non-text values as JSON); returns the path.
 
-        :func:`read_csv` reads it back to the same records.
+        Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+        ``@``, a tab or a carriage return: task ids and errors come from the hub) is written
+        with a leading ``'``, and so is text already starting with one, so :func:`read_csv`
+        reads it back to the same records.
         """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -763,14 +766,35 @@ def _describe(cell: Cell) -> dict[str, str]:
 # --- CSV ----------------------------------------------------------------------------------------
 
 
+#: First characters that make a spreadsheet treat a cell as a formula (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: The mark that keeps a cell text; text starting with it is marked too, so unmarking is exact.
+_TEXT_MARK = "'"
+
+
 def _csv_text(name: str, value: Any) -> str:
+    """The CSV cell for one record field: numbers as numbers, anything else as safe text."""
     if value is None:
         return ""
-    if name == "params" or not isinstance(value, str | int | float):
-        return json.dumps(value, ensure_ascii=False, sort_keys=False)
     if isinstance(value, bool):
         return json.dumps(value)
-    return str(value)
+    if name != "params" and isinstance(value, int | float):
+        return str(value)
+    if name == "params" or not isinstance(value, str):
+        return _as_text_cell(json.dumps(value, ensure_ascii=False, sort_keys=False))
+    return _as_text_cell(value)
+
+
+def _as_text_cell(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet could run it, or it starts with ``'``."""
+    if text.startswith((*_FORMULA_STARTS, _TEXT_MARK)):
+        return _TEXT_MARK + text
+    return text
+
+
+def _from_text_cell(cell: str) -> str:
+    """The text :func:`_as_text_cell` was given (numbers never start with the mark)."""
+    return cell[len(_TEXT_MARK) :] if cell.startswith(_TEXT_MARK) else cell
 
 
 def _typed_value(param: str, models: Iterable[str], text: str) -> Any:
@@ -794,7 +818,8 @@ def read_csv(path: str | Path) -> list[dict[str, Any]]:
     """Read a file written by :meth:`Comparison.to_csv` back into records (typed again)."""
     records: list[dict[str, Any]] = []
     with Path(path).open(newline="", encoding="utf-8") as handle:
-        for raw in csv.DictReader(handle):
+        for cells in csv.DictReader(handle):
+            raw = {name: _from_text_cell(cells.get(name) or "") for name in RECORD_FIELDS}
             record: dict[str, Any] = {name: (raw.get(name) or None) for name in RECORD_FIELDS}
             record["row"] = int(raw["row"])
             record["column"] = int(raw["column"])

