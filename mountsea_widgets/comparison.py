@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog import catalog
 from .errors import ValidationError
 from .image_input import prepare_input
-from .run import FINAL_STATUSES, Run, describe_error, execute
+from .run import FINAL_STATUSES, Run, describe_error, execute, require_async_client
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -189,6 +189,10 @@ class Cell:
         """The cell's notes joined ("seed: n/a (model has no seed)", ignored fixed params)."""
         return "; ".join(self.notes)
 
+    def _sent_seed(self) -> int | None:
+        seed = self.input.get("seed") if self.input is not None else None
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
     def record(self) -> dict[str, Any]:
         """This cell as one flat dict (see :data:`RECORD_FIELDS`)."""
         file = self.file
@@ -196,7 +200,8 @@ class Cell:
             "row": self.row,
             "column": self.column,
             "model": self.model,
-            "seed": self.seed,
+            # The seed sent, also when it is the varied parameter (vary={"seed": [...]}).
+            "seed": self.seed if self.seed is not None else self._sent_seed(),
             "param": self.param,
             "value": self.value,
             "params": dict(self.input) if self.input is not None else None,
@@ -535,6 +540,13 @@ class Comparison:
             await asyncio.gather(
                 *(self._run_cell(cell, client, slots) for cell in self.plan.cells if cell.run)
             )
+        except asyncio.CancelledError:
+            # A cell whose task was cancelled before its first step never ran its own handler
+            # (a cancel that comes while the runner is busy): it must not stay "queued".
+            for cell in self.plan.cells:
+                if cell.run is not None and not cell.run.done:
+                    cell.run.update(status="cancelled", error="cancelled before it was sent")
+            raise
         finally:
             if own_client:
                 await client.aclose()
@@ -859,6 +871,7 @@ def compare(
     """
     layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params)
     _check_concurrency(concurrency)
+    require_async_client(client)
     subtitle = ""
     if client is None:
         from .config import settings

@@ -482,6 +482,57 @@ def test_cancel_stops_running_and_queued_cells() -> None:
     assert "cancelled before it was sent" in (comparison.cells[2].error or "")
 
 
+def test_a_comparison_cancelled_while_the_runner_is_busy_still_settles() -> None:
+    import threading
+
+    from mountsea_widgets.runner import Runner
+
+    own = Runner(name="mountsea-runner-comparison-cancel")
+    busy, release = threading.Event(), threading.Event()
+
+    def block() -> None:  # holds the runner loop: the cancel lands before any cell starts
+        busy.set()
+        release.wait(timeout=20)
+
+    hub = simulator.Hub(speed=500, prerender=False)
+    try:
+        own.call_soon(block)
+        assert busy.wait(timeout=10)
+        layout = plan("a cat", models=["nano-banana"], seeds=[1, 2])
+        counting = CountingClient(base_url="http://hub.test", transport=simulator.transport(hub))
+        comparison = Comparison(layout, client=counting, history=None)
+        comparison.start(runner=own)
+        assert comparison.cancel()
+        release.set()
+
+        comparison.wait(10)  # returns: every cell is settled
+        assert [c.status for c in comparison.cells] == ["cancelled", "cancelled"]
+        assert "cancelled before it was sent" in (comparison.cells[0].error or "")
+        assert not comparison.cancel()
+        assert hub.stats.submitted == 0
+    finally:
+        release.set()
+        own.shutdown()
+        hub.close()
+
+
+def test_a_varied_seed_is_in_the_seed_column(client: CountingClient, tmp_path: Path) -> None:
+    comparison = compare(
+        "a cat", models=["nano-banana"], vary={"seed": [5, 6]}, client=client, history=False
+    ).wait(30)
+    assert [record["seed"] for record in comparison.records()] == [5, 6]
+    assert [row["seed"] for row in read_csv(comparison.to_csv(tmp_path / "grid.csv"))] == [5, 6]
+
+
+def test_the_blocking_client_is_refused_before_a_cell_is_sent(hub: simulator.Hub) -> None:
+    from mountsea_widgets.client import Client
+
+    blocking = Client(base_url="http://hub.test", transport=simulator.transport(hub))
+    with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient"):
+        compare("a cat", models=["nano-banana"], client=blocking, history=False)  # type: ignore[arg-type]
+    assert hub.stats.submitted == 0
+
+
 def test_wait_times_out_without_stopping_the_cells() -> None:
     slow = simulator.Hub(speed=0.01, prerender=False)
     try:
