@@ -74,6 +74,12 @@ LARGE = png_bomb(8000, 8000)
 GOOD = small_png()
 
 
+class _Server(ThreadingHTTPServer):
+    # Every run connects at once: the default backlog of 5 overflows, and Linux then drops a
+    # connection the client believes is open, so a POST fails as if the hub had hung up.
+    request_queue_size = 128
+
+
 class HostileHub:
     """The hub contract with hostile answers; the first word of the prompt picks the case."""
 
@@ -186,7 +192,7 @@ class HostileHub:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
