@@ -67,9 +67,11 @@ class EchoHub:
                 """Quiet."""
 
             def _answer(self, status: int, payload: Any) -> None:
-                body = json.dumps(payload).encode()
+                self._send(status, json.dumps(payload).encode())
+
+            def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -86,21 +88,11 @@ class EchoHub:
                 auth = self.headers.get("Authorization", "")
                 mode = self.server.mode  # type: ignore[attr-defined]
                 if self.path.endswith(".png"):
-                    body = _PNG
-                    self.send_response(200)
-                    self.send_header("Content-Type", "image/png")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
+                    self._send(200, _PNG, "image/png")
                     return
                 if mode == "escaped-401":  # PHP-style JSON: "/" written as "\/"
                     text = json.dumps({"message": f"bad key {auth}"}).replace("/", "\\/")
-                    body = text.encode()
-                    self.send_response(401)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
+                    self._send(401, text.encode())
                     return
                 if mode == "done":
                     host = self.headers.get("Host", "")
