@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import functools
+import inspect
 import logging
 import threading
 import time
@@ -338,19 +339,18 @@ async def execute(
 
 
 def require_async_client(client: object) -> None:
-    """Refuse the blocking :class:`~mountsea_widgets.client.Client` before anything is sent.
+    """Refuse a client whose calls cannot be awaited (``mw.Client``), before anything is sent.
 
     Its calls would block the runner's loop, and its answers cannot be awaited: the task would
-    be created (and billed) and then lost to a TypeError.
+    be created (and billed) and then lost to a TypeError. None (use the configured hub) passes.
     """
-    from .client import Client
-
-    if isinstance(client, Client):
-        raise TypeError(
-            "client must be an mw.AsyncClient (the blocking mw.Client cannot run in the "
-            "background); make one with mw.AsyncClient(api_key=..., base_url=...), or leave "
-            "client out to use the configured hub"
-        )
+    if client is None or inspect.iscoroutinefunction(getattr(client, "submit", None)):
+        return
+    raise TypeError(
+        "client must be an mw.AsyncClient (runs are awaited on the background runner; the "
+        "blocking mw.Client cannot be): make one with mw.AsyncClient(api_key=..., base_url=...), "
+        f"or leave client out to use the configured hub; got {type(client).__name__}"
+    )
 
 
 def _finished_elsewhere(run: Run, history: History | None) -> bool:

@@ -19,7 +19,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 import html
-import inspect
 import json
 import logging
 import threading
@@ -34,7 +33,7 @@ import ipywidgets as widgets
 from .. import recovery
 from ..catalog import catalog
 from ..errors import MountseaError, ValidationError
-from ..run import Run, run_from_entry, start
+from ..run import Run, require_async_client, run_from_entry, start
 from ..runner import Runner, RunnerThreadError, get_runner
 from .controls import UrlListControl, action_button, close_tree
 from .form import Form
@@ -262,11 +261,7 @@ class Studio(widgets.VBox):
         client: AsyncClient | None, history: History | None = None
     ) -> tuple[AsyncClient, bool, bool | None]:
         if client is not None:
-            if not hasattr(client, "submit") or not inspect.iscoroutinefunction(client.submit):
-                raise TypeError(
-                    "Studio needs an mw.AsyncClient (its runs are awaited on the background "
-                    f"runner), got {type(client).__name__}"
-                )
+            require_async_client(client)
             return client, False, None
         from ..config import make_async_client, settings
 
