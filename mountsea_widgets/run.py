@@ -437,8 +437,8 @@ def _keep_pending(run: Run, history: History | None, error: Exception) -> None:
         f" Task {run.task_id} may still finish: {kept}Resume polls it again (nothing is "
         "submitted twice)."
     )
-    if not isinstance(error, LOST_CONTACT):
-        log.warning("run %s: task %s kept pending after %r", run.run_id, run.task_id, error)
+    # Shown on the run (its cell says why and offers Resume), so a log line is only a trace.
+    log.info("run %s: task %s kept pending after %r", run.run_id, run.task_id, error)
     run.update(
         status="timeout" if isinstance(error, TaskTimeoutError) else "error",
         error=describe_error(error) + hint,
