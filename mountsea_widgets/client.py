@@ -250,17 +250,6 @@ class BaseClient:
             _reword(error, self._scrub(text))
         return error
 
-    def _scrub_json(self, value: Any) -> Any:
-        """A copy of ``value`` (JSON data from a server) with the key removed wherever it was
-        echoed, in any string (keys included)."""
-        if self._api_key is None or value is None:
-            return value
-        try:
-            copy = json.loads(json.dumps(value))
-        except (TypeError, ValueError, RecursionError):
-            return self._scrub(str(value))
-        return _scrub_strings(copy, self._api_key)
-
     def expected_seconds(self, model: str | None) -> float:
         """How long a task of ``model`` usually takes (drives the poll schedule)."""
         name = model or ""
@@ -414,12 +403,12 @@ class BaseClient:
         )
         task_id = _task_id(body)
         if task_id is None:
-            snippet = self._scrub(json.dumps(body)[:300])
+            snippet = json.dumps(body)[:300]  # scrubbed of the key by _api_flow
             raise InvalidResponseError(
                 f"{what}: the hub accepted the request (HTTP {reply.status_code}) but its answer "
                 f"has no task id (task_id or taskId) that names a task: {snippet}.{_MAYBE_CREATED}",
                 status_code=reply.status_code,
-                body=self._scrub_json(body),
+                body=body,
             )
         log.info("submitted %s task %s", model, task_id)
         return task_id, cleaned
@@ -475,8 +464,8 @@ class BaseClient:
         if status.status in FAILED or (status.status != "completed" and not status.images):
             raise TaskFailedError(
                 task_id,
-                self._scrub_json(status.error_code),
-                self._scrub(status.error_message) if status.error_message else None,
+                status.error_code,  # the poll answer was scrubbed of the key by _api_flow
+                status.error_message or None,
                 status=status.status,
             )
         if not status.images:
@@ -484,7 +473,7 @@ class BaseClient:
                 InvalidResponseError(
                     f"Task {task_id} completed but its data holds no image URL "
                     f"({_describe_data(status.data)})",
-                    body=self._scrub_json(status.raw),
+                    body=status.raw,
                 ),
                 task_id,
             )
