@@ -1,12 +1,13 @@
 # The two commands of the README:
-#   make lab    installs everything, then opens JupyterLab on notebooks/quickstart.ipynb
-#   make test   installs everything (Chromium included), then runs lint, types and every test
+#   make lab    installs what the lab needs, then opens JupyterLab on notebooks/quickstart.ipynb
+#   make test   installs the rest too (Chromium included), then runs lint, types and every test
 # Everything lives in .venv; nothing is installed into the system Python.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+LAB_STAMP := $(VENV)/.lab-installed-stamp
 # Root installs with apt-get directly; otherwise through sudo when it is there.
 SUDO   := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 # JupyterLab refuses to start as root (containers, CI machines) unless told it may.
@@ -14,9 +15,14 @@ LAB_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
 .PHONY: lab test lint unit kernel browser benchmark simulator chromium clean
 
-$(STAMP): pyproject.toml
+# The lab needs the package and JupyterLab only; the test tools come with `make test`.
+$(LAB_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $@
+
+$(STAMP): $(LAB_STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -26,7 +32,7 @@ chromium:
 	  { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "warning: could not install chromium; browser tests will skip (outside CI)"
 
-lab: $(STAMP)
+lab: $(LAB_STAMP)
 	$(BIN)/jupyter lab $(LAB_ROOT) notebooks/quickstart.ipynb
 
 test: $(STAMP) chromium lint
@@ -36,6 +42,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit

@@ -21,7 +21,6 @@ import contextlib
 import inspect
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Generator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +33,7 @@ from urllib.parse import quote, urljoin, urlsplit
 import httpx
 
 from .catalog import TYPICAL_SECONDS, catalog
+from .config import DEFAULT_BASE_URL, configured, settings
 from .errors import (
     APIConnectionError,
     APIError,
@@ -60,7 +60,6 @@ __all__ = ["DEFAULT_BASE_URL", "AsyncClient", "BaseClient", "Client"]
 log = logging.getLogger("mountsea_widgets.client")
 
 #: Where the hub lives unless ``base_url=`` or ``MOUNTSEA_BASE_URL`` says otherwise.
-DEFAULT_BASE_URL = "https://api.mountsea.ai"
 #: Largest JSON answer we read (sync_mode answers carry whole images as data URIs).
 MAX_JSON_BYTES = 256 * 1024 * 1024
 #: Redirect hops followed for one image URL (each hop's scheme is checked again).
@@ -182,9 +181,9 @@ class BaseClient:
         durations: Mapping[str, float] | None = None,
         windows: Mapping[str, tuple[float, float]] | None = None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("MOUNTSEA_API_KEY")
-        if key is not None and not isinstance(key, str):
-            raise TypeError(f"api_key must be a string, got {type(key).__name__}")
+        if api_key is not None and not isinstance(api_key, str):
+            raise TypeError(f"api_key must be a string, got {type(api_key).__name__}")
+        key, url = configured(api_key.strip() if api_key else None, base_url)
         self._api_key: str | None = key.strip() or None if key else None
         if self._api_key is not None and not (
             self._api_key.isascii() and self._api_key.isprintable()
@@ -195,14 +194,11 @@ class BaseClient:
                 "api_key holds characters an HTTP header cannot carry (non-ASCII or control "
                 "characters, e.g. an invisible one pasted with it); copy the key again"
             )
-        url = base_url or os.environ.get("MOUNTSEA_BASE_URL")
         #: True when no key and no base URL are configured and the embedded simulator answers.
         self.offline = False
-        if url is None and key is None:
+        if url is None and self._api_key is None:
             # Same default as mw.generate and the Studio: the offline simulator, never a keyless
             # request to the paid hub.
-            from .config import settings
-
             resolved = settings()
             url, self.offline = resolved.base_url, True
             durations = {**resolved.durations(), **(durations or {})}

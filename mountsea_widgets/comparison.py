@@ -527,7 +527,7 @@ class Comparison:
         active = runner or get_runner()
         client, own = self._client, False
         if client is None:
-            from .config import make_async_client
+            from .connection import make_async_client
 
             client, own = make_async_client(history=self.history), True
         self._future = active.submit(self._run_all(client, own), on_error=self._crashed)

@@ -20,12 +20,11 @@ from __future__ import annotations
 import os
 import statistics
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .catalog import TYPICAL_SECONDS
 
 if TYPE_CHECKING:
-    from .client import AsyncClient, Client
     from .history import History
 
 DEFAULT_BASE_URL = "https://api.mountsea.ai"
@@ -65,10 +64,24 @@ class Settings:
         return OFFLINE_NOTICE if self.offline else f"Mountsea hub at {self.base_url}"
 
 
-def settings(api_key: str | None = None, base_url: str | None = None) -> Settings:
-    """Resolve the key and base URL; start the embedded simulator when neither is configured."""
+def configured(
+    api_key: str | None = None, base_url: str | None = None
+) -> tuple[str | None, str | None]:
+    """The key and base URL given, else the environment's; None for each that is not set.
+
+    The one place the package reads ``MOUNTSEA_API_KEY`` and ``MOUNTSEA_BASE_URL``. An empty
+    string means "not given", as an empty variable or a blank form field does: ``api_key=""``
+    falls back to the environment, and with nothing configured the offline simulator answers
+    (never a keyless request to the paid hub).
+    """
     key = api_key or os.environ.get("MOUNTSEA_API_KEY") or None
     url = base_url or os.environ.get("MOUNTSEA_BASE_URL") or None
+    return key, url
+
+
+def settings(api_key: str | None = None, base_url: str | None = None) -> Settings:
+    """Resolve the key and base URL; start the embedded simulator when neither is configured."""
+    key, url = configured(api_key, base_url)
     if key is None and url is None:
         from .simulator import embedded
 
@@ -88,10 +101,10 @@ def learned_durations(history: History | None, speed: float = 1.0) -> dict[str, 
     A value more than :data:`LEARNED_RANGE` times off the catalog's estimate at ``speed`` is
     left out; so is everything when the history cannot be read (polling then uses estimates).
     """
-    return _medians(_trusted_durations(history, speed))
+    return median_durations(trusted_durations(history, speed))
 
 
-def _medians(trusted: dict[str, list[float]]) -> dict[str, float]:
+def median_durations(trusted: dict[str, list[float]]) -> dict[str, float]:
     return {model: statistics.median(durations) for model, durations in trusted.items()}
 
 
@@ -109,10 +122,10 @@ def learned_windows(history: History | None, speed: float = 1.0) -> dict[str, tu
     one average spacing between them on each side, where the next run's duration most likely
     falls when it is outside what was seen.
     """
-    return _windows(_trusted_durations(history, speed))
+    return finish_windows(trusted_durations(history, speed))
 
 
-def _windows(trusted: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
+def finish_windows(trusted: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
     windows: dict[str, tuple[float, float]] = {}
     for model, durations in trusted.items():
         if len(durations) < MIN_WINDOW_RUNS:
@@ -125,7 +138,7 @@ def _windows(trusted: dict[str, list[float]]) -> dict[str, tuple[float, float]]:
     return windows
 
 
-def _trusted_durations(history: History | None, speed: float) -> dict[str, list[float]]:
+def trusted_durations(history: History | None, speed: float) -> dict[str, list[float]]:
     """The recent measured durations per model whose median is within :data:`LEARNED_RANGE`
     of the catalog's estimate at ``speed`` (none when the history cannot be read)."""
     if history is None:
@@ -143,44 +156,3 @@ def _trusted_durations(history: History | None, speed: float) -> dict[str, list[
         if measured and estimate / LEARNED_RANGE <= measured <= estimate * LEARNED_RANGE:
             trusted[model] = [float(d) for d in durations]
     return trusted
-
-
-def _client_options(
-    api_key: str | None, base_url: str | None, history: History | None
-) -> dict[str, Any]:
-    """The resolved key, base URL, per-model expected durations and learned finish windows, as
-    client keywords (the history is read once for both)."""
-    resolved = settings(api_key, base_url)
-    trusted = _trusted_durations(history, resolved.speed)
-    return {
-        "api_key": resolved.api_key,
-        "base_url": resolved.base_url,
-        "durations": {**resolved.durations(), **_medians(trusted)},
-        "windows": _windows(trusted),
-    }
-
-
-def make_client(
-    api_key: str | None = None, base_url: str | None = None, *, history: History | None = None
-) -> Client:
-    """A sync :class:`~mountsea_widgets.client.Client` for the resolved settings.
-
-    With a ``history``, tasks are polled around the durations it measured for each model
-    (and, once it holds enough runs of a model, in the window they finished in).
-    """
-    from .client import Client
-
-    return Client(**_client_options(api_key, base_url, history))
-
-
-def make_async_client(
-    api_key: str | None = None, base_url: str | None = None, *, history: History | None = None
-) -> AsyncClient:
-    """An :class:`~mountsea_widgets.client.AsyncClient` for the resolved settings.
-
-    With a ``history``, tasks are polled around the durations it measured for each model
-    (and, once it holds enough runs of a model, in the window they finished in).
-    """
-    from .client import AsyncClient
-
-    return AsyncClient(**_client_options(api_key, base_url, history))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import make_async_client
+from .connection import make_async_client
 
 if TYPE_CHECKING:
     from .client import AsyncClient

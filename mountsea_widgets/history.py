@@ -47,11 +47,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import scrub
 from .journal import Journal, fsync_folder
 from .metadata import MetadataError, embed, extension_for, shorten_data_uris
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+    from .run import Run
 
 __all__ = ["History", "HistoryEntry", "cached_thumbnail", "default_folder", "open_history"]
 
@@ -394,6 +398,19 @@ class History:
     def pending(self) -> list[HistoryEntry]:
         """Runs that were submitted (have a task id) but never finished: resume polling these."""
         return [entry for entry in self.entries() if entry.is_pending]
+
+    def resume(self, client: AsyncClient | Client | None = None) -> list[Run]:
+        """Poll again every run that has a task id but no outcome, and wait until they settle.
+
+        For scripts and after a crash: nothing is submitted twice, images are saved and
+        journalled as in a Studio, and runs another live session carries out are left to it.
+        Returns the runs resumed here (see each ``run.status`` / ``run.error``). ``client``:
+        a client for the hub the tasks were created on (default: the configured one).
+        """
+        from .resumption import resume_pending
+        from .runner import get_runner
+
+        return get_runner().run(resume_pending(self, client))
 
     def get(self, run_id: str) -> HistoryEntry:
         """The entry of one run; ``KeyError`` if the history has no such run."""

@@ -218,7 +218,8 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     """
     from IPython.display import HTML, display
 
-    from .config import make_async_client, settings
+    from .config import settings
+    from .connection import make_async_client
     from .history import open_history
     from .run import Run, interrupted, start
     from .runner import get_runner

@@ -34,10 +34,10 @@ except ImportError:  # pragma: no cover - not reached on the platforms we test
     fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
-    from .history import History, HistoryEntry
+    from .history import History
     from .run import Run
 
-__all__ = ["Lease", "acquire", "adopt", "claim", "held_elsewhere", "live_run", "register"]
+__all__ = ["Lease", "acquire", "claim", "held_elsewhere", "live_run", "register"]
 
 log = logging.getLogger("mountsea_widgets.recovery")
 
@@ -167,24 +167,6 @@ def register(history: History, run: Run) -> Run:
             _live[key] = run
             return run
         return existing
-
-
-def adopt(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
-    """The live run of ``entry`` and ``False``, or a new one rebuilt from it and ``True``.
-
-    Atomic: when two Studios open at once in one kernel, exactly one gets ``True`` (and
-    resumes the run); the other shows the same :class:`Run`.
-    """
-    from .run import run_from_entry
-
-    with _live_lock:
-        key = _key(history, entry.run_id)
-        existing = _live.get(key)
-        if existing is not None:
-            return existing, False
-        run = run_from_entry(entry)
-        _live[key] = run
-        return run, True
 
 
 @contextlib.contextmanager

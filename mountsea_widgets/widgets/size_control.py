@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..catalog import SizeRules
-from .controls import _STYLE, UNSET, ParamControl, tooltip_for
+from .control_base import _STYLE, UNSET, ParamControl, tooltip_for
 
 #: Dropdown value of the "custom…" entry (not a valid preset name, so it cannot clash).
 CUSTOM = "custom…"

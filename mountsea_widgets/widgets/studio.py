@@ -33,7 +33,8 @@ import ipywidgets as widgets
 from .. import recovery
 from ..catalog import catalog
 from ..errors import MountseaError, ValidationError
-from ..run import Run, require_async_client, run_from_entry, start
+from ..resumption import run_for_entry
+from ..run import Run, require_async_client, start
 from ..runner import Runner, RunnerThreadError, get_runner
 from .controls import UrlListControl, action_button, close_tree
 from .form import Form
@@ -53,7 +54,6 @@ DEFAULT_SAVE_FOLDER = "mountsea-output"
 PAST_RUNS = 12
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
 #: Shown on a run that another Python session is submitting right now.
-SUBMITTING_ELSEWHERE = "Being submitted by another Python session (kernel) on this history."
 #: The edit model that takes each text-to-image model's images as input ("Use as input").
 EDIT_MODEL_OF = {
     model_id: f"{model_id}-edit"
@@ -263,7 +263,8 @@ class Studio(widgets.VBox):
         if client is not None:
             require_async_client(client)
             return client, False, None
-        from ..config import make_async_client, settings
+        from ..config import settings
+        from ..connection import make_async_client
 
         resolved = settings()
         # Polls follow the durations the history measured for each model.
@@ -341,23 +342,11 @@ class Studio(widgets.VBox):
 
     def _run_for(self, entry: HistoryEntry) -> tuple[Run, bool]:
         """The run to show for ``entry``, and whether this Studio must start (resume) it."""
-        history = self.history
-        assert history is not None
-        live = recovery.live_run(history, entry.run_id)
-        if live is not None:  # going (or kept) in this kernel: show that very run
-            self._observe(live)
-            return live, False
-        if entry.is_pending:
-            run, fresh = recovery.adopt(history, entry)
+        assert self.history is not None
+        run, fresh = run_for_entry(self.history, entry)
+        if recovery.live_run(self.history, run.run_id) is run:  # going, or kept, here
             self._observe(run)
-            return run, fresh
-        unfinished = entry.task_id is None and entry.finished is None
-        if unfinished and recovery.held_elsewhere(history, entry.run_id):
-            run = Run(entry.model, entry.input, run_id=entry.run_id)
-            run.started = entry.created
-            run.warnings = [SUBMITTING_ELSEWHERE]
-            return run, False
-        return run_from_entry(entry), False
+        return run, fresh
 
     def _observe(self, run: Run) -> None:
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mountsea_widgets as mw
-from mountsea_widgets import config
+from mountsea_widgets import config, connection
 from mountsea_widgets.catalog import TYPICAL_SECONDS
 
 
@@ -19,7 +19,7 @@ def test_no_key_no_url_means_embedded_simulator(monkeypatch: pytest.MonkeyPatch)
     assert resolved.label == config.OFFLINE_NOTICE
     # Polling follows the simulator's speed, not the real hub's durations.
     speed = mw.simulator.embedded().hub.speed
-    client = config.make_client()
+    client = connection.make_client()
     try:
         expected = TYPICAL_SECONDS["gpt-image-2"] / speed
         assert client.poll_schedule("gpt-image-2").expected_s == pytest.approx(expected)

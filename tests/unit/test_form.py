@@ -639,7 +639,7 @@ def test_seed_dice_uses_an_icon() -> None:
 )
 def test_booleans_line_up_with_the_other_controls(model: str, name: str) -> None:
     """One row, the name in the same 150px column as every other control's description."""
-    from mountsea_widgets.widgets.controls import LABEL_WIDTH
+    from mountsea_widgets.widgets.control_base import LABEL_WIDTH
 
     control = Form(model).controls[name]
     (row,) = control.widgets()

@@ -352,7 +352,7 @@ def _history_with(tmp_path: Any, model: str, durations: list[float]) -> Any:
 
 
 def test_clients_poll_around_the_durations_the_history_measured(tmp_path: Any) -> None:
-    from mountsea_widgets.config import make_async_client, make_client
+    from mountsea_widgets.connection import make_async_client, make_client
 
     history = _history_with(tmp_path, "gpt-image-2", [20.0, 22.0, 24.0])
     with make_client(base_url=BASE, history=history) as client:
@@ -385,7 +385,8 @@ def test_an_unreadable_history_leaves_the_estimates(tmp_path: Any) -> None:
 
 
 def test_the_finish_window_is_learned_once_the_history_holds_enough_runs(tmp_path: Any) -> None:
-    from mountsea_widgets.config import MIN_WINDOW_RUNS, learned_windows, make_client
+    from mountsea_widgets.config import MIN_WINDOW_RUNS, learned_windows
+    from mountsea_widgets.connection import make_client
 
     few = _history_with(tmp_path / "few", "gpt-image-2", [30.0] * (MIN_WINDOW_RUNS - 1))
     assert learned_windows(few) == {}

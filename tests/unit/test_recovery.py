@@ -27,15 +27,16 @@ from PIL import Image
 from simulated_client import SPEED, FastClient
 
 import mountsea_widgets as mw
-from mountsea_widgets import recovery, simulator
+from mountsea_widgets import recovery, resumption, simulator
 from mountsea_widgets.history import History, cached_thumbnail
 from mountsea_widgets.journal import Journal
 from mountsea_widgets.metadata import read_metadata
+from mountsea_widgets.resumption import SUBMITTING_ELSEWHERE
 from mountsea_widgets.run import INTERRUPTED_MESSAGE, Run, execute, start
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_TASK
 from mountsea_widgets.widgets.history_panel import human_size
-from mountsea_widgets.widgets.studio import PAST_RUNS, SUBMITTING_ELSEWHERE, Studio
+from mountsea_widgets.widgets.studio import PAST_RUNS, Studio
 
 
 @pytest.fixture(scope="module")
@@ -448,9 +449,9 @@ def test_the_live_registry_is_per_history_folder(tmp_path: Path) -> None:
     for history in (one, two):
         history.start("same-id", "nano-banana", {"prompt": "x"})
         history.submitted("same-id", "hub-1")
-    run_one, fresh_one = recovery.adopt(one, one.get("same-id"))
-    again, fresh_again = recovery.adopt(one, one.get("same-id"))
-    run_two, fresh_two = recovery.adopt(two, two.get("same-id"))
+    run_one, fresh_one = resumption.adopt(one, one.get("same-id"))
+    again, fresh_again = resumption.adopt(one, one.get("same-id"))
+    run_two, fresh_two = resumption.adopt(two, two.get("same-id"))
     assert (fresh_one, fresh_again, fresh_two) == (True, False, True)
     assert again is run_one and run_two is not run_one
     assert recovery.live_run(one, "same-id") is run_one

@@ -1,0 +1,93 @@
+"""Resuming runs: which run a history entry becomes, and carrying the pending ones on.
+
+One policy for every place that opens a history (a Studio, a script's ``History.resume()``):
+
+- a run alive in this process is that very run (it is shown, never started twice);
+- a pending entry (a task id, no outcome) is adopted: rebuilt once per process, atomically, and
+  the one that adopts it polls its task again (never submits it again);
+- an entry still being submitted by another live session says so and is left to it;
+- anything else is rebuilt from the journal as it ended.
+
+Each run is still carried out by one place only: :func:`~mountsea_widgets.run.execute` holds
+its lease (see :mod:`mountsea_widgets.recovery`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import recovery
+from .run import Run, execute, require_async_client, run_from_entry
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+    from .history import History, HistoryEntry
+
+#: Shown on a run that another live session is submitting right now.
+SUBMITTING_ELSEWHERE = "Being submitted by another Python session (kernel) on this history."
+
+
+def adopt(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
+    """The live run of ``entry`` and ``False``, or a new one rebuilt from it and ``True``.
+
+    Atomic: when two Studios open at once in one kernel, exactly one gets ``True`` (and
+    resumes the run); the other shows the same :class:`Run`.
+    """
+    candidate = run_from_entry(entry)
+    live = recovery.register(history, candidate)
+    return live, live is candidate
+
+
+def run_for_entry(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
+    """The run to show for ``entry``, and whether the caller must start (resume) it."""
+    live = recovery.live_run(history, entry.run_id)
+    if live is not None:  # going (or kept) in this process: that very run
+        return live, False
+    if entry.is_pending:
+        return adopt(history, entry)
+    unfinished = entry.task_id is None and entry.finished is None
+    if unfinished and recovery.held_elsewhere(history, entry.run_id):
+        run = Run(entry.model, entry.input, run_id=entry.run_id)
+        run.started = entry.created
+        run.warnings = [SUBMITTING_ELSEWHERE]
+        return run, False
+    return run_from_entry(entry), False
+
+
+async def resume_pending(history: History, client: AsyncClient | Client | None = None) -> list[Run]:
+    """Poll again every run of ``history`` that has a task id but no outcome; returns them.
+
+    Runs another session is carrying out are left to it (their run says so). ``client``:
+    an :class:`~mountsea_widgets.client.AsyncClient`, or None for the configured hub (made
+    here with what the history learned, and closed when every run has settled). A blocking
+    :class:`~mountsea_widgets.client.Client` is used through its async twin.
+    """
+    import asyncio
+
+    from .connection import async_twin, make_async_client
+
+    if client is not None and not isinstance(client, _blocking_client_type()):
+        require_async_client(client)  # refused before anything is polled
+    runs: list[Run] = []
+    for entry in history.pending():
+        run, fresh = run_for_entry(history, entry)
+        if fresh:
+            runs.append(run)
+    if not runs:
+        return []
+    given = async_twin(client)
+    twin = given is not client
+    own = given is None or twin
+    active = given if given is not None else make_async_client(history=history)
+    try:
+        await asyncio.gather(*(execute(run, active, history) for run in runs))
+    finally:
+        if own:
+            await active.aclose()
+    return runs
+
+
+def _blocking_client_type() -> type:
+    from .client import Client
+
+    return Client
