@@ -52,3 +52,35 @@ def test_client_durations_override_typical_seconds() -> None:
         assert client.expected_seconds("gpt-image-2") == TYPICAL_SECONDS["gpt-image-2"]
     finally:
         client.close()
+
+
+def test_an_empty_api_key_means_not_given_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MOUNTSEA_BASE_URL", raising=False)
+    monkeypatch.delenv("MOUNTSEA_API_KEY", raising=False)
+    # Nothing configured: both the settings and a client go offline, never keyless to the hub.
+    assert config.settings(api_key="").offline
+    client = mw.Client(api_key="")
+    try:
+        assert client.offline and not client.has_api_key
+        assert client.base_url == mw.simulator.embedded().url
+    finally:
+        client.close()
+    # A key in the environment: "" falls back to it, as it does for the settings.
+    monkeypatch.setenv("MOUNTSEA_API_KEY", "sk-from-the-environment")
+    assert config.settings(api_key="").api_key == "sk-from-the-environment"
+    client = mw.Client(api_key="")
+    try:
+        assert client.has_api_key and not client.offline
+        assert client.base_url == config.DEFAULT_BASE_URL
+    finally:
+        client.close()
+
+
+def test_the_client_reads_the_environment_only_through_config() -> None:
+    import inspect
+
+    from mountsea_widgets import client
+
+    source = inspect.getsource(client)
+    assert "os.environ" not in source and "getenv" not in source
+    assert client.DEFAULT_BASE_URL is config.DEFAULT_BASE_URL
