@@ -69,7 +69,7 @@ def test_resume_refuses_what_is_not_a_client_before_polling(
     history = History(tmp_path / "history")
     _crashed_run(history, loopback_hub, "kept", "kept for later")
     polls = loopback_hub.stats.requests[ROUTE_TASK]
-    with pytest.raises(TypeError, match="client must be an mw.AsyncClient"):
+    with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient"):
         history.resume(client="not a client")  # type: ignore[arg-type]
     assert loopback_hub.stats.requests[ROUTE_TASK] == polls
     assert [entry.run_id for entry in History(history.folder).pending()] == ["kept"]
