@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 
 class MountseaError(Exception):
@@ -218,5 +219,7 @@ def server_text(text: str, limit: int = MAX_SERVER_TEXT) -> str:
 def scrub(text: str, secret: str | None) -> str:
     """Remove ``secret`` from ``text`` (used on every message that may echo a request)."""
     if secret and len(secret) >= 4:
-        return text.replace(secret, "***")
+        # Also its percent-encoded forms: a server echoing the key in a URL or a query string.
+        for form in {quote(secret, safe=""), quote(secret), quote_plus(secret), secret}:
+            text = text.replace(form, "***")
     return text

@@ -151,7 +151,7 @@ class Journal:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: a line nested "[[[[..."
                 record = None
             if isinstance(record, dict):
                 records.append(record)
