@@ -17,7 +17,7 @@ import pytest
 import mountsea_widgets as mw
 from mountsea_widgets import errors
 from mountsea_widgets.catalog import catalog
-from mountsea_widgets.simulator import Faults, SimulatorServer, serve
+from mountsea_widgets.simulator import Faults, ManualClock, SimulatorServer, serve
 from mountsea_widgets.simulator.faults import Dice
 
 SPEED = 200.0
@@ -42,6 +42,15 @@ def client_for(hub: SimulatorServer, **options: Any) -> mw.Client:
     return mw.Client(
         base_url=hub.url, sleep=warped_sleep, clock=warped_clock, timeout=30, **options
     )
+
+
+def client_on(hub: SimulatorServer, clock: ManualClock, **options: Any) -> mw.Client:
+    """A client sharing ``clock`` with the hub: its sleeps move the hub's time, not the wall's.
+
+    The hub then sees the client's poll schedule exactly as the real hub would, however busy
+    the machine is: how many polls a task takes is the schedule's, never the machine's speed.
+    """
+    return mw.Client(base_url=hub.url, sleep=clock.sleep, clock=clock, timeout=30, **options)
 
 
 @pytest.fixture
@@ -233,14 +242,15 @@ def test_submit_503_is_retried_and_completes(make_hub: Callable[..., SimulatorSe
 
 def test_rate_limits_are_waited_out(make_hub: Callable[..., SimulatorServer]) -> None:
     seed = seed_where("rate_limit", 0.2, [True] + [False] * 12)  # the submit, not the polls
-    hub = make_hub(faults=Faults(rate_limit=0.2, retry_after=1, seed=seed))
+    clock = ManualClock()
+    hub = make_hub(faults=Faults(rate_limit=0.2, retry_after=1, seed=seed), clock=clock)
     slept: list[float] = []
 
     def sleep(seconds: float) -> None:
         slept.append(seconds)
-        warped_sleep(seconds)
+        clock.sleep(seconds)
 
-    with mw.Client(base_url=hub.url, sleep=sleep, clock=warped_clock) as client:
+    with mw.Client(base_url=hub.url, sleep=sleep, clock=clock) as client:
         result = client.generate("nano-banana", "patience")
     assert len(result.images) == 1
     assert slept[0] == 1.0  # the first submit was told Retry-After: 1
@@ -252,10 +262,11 @@ def test_rate_limits_are_waited_out(make_hub: Callable[..., SimulatorServer]) ->
 def test_poll_errors_and_malformed_answers_are_retried(
     make_hub: Callable[..., SimulatorServer],
 ) -> None:
-    hub = make_hub(faults="poll_5xx=0.3,malformed=0.3,slow=0.2,slow_s=0.05,seed=5")
-    # Generous retries: how many polls each task takes depends on timing, so which rolls each
-    # task meets may vary; ten failed attempts in a row would take a very unlucky seed.
-    with client_for(hub, max_retries=10) as client:
+    clock = ManualClock()
+    hub = make_hub(faults="poll_5xx=0.3,malformed=0.3,slow=0.2,slow_s=0.05,seed=5", clock=clock)
+    # The hub runs on the client's clock, so how many polls each task takes is the schedule's,
+    # not the machine's; generous retries all the same: ten failures in a row is a bad seed.
+    with client_on(hub, clock, max_retries=10) as client:
         results = [client.generate("nano-banana", f"bumpy {i}") for i in range(4)]
     assert all(len(r.images) == 1 for r in results)
     assert hub.stats.submitted == 4
@@ -264,11 +275,13 @@ def test_poll_errors_and_malformed_answers_are_retried(
 
 def test_dropped_poll_is_retried(make_hub: Callable[..., SimulatorServer]) -> None:
     # The submit goes through, then two polls are dropped (never more in a row than the client's
-    # retries), whatever the number of polls the schedule makes.
-    pattern = [False, True, False, True] + [False] * 8
+    # retries). The hub runs on the client's clock at a speed where the task outlives the fourth
+    # request, and the pattern covers every request the schedule makes (about six).
+    pattern = [False, True, False, True] + [False] * 16
     seed = seed_where("drop", 0.3, pattern)
-    hub = make_hub(faults=Faults(drop=0.3, seed=seed))
-    with client_for(hub) as client:
+    clock = ManualClock()
+    hub = make_hub(faults=Faults(drop=0.3, seed=seed), speed=2.0, clock=clock)
+    with client_on(hub, clock) as client:
         result = client.generate("nano-banana", "dropped poll")
     assert len(result.images) == 1
     assert hub.stats.faults["drop"] == 2
