@@ -59,7 +59,6 @@ __all__ = ["DEFAULT_BASE_URL", "AsyncClient", "BaseClient", "Client"]
 
 log = logging.getLogger("mountsea_widgets.client")
 
-#: Where the hub lives unless ``base_url=`` or ``MOUNTSEA_BASE_URL`` says otherwise.
 #: Largest JSON answer we read (sync_mode answers carry whole images as data URIs).
 MAX_JSON_BYTES = 256 * 1024 * 1024
 #: Redirect hops followed for one image URL (each hop's scheme is checked again).

@@ -69,7 +69,7 @@ def async_twin(client: Client | AsyncClient | None) -> AsyncClient | None:
 
     if client is None or not isinstance(client, Client):
         return client
-    twin = AsyncClient(
+    return AsyncClient(
         api_key=client._api_key,
         base_url=client.base_url,
         timeout=client.timeout,
@@ -77,4 +77,3 @@ def async_twin(client: Client | AsyncClient | None) -> AsyncClient | None:
         durations=client.durations,
         windows=client.windows,
     )
-    return twin

@@ -14,6 +14,7 @@ its lease (see :mod:`mountsea_widgets.recovery`).
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from . import recovery
@@ -62,22 +63,18 @@ async def resume_pending(history: History, client: AsyncClient | Client | None =
     here with what the history learned, and closed when every run has settled). A blocking
     :class:`~mountsea_widgets.client.Client` is used through its async twin.
     """
-    import asyncio
-
+    from .client import Client
     from .connection import async_twin, make_async_client
 
-    if client is not None and not isinstance(client, _blocking_client_type()):
+    if not isinstance(client, Client):
         require_async_client(client)  # refused before anything is polled
-    runs: list[Run] = []
-    for entry in history.pending():
-        run, fresh = run_for_entry(history, entry)
-        if fresh:
-            runs.append(run)
+    # Reading the journal and trying the leases is file I/O: off the runner's loop.
+    runs = await asyncio.to_thread(_runs_to_resume, history)
     if not runs:
         return []
+    # A client made here (for the configured hub, or as a blocking client's twin) is closed here.
     given = async_twin(client)
-    twin = given is not client
-    own = given is None or twin
+    own = given is None or given is not client
     active = given if given is not None else make_async_client(history=history)
     try:
         await asyncio.gather(*(execute(run, active, history) for run in runs))
@@ -87,7 +84,7 @@ async def resume_pending(history: History, client: AsyncClient | Client | None =
     return runs
 
 
-def _blocking_client_type() -> type:
-    from .client import Client
-
-    return Client
+def _runs_to_resume(history: History) -> list[Run]:
+    """The pending runs of ``history`` this process adopts now (the ones it must poll)."""
+    chosen = [run_for_entry(history, entry) for entry in history.pending()]
+    return [run for run, fresh in chosen if fresh]

@@ -53,7 +53,6 @@ DEFAULT_SAVE_FOLDER = "mountsea-output"
 #: How many earlier runs one page of the history shows (the first page when a Studio opens).
 PAST_RUNS = 12
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
-#: Shown on a run that another Python session is submitting right now.
 #: The edit model that takes each text-to-image model's images as input ("Use as input").
 EDIT_MODEL_OF = {
     model_id: f"{model_id}-edit"

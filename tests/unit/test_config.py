@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 import mountsea_widgets as mw
@@ -84,3 +86,19 @@ def test_the_client_reads_the_environment_only_through_config() -> None:
     source = inspect.getsource(client)
     assert "os.environ" not in source and "getenv" not in source
     assert client.DEFAULT_BASE_URL is config.DEFAULT_BASE_URL
+
+
+def test_a_blocking_clients_async_twin_has_its_key_hub_and_options() -> None:
+    blocking = mw.Client(
+        api_key="sk-twin-0042", base_url="http://127.0.0.1:9", timeout=7, max_retries=1
+    )
+    twin = connection.async_twin(blocking)
+    try:
+        assert isinstance(twin, mw.AsyncClient)
+        assert twin.has_api_key and twin._api_key == "sk-twin-0042"
+        assert (twin.base_url, twin.timeout, twin.max_retries) == ("http://127.0.0.1:9", 7.0, 1)
+        assert twin.durations == blocking.durations and twin.windows == blocking.windows
+        assert connection.async_twin(twin) is twin and connection.async_twin(None) is None
+    finally:
+        blocking.close()
+        asyncio.run(twin.aclose())
