@@ -635,6 +635,8 @@ class Client(BaseClient):
             windows=windows,
         )
         self._sleep = sleep
+        # A transport of one's own (a test double, a proxy) cannot be carried to an async twin.
+        self._own_transport = transport is not None
         self._http = httpx.Client(
             transport=transport, timeout=self._timeout, follow_redirects=False
         )

@@ -45,10 +45,11 @@ from typing import TYPE_CHECKING, Any
 from .catalog import catalog
 from .errors import ValidationError
 from .image_input import prepare_input
-from .run import FINAL_STATUSES, Run, describe_error, execute, require_async_client
+from .launch import Launcher, check_client
+from .run import FINAL_STATUSES, Run, describe_error
 
 if TYPE_CHECKING:
-    from .client import AsyncClient
+    from .client import AsyncClient, Client
     from .contact_sheet import SheetCell
     from .history import History
     from .runner import Runner
@@ -411,12 +412,13 @@ class Comparison:
         self,
         layout: Plan,
         *,
-        client: AsyncClient | None = None,
+        client: AsyncClient | Client | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         history: History | None = None,
         subtitle: str = "",
     ) -> None:
         _check_concurrency(concurrency)
+        check_client(client)
         self.plan = layout
         self.concurrency = concurrency
         self.history = history
@@ -518,27 +520,22 @@ class Comparison:
         """Schedule every runnable cell on the background runner (once); returns self.
 
         Without a client given at construction, one is made from the configuration (and
-        closed when the comparison ends).
+        closed when the comparison ends); a blocking ``mw.Client`` is used through its twin.
         """
-        from .runner import get_runner
-
         if self._future is not None:
             raise RuntimeError("this comparison was already started")
-        active = runner or get_runner()
-        client, own = self._client, False
-        if client is None:
-            from .connection import make_async_client
-
-            client, own = make_async_client(history=self.history), True
-        self._future = active.submit(self._run_all(client, own), on_error=self._crashed)
+        # None here is "no history" (compare() resolved the standard one already).
+        history = self.history if self.history is not None else False
+        launcher = Launcher(self._client, history, runner=runner)
+        self._future = launcher.runner.submit(self._run_all(launcher), on_error=self._crashed)
         self._future.add_done_callback(lambda _: self._refresh_summary())
         return self
 
-    async def _run_all(self, client: AsyncClient, own_client: bool) -> None:
+    async def _run_all(self, launcher: Launcher) -> None:
         slots = asyncio.Semaphore(self.concurrency)
         try:
             await asyncio.gather(
-                *(self._run_cell(cell, client, slots) for cell in self.plan.cells if cell.run)
+                *(self._run_cell(cell, launcher, slots) for cell in self.plan.cells if cell.run)
             )
         except asyncio.CancelledError:
             # A cell whose task was cancelled before its first step never ran its own handler
@@ -548,16 +545,15 @@ class Comparison:
                     cell.run.update(status="cancelled", error="cancelled before it was sent")
             raise
         finally:
-            if own_client:
-                await client.aclose()
+            await launcher.aclose()
 
-    async def _run_cell(self, cell: Cell, client: AsyncClient, slots: asyncio.Semaphore) -> None:
+    async def _run_cell(self, cell: Cell, launcher: Launcher, slots: asyncio.Semaphore) -> None:
         run = cell.run
         assert run is not None
         try:
             async with slots:
                 cell.started = True
-                await execute(run, client, self.history)
+                await launcher.execute(run)
         except asyncio.CancelledError:
             if not run.done:
                 run.update(status="cancelled", error="cancelled before it was sent")
@@ -854,7 +850,7 @@ def compare(
     models: Sequence[str] | None = None,
     seeds: Sequence[int | None] | int | None = None,
     vary: Mapping[str, Sequence[Any]] | None = None,
-    client: AsyncClient | None = None,
+    client: AsyncClient | Client | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     params: Mapping[str, Any] | None = None,
     history: History | bool | None = None,
@@ -867,11 +863,12 @@ def compare(
     standard history by default; ``False`` for none). Returns at once with a
     :class:`Comparison`: display it to see the grid fill in, or call ``.wait()``. Without a
     client, the configured hub is used (the offline simulator when no ``MOUNTSEA_API_KEY`` is
-    set). See the module docs for the layout and for parameters a model does not have.
+    set); ``client`` may be an ``mw.AsyncClient`` or a blocking ``mw.Client``. See the module
+    docs for the layout and for parameters a model does not have.
     """
     layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params)
     _check_concurrency(concurrency)
-    require_async_client(client)
+    check_client(client)
     subtitle = ""
     if client is None:
         from .config import settings

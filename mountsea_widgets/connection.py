@@ -69,6 +69,7 @@ def async_twin(client: Client | AsyncClient | None) -> AsyncClient | None:
 
     if client is None or not isinstance(client, Client):
         return client
+    check_twinnable(client)
     return AsyncClient(
         api_key=client._api_key,
         base_url=client.base_url,
@@ -77,3 +78,13 @@ def async_twin(client: Client | AsyncClient | None) -> AsyncClient | None:
         durations=client.durations,
         windows=client.windows,
     )
+
+
+def check_twinnable(client: Client) -> None:
+    """Refuse a blocking client whose runs an async twin could not carry out the same way."""
+    if client._own_transport:
+        raise TypeError(
+            "client: this mw.Client was made with its own transport, which runs on the "
+            "background runner cannot use (they are awaited); pass an mw.AsyncClient made "
+            "with an async transport instead, or an mw.Client without one"
+        )

@@ -4,7 +4,7 @@ Both run on the background runner's loop, so a blocking ``generate()`` in a note
 re-enters the kernel's own event loop, and an ``await agenerate()`` keeps the kernel's loop free.
 
 Each call is a :class:`~mountsea_widgets.run.Run` carried out by
-:func:`~mountsea_widgets.run.execute`, so it is journalled in the history like a Studio run:
+:class:`~mountsea_widgets.launch.Launcher`, so it is journalled in the history like a Studio run:
 the task id is on disk before the first poll, and an interrupted call (Ctrl-C, the stop
 button) names its task, which is never forgotten.
 """
@@ -13,28 +13,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .connection import make_async_client
-
 if TYPE_CHECKING:
-    from .client import AsyncClient
+    from .client import AsyncClient, Client
     from .history import History
+    from .launch import Launcher
     from .result import Result
     from .run import Run
 
 
-async def _generate_on_runner(
-    run: Run, client: AsyncClient | None, history: History | None
-) -> Result:
+async def _outcome(launcher: Launcher, run: Run) -> Result:
+    """Carry ``run`` out (closing what the launcher made); its result, or why it has none."""
     from .errors import MountseaError
-    from .run import execute
 
-    own = client is None
-    active = client if client is not None else make_async_client(history=history)
-    try:
-        await execute(run, active, history)
-    finally:
-        if own:
-            await active.aclose()
+    async with launcher:
+        await launcher.execute(run)
     if run.status == "completed" and run.result is not None:
         return run.result
     if run.exception is not None:
@@ -52,17 +44,26 @@ def _prepared(model: str, prompt: str, params: dict[str, Any]) -> dict[str, Any]
     return spec.validate({"prompt": prompt, **prepared})
 
 
-def _new_run(model: str, input: dict[str, Any]) -> Run:
-    from .run import Run
+def _launch(
+    model: str,
+    prompt: str,
+    client: AsyncClient | Client | None,
+    history: History | bool | None,
+    params: dict[str, Any],
+) -> tuple[Launcher, Run]:
+    """The launcher and the new run of one call (bad input and bad clients fail here)."""
+    from .launch import Launcher
 
-    return Run(model, input)
+    input = _prepared(model, prompt, params)  # fail here, in the caller's frame
+    launcher = Launcher(client, history)
+    return launcher, launcher.new_run(model, input)
 
 
 def generate(
     model: str,
     prompt: str,
     *,
-    client: AsyncClient | None = None,
+    client: AsyncClient | Client | None = None,
     history: History | bool | None = None,
     **params: Any,
 ) -> Result:
@@ -73,21 +74,16 @@ def generate(
     Parameters are the model's own (see ``mw.catalog[model].params``); they are validated
     before anything is sent. An edit model's ``image_urls`` may mix URL strings with PIL images,
     ``pathlib.Path`` objects and bytes, which are sent as data URIs (a plain string is never
-    read as a file name: use ``Path`` for files).
+    read as a file name: use ``Path`` for files). ``client``: an ``mw.AsyncClient`` or a
+    blocking ``mw.Client`` (default: the configured hub).
 
     The run is journalled in the standard history (``history=False``: none, or a
     :class:`~mountsea_widgets.history.History`). Interrupting the call (Ctrl-C, the kernel's
     stop button) stops waiting at once and raises KeyboardInterrupt naming the task id.
     """
-    from .history import open_history
-    from .run import require_async_client
-    from .runner import get_runner
-
-    input = _prepared(model, prompt, params)  # fail here, in the caller's frame
-    require_async_client(client)
-    run = _new_run(model, input)
+    launcher, run = _launch(model, prompt, client, history, params)
     try:
-        return get_runner().run(_generate_on_runner(run, client, open_history(history)))
+        return launcher.runner.run(_outcome(launcher, run))
     except KeyboardInterrupt:
         from .run import interrupted
 
@@ -98,16 +94,10 @@ async def agenerate(
     model: str,
     prompt: str,
     *,
-    client: AsyncClient | None = None,
+    client: AsyncClient | Client | None = None,
     history: History | bool | None = None,
     **params: Any,
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""
-    from .history import open_history
-    from .run import require_async_client
-    from .runner import get_runner
-
-    input = _prepared(model, prompt, params)
-    require_async_client(client)
-    run = _new_run(model, input)
-    return await get_runner().arun(_generate_on_runner(run, client, open_history(history)))
+    launcher, run = _launch(model, prompt, client, history, params)
+    return await launcher.runner.arun(_outcome(launcher, run))

@@ -407,10 +407,15 @@ class History:
         Returns the runs resumed here (see each ``run.status`` / ``run.error``). ``client``:
         a client for the hub the tasks were created on (default: the configured one).
         """
-        from .resumption import resume_pending
-        from .runner import get_runner
+        from .launch import Launcher
 
-        return get_runner().run(resume_pending(self, client))
+        launcher = Launcher(client, self)  # a client that cannot work is refused here
+
+        async def resume() -> list[Run]:
+            async with launcher:
+                return await launcher.resume_pending()
+
+        return launcher.runner.run(resume())
 
     def get(self, run_id: str) -> HistoryEntry:
         """The entry of one run; ``KeyError`` if the history has no such run."""

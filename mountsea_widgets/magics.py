@@ -219,10 +219,8 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     from IPython.display import HTML, display
 
     from .config import settings
-    from .connection import make_async_client
-    from .history import open_history
-    from .run import Run, interrupted, start
-    from .runner import get_runner
+    from .launch import Launcher
+    from .run import interrupted
     from .widgets.task_cell import TaskCell
 
     try:
@@ -230,19 +228,16 @@ def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> 
     except (ValidationError, ValueError) as exc:
         raise UsageError(str(exc)) from None
 
-    journal = open_history(history)
-    if client_factory is not None:
-        client = client_factory()
+    if client_factory is not None:  # the client it makes is this cell's: closed when it ends
+        launcher = Launcher(client_factory(), history, close_client=True)
     else:
-        resolved = settings()
-        if resolved.offline:
-            display(HTML(f'<div style="color:#6b7280">{html.escape(resolved.label)}</div>'))
-        client = make_async_client(history=journal)  # polls around the measured durations
-    run = Run(model, input)
+        launcher = Launcher(None, history)  # polls around the measured durations
+        if launcher.offline:
+            display(HTML(f'<div style="color:#6b7280">{html.escape(settings().label)}</div>'))
+    run = launcher.new_run(model, input)
     display(TaskCell(run))
-    runner = get_runner()
-    future = start(run, client, journal, runner=runner)
-    future.add_done_callback(lambda _done: runner.submit(client.close()))
+    future = launcher.start(run)
+    future.add_done_callback(lambda _done: launcher.close())
     try:
         run.wait()
     except KeyboardInterrupt:

@@ -14,14 +14,12 @@ its lease (see :mod:`mountsea_widgets.recovery`).
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 from . import recovery
-from .run import Run, execute, require_async_client, run_from_entry
+from .run import Run, run_from_entry
 
 if TYPE_CHECKING:
-    from .client import AsyncClient, Client
     from .history import History, HistoryEntry
 
 #: Shown on a run that another live session is submitting right now.
@@ -55,36 +53,7 @@ def run_for_entry(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
     return run_from_entry(entry), False
 
 
-async def resume_pending(history: History, client: AsyncClient | Client | None = None) -> list[Run]:
-    """Poll again every run of ``history`` that has a task id but no outcome; returns them.
-
-    Runs another session is carrying out are left to it (their run says so). ``client``:
-    an :class:`~mountsea_widgets.client.AsyncClient`, or None for the configured hub (made
-    here with what the history learned, and closed when every run has settled). A blocking
-    :class:`~mountsea_widgets.client.Client` is used through its async twin.
-    """
-    from .client import Client
-    from .connection import async_twin, make_async_client
-
-    if not isinstance(client, Client):
-        require_async_client(client)  # refused before anything is polled
-    # Reading the journal and trying the leases is file I/O: off the runner's loop.
-    runs = await asyncio.to_thread(_runs_to_resume, history)
-    if not runs:
-        return []
-    # A client made here (for the configured hub, or as a blocking client's twin) is closed here.
-    given = async_twin(client)
-    own = given is None or given is not client
-    active = given if given is not None else make_async_client(history=history)
-    try:
-        await asyncio.gather(*(execute(run, active, history) for run in runs))
-    finally:
-        if own:
-            await active.aclose()
-    return runs
-
-
-def _runs_to_resume(history: History) -> list[Run]:
+def runs_to_resume(history: History) -> list[Run]:
     """The pending runs of ``history`` this process adopts now (the ones it must poll)."""
     chosen = [run_for_entry(history, entry) for entry in history.pending()]
     return [run for run, fresh in chosen if fresh]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import html
 import json
 import logging
@@ -33,8 +32,9 @@ import ipywidgets as widgets
 from .. import recovery
 from ..catalog import catalog
 from ..errors import MountseaError, ValidationError
+from ..launch import Launcher
 from ..resumption import run_for_entry
-from ..run import Run, require_async_client, start
+from ..run import Run
 from ..runner import Runner, RunnerThreadError, get_runner
 from .controls import UrlListControl, action_button, close_tree
 from .form import Form
@@ -43,7 +43,7 @@ from .history_panel import DEFAULT_EXPORT_PREFIX, HistoryPanel
 from .task_cell import TaskCell
 
 if TYPE_CHECKING:
-    from ..client import AsyncClient
+    from ..client import AsyncClient, Client
     from ..history import History, HistoryEntry
 
 log = logging.getLogger("mountsea_widgets.studio")
@@ -118,8 +118,9 @@ def _exported_rows(folder: Path) -> list[dict[str, Any]]:
 class Studio(widgets.VBox):
     """The Studio widget (see the module docstring).
 
-    ``client`` is an :class:`~mountsea_widgets.client.AsyncClient` (default: from the
-    environment, or the embedded offline simulator); ``history`` a
+    ``client`` is an :class:`~mountsea_widgets.client.AsyncClient` or a blocking
+    :class:`~mountsea_widgets.client.Client` (default: from the environment, or the embedded
+    offline simulator); ``history`` a
     :class:`~mountsea_widgets.history.History` (default: the standard folder; ``False`` for
     none); ``past_runs`` how many earlier runs a page of the history shows (0: none are shown
     and none resumed). Public parts: ``form``, ``model_select``, ``generate_button``, ``runs``,
@@ -132,7 +133,7 @@ class Studio(widgets.VBox):
     def __init__(
         self,
         model: str = "nano-banana",
-        client: AsyncClient | None = None,
+        client: AsyncClient | Client | None = None,
         history: History | bool | None = None,
         *,
         save_folder: str | Path = DEFAULT_SAVE_FOLDER,
@@ -147,8 +148,11 @@ class Studio(widgets.VBox):
         self.deadline_s = deadline_s
         self.runner = runner or get_runner()
         self._lock = threading.RLock()
-        self.history: History | None = self._resolve_history(history)
-        self.client, self._owns_client, offline = self._resolve_client(client, self.history)
+        #: Where this Studio's runs start: its history, its client, its runner.
+        self.launcher = Launcher(client, history, runner=self.runner)
+        self.history: History | None = self.launcher.history
+        self.client: AsyncClient = self.launcher.client
+        offline = self.launcher.offline
 
         self.banner = widgets.HTML()
         self.banner.add_class("mountsea-banner")
@@ -254,26 +258,6 @@ class Studio(widgets.VBox):
             self._refresh_size()
 
     # --- setup ----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _resolve_client(
-        client: AsyncClient | None, history: History | None = None
-    ) -> tuple[AsyncClient, bool, bool | None]:
-        if client is not None:
-            require_async_client(client)
-            return client, False, None
-        from ..config import settings
-        from ..connection import make_async_client
-
-        resolved = settings()
-        # Polls follow the durations the history measured for each model.
-        return make_async_client(history=history), True, resolved.offline
-
-    @staticmethod
-    def _resolve_history(history: History | bool | None) -> History | None:
-        from ..history import open_history
-
-        return open_history(history)
 
     def _in_background(self, work: Callable[[], None]) -> concurrent.futures.Future[None]:
         """Run ``work`` in a worker thread (never on the kernel's or the runner's loop)."""
@@ -603,10 +587,9 @@ class Studio(widgets.VBox):
 
     def close(self) -> None:
         """Cancel nothing, but close the widgets (and the client the Studio made itself)."""
-        if getattr(self, "_owns_client", False):  # False too when __init__ failed early
-            client = self.client
-            with contextlib.suppress(RuntimeError):  # the runner already stopped: nothing to close
-                self.runner.submit(client.close(), on_error=self._background_failed)
+        launcher = getattr(self, "launcher", None)  # None when __init__ failed early
+        if launcher is not None:
+            launcher.close()  # the client it made (a given AsyncClient stays open)
         for child in list(self.children):
             close_tree(child)
         super().close()
@@ -705,7 +688,7 @@ class Studio(widgets.VBox):
         (A run can end its execution without changing, e.g. when another session polls
         its task: its cell must still offer Resume then.)
         """
-        future = start(run, self.client, self.history, runner=self.runner)
+        future = self.launcher.start(run)
         rendered: concurrent.futures.Future[None] = concurrent.futures.Future()
         with self._lock:
             self._rendering = [f for f in self._rendering if not f.done()] + [rendered]
@@ -795,7 +778,7 @@ class Studio(widgets.VBox):
 def studio(
     model: str = "nano-banana",
     *,
-    client: AsyncClient | None = None,
+    client: AsyncClient | Client | None = None,
     history: History | bool | None = None,
 ) -> Studio:
     """The Studio widget for ``model`` (display it: make it the last expression of a cell)."""

@@ -638,16 +638,18 @@ def _png_bytes() -> bytes:
     return out.getvalue()
 
 
-def test_the_blocking_client_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+def test_execute_refuses_a_blocking_client_and_generate_uses_its_twin(tmp_path: Path) -> None:
     import mountsea_widgets as mw
     from mountsea_widgets.client import Client
 
     with simulator.serve(speed=100) as hub:
         blocking = Client(base_url=hub.url)
         run = _run()
+        # execute() awaits every call: a blocking client there would lose the task it created.
         with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient"):
             asyncio.run(execute(run, blocking, None))  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient"):
-            mw.generate("nano-banana", "a red cube", client=blocking, history=False)  # type: ignore[arg-type]
-        blocking.close()
         assert hub.stats.submitted == 0
+        # The entry points launch through its async twin (same key, hub and options).
+        result = mw.generate("nano-banana", "a red cube", client=blocking, history=False)
+        assert result.status == "completed" and hub.stats.submitted == 1
+        blocking.close()

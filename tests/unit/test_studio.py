@@ -313,11 +313,30 @@ def test_default_client_is_the_embedded_simulator_and_says_so(
         made.close()
 
 
-def test_a_sync_client_is_refused_clearly() -> None:
+def test_a_sync_client_it_cannot_twin_is_refused_clearly() -> None:
+    import httpx
+
     from mountsea_widgets.client import Client
 
+    own = httpx.MockTransport(lambda request: httpx.Response(500))
     with pytest.raises(TypeError, match="AsyncClient"):
-        Studio(client=Client(base_url="http://127.0.0.1:9"), history=False)  # type: ignore[arg-type]
+        Studio(client=Client(base_url="http://127.0.0.1:9", transport=own), history=False)
+
+
+def test_a_blocking_client_generates_through_its_twin(hub: SimulatorServer) -> None:
+    from mountsea_widgets.client import Client
+
+    blocking = Client(base_url=hub.url)
+    made = Studio(client=blocking, history=False)
+    try:
+        _prompt(made, "a red cube")
+        run = made.generate()
+        assert made.wait_idle(30)
+        assert run.status == "completed", run.error
+        assert made.client is not blocking and made.client.base_url == blocking.base_url
+    finally:
+        made.close()
+        blocking.close()
 
 
 def test_model_select_offers_every_model_and_switches_the_form(make_studio: Any) -> None:
