@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import scrub
 from .journal import Journal, fsync_folder
 from .metadata import MetadataError, embed, extension_for, shorten_data_uris
+from .statuses import JOURNAL_CREATED, JOURNAL_SUBMITTED
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
@@ -72,10 +73,10 @@ BLOB_THRESHOLD = 4096
 #: How many recently started completed runs of a model :meth:`History.typical_seconds` looks at.
 TYPICAL_WINDOW = 50
 
-#: Status of a run that has been started but has no task id yet.
-STATUS_CREATED = "created"
+#: Status of a run that has been started but has no task id yet (see :mod:`.statuses`).
+STATUS_CREATED = JOURNAL_CREATED
 #: Status of a run whose task id is known and that has not finished.
-STATUS_SUBMITTED = "submitted"
+STATUS_SUBMITTED = JOURNAL_SUBMITTED
 
 _BLOB_MARK = "mountsea-blob:sha256:"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -173,8 +173,8 @@ def register(history: History, run: Run) -> Run:
 def claim(run: Run, history: History | None) -> Iterator[bool]:
     """Hold ``run``'s lease while the block runs; yields whether this execution may go on.
 
-    ``False`` when another execution holds it (the run then carries a note saying so). A
-    lease that cannot be created (read-only history) does not stop the run.
+    ``False`` when another execution holds it (the caller says so on the run). A lease that
+    cannot be created (read-only history) does not stop the run.
     """
     if history is None:
         yield True
@@ -188,12 +188,7 @@ def claim(run: Run, history: History | None) -> Iterator[bool]:
         return
     if lease is None:
         log.info("run %s is being carried out elsewhere; not polled here", run.run_id)
-        if POLLED_ELSEWHERE not in run.warnings:
-            run.update(warnings=[*run.warnings, POLLED_ELSEWHERE])
         yield False
         return
-    if POLLED_ELSEWHERE in run.warnings:  # that session stopped: this one goes on
-        notes = [note for note in run.warnings if note != POLLED_ELSEWHERE]
-        run.update(warnings=[*notes, TAKEN_OVER])
     with lease:
         yield True

@@ -46,8 +46,7 @@ def run_for_entry(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
         return adopt(history, entry)
     unfinished = entry.task_id is None and entry.finished is None
     if unfinished and recovery.held_elsewhere(history, entry.run_id):
-        run = Run(entry.model, entry.input, run_id=entry.run_id)
-        run.started = entry.created
+        run = run_from_entry(entry, submitting_elsewhere=True)
         run.warnings = [SUBMITTING_ELSEWHERE]
         return run, False
     return run_from_entry(entry), False

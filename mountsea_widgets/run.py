@@ -34,6 +34,9 @@ from .errors import (
     TaskFailedError,
     TaskTimeoutError,
 )
+from .run_journal import RunJournal
+from .statuses import FINAL_STATUSES, RUN_STATUSES, run_status
+from .statuses import INTERRUPTED_MESSAGE as INTERRUPTED_MESSAGE  # where it was always read
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -44,19 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mountsea_widgets.run")
 
-RUN_STATUSES = (
-    "submitting",
-    "pending",
-    "processing",
-    "completed",
-    "failed",
-    "timeout",
-    "cancelled",
-    "error",
-    "interrupted",
-)
-#: Statuses after which nothing changes any more.
-FINAL_STATUSES = frozenset({"completed", "failed", "timeout", "cancelled", "error", "interrupted"})
 #: How often a running run's ``elapsed_s`` is refreshed, in seconds.
 TICK_SECONDS = 0.5
 #: Default wait deadline: this many times the model's expected duration...
@@ -289,19 +279,6 @@ class Run:
 # --- carrying a run out ---------------------------------------------------------------------
 
 
-def _journal(run: Run, history: History | None, action: str, *args: Any, **kwargs: Any) -> Any:
-    """Write to the history journal; a failing journal is shown on the run, never fatal."""
-    if history is None:
-        return None
-    try:
-        return getattr(history, action)(*args, **kwargs)
-    except Exception as exc:
-        message = f"history {action} failed: {type(exc).__name__}: {exc}"
-        log.warning("run %s: %s", run.run_id, message)
-        run.update(warnings=[*run.warnings, message])
-        return None
-
-
 def _status_from_poll(status: TaskStatus) -> str | None:
     """The run status to show for one poll answer (terminal ones are settled by ``wait``)."""
     return status.status if status.status in ("pending", "processing") else None
@@ -329,11 +306,18 @@ async def execute(
     Never raises for a failed generation: the outcome is in ``run.status`` / ``run.error``.
     Cancelling the task (``run.cancel()``) records ``cancelled`` and re-raises the cancel.
     """
-    from .recovery import claim
+    from .recovery import POLLED_ELSEWHERE, TAKEN_OVER, claim
 
     require_async_client(client)
     with claim(run, history) as claimed:
-        if claimed and not _finished_elsewhere(run, history):
+        if not claimed:  # another execution holds the lease: the run says so, and waits
+            if POLLED_ELSEWHERE not in run.warnings:
+                run.update(warnings=[*run.warnings, POLLED_ELSEWHERE])
+            return run
+        if POLLED_ELSEWHERE in run.warnings:  # that session stopped: this one goes on
+            notes = [note for note in run.warnings if note != POLLED_ELSEWHERE]
+            run.update(warnings=[*notes, TAKEN_OVER])
+        if not _finished_elsewhere(run, history):
             await _carry_out(run, client, history, tick_s)
     return run
 
@@ -363,9 +347,10 @@ def _finished_elsewhere(run: Run, history: History | None) -> bool:
         return False  # not in the history (removed, or never journalled): poll it
     if entry.finished is None:
         return False
+    status, reason = run_status(entry.status, task_id=run.task_id, finished=True)
     run.update(
-        status=entry.status if entry.status in FINAL_STATUSES else "error",
-        error=entry.error,
+        status=status,
+        error=entry.error or reason,
         files=list(entry.files),
         elapsed_s=float(entry.elapsed_s or run.elapsed_s),
     )
@@ -380,7 +365,7 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
         run.update(status="pending", error=None)
     else:
         run.update(status="submitting", started=run.clock(), elapsed_s=0.0)
-        _journal(run, history, "start", run.run_id, run.model, dict(run.input), run.started)
+        RunJournal(run, history).started()
     ticker = asyncio.ensure_future(_tick(run, tick_s))
     try:
         task_id = run.task_id
@@ -389,7 +374,7 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
             # In memory first: whoever sees the id in the journal (an interrupt, another
             # session) finds it on the run too.
             run.update(task_id=task_id, status="pending")
-            _journal(run, history, "submitted", run.run_id, task_id, run.model)
+            RunJournal(run, history).submitted(task_id)
 
         def on_status(status: TaskStatus) -> None:
             new = _status_from_poll(status)
@@ -454,7 +439,7 @@ async def _keep_downloaded(run: Run, history: History | None, error: Exception) 
     arrived = [item for item in getattr(error, "downloaded", None) or () if item is not None]
     if not arrived or history is None:
         return
-    files = await asyncio.to_thread(_journal, run, history, "images", run.run_id, arrived)
+    files = await asyncio.to_thread(RunJournal(run, history).images, arrived)
     if files:
         run.update(files=list(files))
 
@@ -485,7 +470,7 @@ async def _complete(run: Run, history: History | None, result: Result) -> None:
         run.update(warnings=[*run.warnings, message])
     else:
         task_s = result.elapsed_s
-        _journal(run, history, "finished", run.run_id, "completed", None, elapsed, task_s)
+        RunJournal(run, history).finished("completed", None, elapsed, task_s)
     run.update(
         result=result,
         files=files,
@@ -510,7 +495,7 @@ def _keep_images(
     from .images import thumbnail
 
     pairs = list(zip(result.image_bytes, result.content_types, strict=False))
-    files = list(_journal(run, history, "images", run.run_id, pairs) or [])
+    files = RunJournal(run, history).images(pairs)
     thumbnails: list[bytes | None] = []
     for data, _ in pairs:
         try:
@@ -534,7 +519,7 @@ def _finish(
     exception: BaseException | None = None,
 ) -> None:
     elapsed = max(0.0, run.clock() - run.started)
-    _journal(run, history, "finished", run.run_id, status, error, elapsed)
+    RunJournal(run, history).finished(status, error, elapsed)
     run.update(status=status, error=error, elapsed_s=elapsed, exception=exception)
 
 
@@ -588,37 +573,28 @@ def start(
 # --- history entries, saving, code -----------------------------------------------------------
 
 
-#: What a run found in the history without a task id, and never finished, means.
-INTERRUPTED_MESSAGE = (
-    "Interrupted — never reached the hub: the session ended before a task id came back, and "
-    "the run was not submitted again. (Had the request arrived after all, the provider may "
-    "have run and billed it; its task id is unknown.)"
-)
-
-
-def run_from_entry(entry: Any) -> Run:
+def run_from_entry(entry: Any, *, submitting_elsewhere: bool = False) -> Run:
     """A :class:`Run` rebuilt from a history entry (a finished run, or one to resume).
 
-    ``entry`` is a :class:`~mountsea_widgets.history.HistoryEntry` (run_id, model, input,
-    task_id, status, created, elapsed_s, error, files).
+    The only conversion from an entry to a run. ``entry`` is a
+    :class:`~mountsea_widgets.history.HistoryEntry` (run_id, model, input, task_id, status,
+    created, elapsed_s, error, files); ``submitting_elsewhere``: another live session is
+    submitting it (see :func:`~mountsea_widgets.statuses.run_status`).
     """
     run = Run(entry.model, entry.input or {}, run_id=entry.run_id)
     run.task_id = entry.task_id
     run.started = float(entry.created or run.started)
     run.elapsed_s = float(entry.elapsed_s or 0.0)
-    run.error = entry.error
-    if entry.status in RUN_STATUSES:
-        status = entry.status
-    elif entry.task_id is not None and getattr(entry, "finished", None) is None:
-        status = "pending"  # submitted, never finished: can be resumed
-    elif entry.task_id is None and getattr(entry, "finished", None) is None:
-        status = "interrupted"  # the session ended while submitting: never sent again
-        run.error = INTERRUPTED_MESSAGE
-    else:
-        status = "error"
-        run.error = run.error or f"ended {entry.status!r} (not a status this version knows)"
     run.files = [Path(file) for file in entry.files or ()]
-    run.status = status
+    run.status, reason = run_status(
+        entry.status,
+        task_id=entry.task_id,
+        finished=getattr(entry, "finished", None) is not None,
+        submitting_elsewhere=submitting_elsewhere,
+    )
+    # The journal's own error, else the reason the mapping gives (an interruption always says
+    # what it means).
+    run.error = reason if run.status == "interrupted" else entry.error or reason
     if run.done:
         run._done.set()
     return run

@@ -1,0 +1,94 @@
+"""What one run writes to its history: one typed method per journal record.
+
+A journal that cannot be written (a full disk, a read-only folder) never stops a run: the
+problem is shown on the run as a warning, and the run goes on (its images stay in memory).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from .history import History
+    from .run import Run
+
+log = logging.getLogger("mountsea_widgets.run")
+
+_T = TypeVar("_T")
+
+#: What each record holds, and what is missing from the history when it cannot be written.
+_WHAT = {
+    "start": "that this run started",
+    "submitted": "this run's task id",
+    "images": "this run's images",
+    "finished": "how this run ended",
+}
+_CONSEQUENCE = {
+    "start": "a later session will not list it",
+    "submitted": "a later session cannot resume its task",
+    "images": "they are kept in memory only: save them before closing",
+    "finished": "a later session may poll its task again (nothing is submitted twice)",
+}
+
+
+def _reason(error: Exception) -> str:
+    """Why a write failed, in words (an OSError's own text, never its number or class)."""
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror[:1].lower() + error.strerror[1:]
+    text = str(error).strip()
+    return text[:200] if text else "an unexpected problem"
+
+
+class RunJournal:
+    """The journal records of ``run`` in ``history`` (None: nothing is written)."""
+
+    def __init__(self, run: Run, history: History | None) -> None:
+        self.run = run
+        self.history = history
+
+    def started(self) -> None:
+        """The run starts: its model and input, before anything is sent."""
+        run, input = self.run, dict(self.run.input)
+        self._write("start", lambda into: into.start(run.run_id, run.model, input, run.started))
+
+    def submitted(self, task_id: str) -> None:
+        """The hub created ``task_id`` for the run (written before the first poll)."""
+        run = self.run
+        self._write("submitted", lambda history: history.submitted(run.run_id, task_id, run.model))
+
+    def images(self, images: list[tuple[bytes, str]]) -> list[Path]:
+        """Keep the run's ``(bytes, content type)`` images; returns the files written."""
+        run_id = self.run.run_id
+        return list(self._write("images", lambda history: history.images(run_id, images)) or [])
+
+    def finished(
+        self, status: str, error: str | None, elapsed_s: float, task_s: float | None = None
+    ) -> None:
+        """The run's outcome (``task_s``: the task's own time, for completed runs)."""
+        run_id = self.run.run_id
+        if task_s is None:
+            self._write(
+                "finished", lambda history: history.finished(run_id, status, error, elapsed_s)
+            )
+        else:
+            self._write(
+                "finished",
+                lambda history: history.finished(run_id, status, error, elapsed_s, task_s),
+            )
+
+    def _write(self, record: str, write: Callable[[History], _T]) -> _T | None:
+        if self.history is None:
+            return None
+        try:
+            return write(self.history)
+        except Exception as exc:
+            message = (
+                f"The history could not record {_WHAT[record]} ({_reason(exc)}); the run goes "
+                f"on, but {_CONSEQUENCE[record]}."
+            )
+            log.warning("run %s: %s", self.run.run_id, message)
+            self.run.update(warnings=[*self.run.warnings, message])
+            return None
