@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from mountsea_widgets.client import AsyncClient
-from mountsea_widgets.config import learned_durations
 from mountsea_widgets.connection import make_async_client
+from mountsea_widgets.durations import learned_durations
 from mountsea_widgets.history import TYPICAL_WINDOW, History
 from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.run import Run, execute

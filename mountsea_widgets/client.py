@@ -32,8 +32,9 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
-from .catalog import TYPICAL_SECONDS, catalog
+from .catalog import catalog
 from .config import DEFAULT_BASE_URL, configured, settings
+from .durations import estimate
 from .errors import (
     APIConnectionError,
     APIError,
@@ -72,8 +73,6 @@ MAX_DOWNLOAD_SECONDS = 300.0
 IMAGE_NOT_FOUND_RETRIES = 4
 #: Images of one task downloaded at once by the sync client.
 DOWNLOAD_WORKERS = 4
-#: Expected duration for models the catalog does not know.
-DEFAULT_EXPECTED_SECONDS = 10.0
 
 _SUBMIT_PATH = "/hub/v1/image"
 _TASK_PATH = "/hub/v1/tasks/"
@@ -250,7 +249,7 @@ class BaseClient:
         name = model or ""
         if name in self.durations:
             return self.durations[name]
-        return TYPICAL_SECONDS.get(name, DEFAULT_EXPECTED_SECONDS)
+        return estimate(name)
 
     def poll_schedule(self, model: str | None) -> PollSchedule:
         """The poll timing for a task of ``model`` (override to tune polling)."""

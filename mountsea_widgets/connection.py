@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import finish_windows, median_durations, settings, trusted_durations
+from .config import settings
+from .durations import finish_windows, median_durations, trusted_durations
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client

@@ -137,12 +137,22 @@ class Launcher:
         """A new run of ``model`` with a validated ``input`` (nothing is sent yet)."""
         return Run(model, dict(input))
 
+    def expected_seconds(self, model: str) -> float:
+        """How long a task of ``model`` usually takes here: the number the client polls around
+        (the catalog's estimate at the target's speed, or what the history measured)."""
+        from .durations import estimate
+
+        expected = getattr(self.client, "expected_seconds", None)  # a stand-in may have none
+        return float(expected(model)) if callable(expected) else estimate(model)
+
     def start(self, run: Run, *, tick_s: float = TICK_SECONDS) -> concurrent.futures.Future[Run]:
         """Carry ``run`` out on the runner; returns its future (the run settles either way)."""
+        run.expect(self.expected_seconds(run.model))
         return start(run, self.client, self.history, runner=self.runner, tick_s=tick_s)
 
     async def execute(self, run: Run, *, tick_s: float = TICK_SECONDS) -> Run:
         """Carry ``run`` out here, on the running loop (the runner's); returns it."""
+        run.expect(self.expected_seconds(run.model))
         return await execute(run, self.client, self.history, tick_s=tick_s)
 
     async def execute_all(self, runs: Iterable[Run]) -> list[Run]:

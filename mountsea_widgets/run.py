@@ -123,12 +123,15 @@ class Run:
         self.task_id: str | None = None
         self.started: float = clock()
         self.elapsed_s: float = 0.0
+        #: Seconds the task usually takes (the progress bar's scale): the catalog's estimate
+        #: until the run is launched, then what its client expects (see :meth:`expect`).
         self.expected_s: float = expected_s if expected_s is not None else spec.typical_seconds
         #: Seconds we wait for the task once submitted; then the run ends ``timeout``
         #: (TaskTimeoutError). Default: :func:`default_deadline` of the expected duration.
         self.deadline_s: float = (
             float(deadline_s) if deadline_s is not None else default_deadline(self.expected_s)
         )
+        self._given = (expected_s is not None, deadline_s is not None)
         self.error: str | None = None
         #: The exception that ended the run, when one did (None for completed runs).
         self.exception: BaseException | None = None
@@ -148,6 +151,16 @@ class Run:
         self._lock = threading.RLock()
         self._done = threading.Event()
         self._future: concurrent.futures.Future[Any] | None = None
+
+    def expect(self, seconds: float) -> None:
+        """Take ``seconds`` as the expected duration (the one the client polls around), unless
+        one was given when the run was made; the default deadline follows it."""
+        expected_given, deadline_given = self._given
+        if expected_given or not seconds > 0:
+            return
+        self.expected_s = float(seconds)
+        if not deadline_given:
+            self.deadline_s = default_deadline(self.expected_s)
 
     # --- state --------------------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
 """How long a simulated task takes, and which status it shows at a given moment.
 
-Durations start from the catalog's typical seconds per model, get a deterministic ±25% jitter
-drawn from a key (the hub seed and the task's number, so runs are reproducible), and are divided
-by ``speed``. A task shows ``pending`` for its first 15%, then ``processing`` until it ends.
+Durations start from the expected seconds per model at ``speed``
+(:func:`~mountsea_widgets.durations.estimate`: the same numbers the client polls around) and get
+a deterministic ±25% jitter drawn from a key (the hub seed and the task's number, so runs are
+reproducible). A task shows ``pending`` for its first 15%, then ``processing`` until it ends.
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..catalog import TYPICAL_SECONDS
+from ..durations import estimate
 
 #: Share of a task's duration spent ``pending`` before it turns ``processing``.
 PENDING_FRACTION = 0.15
 #: Relative jitter around the typical duration (0.25 = ±25%).
 JITTER = 0.25
-#: Typical seconds for a model the catalog has no estimate for.
-FALLBACK_SECONDS = 10.0
 
 
 def unit_from(key: str) -> float:
@@ -38,9 +37,8 @@ class Latency:
 
     def duration(self, model: str, key: str) -> float:
         """Seconds from submission to the end of a task of ``model`` (jitter seeded by ``key``)."""
-        typical = TYPICAL_SECONDS.get(model, FALLBACK_SECONDS)
         jitter = 1.0 + JITTER * (2.0 * unit_from(key) - 1.0)
-        return typical * jitter / self.speed
+        return estimate(model, self.speed) * jitter
 
     @staticmethod
     def phase(now: float, start: float, duration: float) -> str:

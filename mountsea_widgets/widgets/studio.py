@@ -31,6 +31,7 @@ import ipywidgets as widgets
 
 from .. import recovery
 from ..catalog import catalog
+from ..durations import about
 from ..errors import MountseaError, ValidationError
 from ..launch import Launcher
 from ..resumption import run_for_entry
@@ -70,10 +71,9 @@ def _safe_url(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
-def _model_label(model_id: str) -> str:
-    spec = catalog[model_id]
-    kind = "edit" if spec.is_edit else "text → image"
-    return f"{model_id} · {kind} · ~{spec.typical_seconds:g} s"
+def _model_label(model_id: str, expected_s: float) -> str:
+    kind = "edit" if catalog[model_id].is_edit else "text → image"
+    return f"{model_id} · {kind} · {about(expected_s)}"
 
 
 def _without_places(input: dict[str, Any], places: list[str]) -> tuple[dict[str, Any], list[str]]:
@@ -157,7 +157,10 @@ class Studio(widgets.VBox):
         self.banner = widgets.HTML()
         self.banner.add_class("mountsea-banner")
         self.model_select = widgets.Dropdown(
-            options=[(_model_label(model_id), model_id) for model_id in catalog],
+            options=[
+                (_model_label(model_id, self.launcher.expected_seconds(model_id)), model_id)
+                for model_id in catalog
+            ],
             value=spec.id,
             description="model",
             tooltip="Which hub model to run; the form below shows exactly its parameters",
@@ -425,9 +428,7 @@ class Studio(widgets.VBox):
         """
         input = self.form.validate()
         model = self.form.model
-        run = Run(
-            model, input, expected_s=self._expected_seconds(model), deadline_s=self.deadline_s
-        )
+        run = Run(model, input, deadline_s=self.deadline_s)
         cell = self._cell(run)
         self._observe(run)
         with self._lock:
@@ -722,16 +723,6 @@ class Studio(widgets.VBox):
     def _save_path(self) -> Path:
         folder = Path(self.save_folder.value.strip() or DEFAULT_SAVE_FOLDER).expanduser()
         return folder if folder.is_absolute() else Path.cwd() / folder
-
-    def _expected_seconds(self, model: str) -> float:
-        if self.history is not None:
-            try:
-                measured = self.history.typical_seconds(model)
-            except Exception:
-                measured = None
-            if measured:
-                return float(measured)
-        return catalog[model].typical_seconds
 
     def _show_reason(self, text: str) -> None:
         self.reason.value = (

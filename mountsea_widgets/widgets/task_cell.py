@@ -18,6 +18,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..durations import about
 from ..image_input import reference_for, shorten_data_uris
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
 from .controls import action_button, close_tree, name_attachment
@@ -230,7 +231,7 @@ class TaskCell(widgets.VBox):
         late = not run.done and run.elapsed_s > expected
         timing = f"{run.elapsed_s:.1f} s"
         if not run.done:
-            timing += f" / ~{expected:.0f} s" + (" (longer than usual)" if late else "")
+            timing += f" / {about(expected)}" + (" (longer than usual)" if late else "")
         icon = _icon_html(run.status)
         _assign(
             self.status,
