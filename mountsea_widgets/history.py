@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import scrub
 from .journal import Journal, fsync_folder
 from .metadata import MetadataError, embed, extension_for, shorten_data_uris
+from .spreadsheet import text_cell
 from .statuses import JOURNAL_CREATED, JOURNAL_SUBMITTED
 
 if TYPE_CHECKING:
@@ -836,9 +837,9 @@ _CSV_COLUMNS = (
 def _csv_cell(value: Any) -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
-    # A cell starting like a formula would run in a spreadsheet (CSV injection): quote it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return text_cell(value if isinstance(value, str) else str(value))  # never a live formula
 
 
 def _index_csv(rows: list[dict[str, Any]]) -> bytes:

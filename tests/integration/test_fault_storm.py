@@ -285,7 +285,10 @@ def test_the_network_going_away_mid_poll_then_coming_back(
     runner: Runner, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="mountsea_widgets.client")
-    hub = simulator.Hub(speed=SPEED)
+    # The hub's clock stands still: its task cannot finish before the network goes away, however
+    # slowly this machine runs the first poll.
+    hub_clock = simulator.ManualClock()
+    hub = simulator.Hub(clock=hub_clock)
     server = simulator.SimulatorServer(hub).start()
     port = server.port
     sleeps: list[float] = []
@@ -317,7 +320,9 @@ def test_the_network_going_away_mid_poll_then_coming_back(
     assert cell.resume_button.layout.display == ""
     assert "APIConnectionError" in cell.error.value
 
-    # The hub comes back on the same port, with its tasks; Resume polls the same task again.
+    # The hub comes back on the same port, with its tasks (finished meanwhile); Resume polls
+    # the same task again.
+    hub_clock.advance(600.0)
     back = simulator.SimulatorServer(hub, port=port).start()
     try:
         submitted = hub.stats.submitted
