@@ -86,6 +86,7 @@ class TaskStatus:
         says so and the body shows how the task ended: images (completed) or an error
         (failed). A ready flag beside a running status with neither is a contradiction: the
         task is taken as still running, so it is polled again rather than ended as failed.
+        A task wrapped as ``{"code": 0, "data": {...task...}}`` is read from inside.
         ``base_url`` resolves relative image URLs (``/img/x.png``, ``//host/x.png``). Raises
         :class:`InvalidResponseError` only when the body is not a JSON object at all.
         """
@@ -96,18 +97,19 @@ class TaskStatus:
                 body=body,
             )
         raw = dict(body)
-        status = _status(raw.get("status"))
-        data = unpack_json_text(raw.get("data"))
+        task = _unwrapped(raw)
+        status = _status(task.get("status"))
+        data = unpack_json_text(task.get("data"))
         images = images_from_data(data, base_url=base_url)
-        error_code = _first(raw, "error_code", "errorCode")
-        error_message = _error_message(raw)
+        error_code = _first(task, "error_code", "errorCode")
+        error_message = _error_message(task)
         ready = status in TERMINAL
-        if not ready and _flag(raw.get("ready")):
+        if not ready and _flag(task.get("ready")):
             if images:
                 status, ready = "completed", True
             elif error_code is not None or error_message is not None:
                 status, ready = "failed", True
-        ident = _first_text(raw, "task_id", "taskId", "id") or task_id
+        ident = _first_text(task, "task_id", "taskId", "id") or task_id
         return cls(
             id=ident,
             status=status,
@@ -115,10 +117,24 @@ class TaskStatus:
             data=data,
             error_code=error_code,
             error_message=error_message,
-            elapsed_ms=_int(_first(raw, "elapsed_ms", "elapsedMs")),
+            elapsed_ms=_int(_first(task, "elapsed_ms", "elapsedMs")),
             raw=raw,
             images=images,
         )
+
+
+def _unwrapped(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The task itself: ``raw``, or the task inside a ``{"code": 0, "data": {...}}`` wrapper.
+
+    A body with neither ``status`` nor ``ready`` whose ``data`` has one of them is a gateway's
+    wrapper around the task (the same wrapper its submit answers use).
+    """
+    if "status" in raw or "ready" in raw:
+        return raw
+    inner = unpack_json_text(raw.get("data"))
+    if isinstance(inner, Mapping) and ("status" in inner or "ready" in inner):
+        return inner
+    return raw
 
 
 def unpack_json_text(value: Any) -> Any:

@@ -3,11 +3,12 @@
 The server below keeps to the hub's routes but words its answers the way other gateways do:
 endings spelled "done", "Finished" or "FAILURE" without a ``ready`` flag, ``ready`` as the
 string "true", ``ready: true`` beside "processing" before the images exist, a submit answer
-wrapped as ``{"code": 0, "data": {...}}`` (also with ``data`` as JSON text), one naming two
-different task ids, ``data`` as JSON text, relative and protocol-relative image URLs, and images
-given only as base64 ``content``. Each run goes through the runner and a History, so what the
-journal keeps is checked too. Time is a manual clock advanced by the client's sleeps, so the
-deadline is reached by polls, never by the machine's speed.
+wrapped as ``{"code": 0, "data": {...}}`` (also with ``data`` as JSON text) and its task
+answers wrapped the same way, one naming two different task ids, ``data`` as JSON text,
+relative and protocol-relative image URLs, and images given only as base64 ``content``.
+Each run goes through the runner and a History, so what the journal keeps is checked too.
+Time is a manual clock advanced by the client's sleeps, so the deadline is reached by polls,
+never by the machine's speed.
 """
 
 from __future__ import annotations
@@ -158,12 +159,14 @@ class AnswersHub:
             images = [{"content": base64.b64encode(GOOD).decode(), "content_type": "image/png"}]
         elif case == "contentbad":
             images = [{"content": base64.b64encode(NOT_AN_IMAGE).decode()}]
-        return {
+        task = {
             "task_id": task_id,
             "status": "completed",
             "ready": True,
             "data": {"images": images},
         }
+        # A gateway that wraps its submit answers wraps its task answers too.
+        return {"code": 0, "msg": "ok", "data": task} if case == "wrapped" else task
 
     def __enter__(self) -> AnswersHub:
         self.thread.start()

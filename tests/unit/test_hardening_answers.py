@@ -267,6 +267,21 @@ def test_a_wrapped_submit_answer_is_reported_then_followed() -> None:
     assert [r.url.path for r in hub.seen("poll")] == ["/hub/v1/tasks/hub-wrapped"]
 
 
+@pytest.mark.parametrize(
+    "wrap",
+    [lambda task: {"code": 0, "data": task}, lambda task: {"code": 0, "data": json.dumps(task)}],
+)
+def test_a_wrapped_poll_answer_is_read_from_inside(wrap: Any) -> None:
+    inner = {"task_id": "hub-w", "status": "FAILURE", "error_message": "no credits"}
+    parsed = TaskStatus.parse(wrap(inner), "hub-w")
+    assert (parsed.status, parsed.ready, parsed.error_message) == ("failed", True, "no credits")
+    done = TaskStatus.parse(wrap({"ready": "true", "data": IMAGES}), "hub-w")
+    assert (done.status, done.ready, len(done.images)) == ("completed", True, 1)
+    # Not a wrapper: the body's own status is read, whatever its data holds.
+    own = TaskStatus.parse({"status": "processing", "data": {"status": "completed"}}, "t")
+    assert (own.status, own.ready) == ("processing", False)
+
+
 def test_an_ambiguous_submit_answer_polls_neither_and_names_both() -> None:
     submitted: list[str] = []
     hub = Hub([{"status": "completed", "data": IMAGES}], submit={"task_id": "a1", "taskId": "b2"})
