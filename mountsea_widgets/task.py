@@ -146,7 +146,7 @@ def unpack_json_text(value: Any) -> Any:
     """
     unpacked = value
     for _ in range(_MAX_JSON_STRING_DEPTH):
-        if not isinstance(unpacked, str) or unpacked.lstrip()[:1] not in ("{", "[", '"'):
+        if not isinstance(unpacked, str) or unpacked[:64].lstrip()[:1] not in ("{", "[", '"'):
             break
         try:
             unpacked = json.loads(unpacked)
