@@ -54,6 +54,7 @@ from .images import MAX_IMAGE_BYTES, content_type_of, decode_image, parse_data_u
 from .polling import PollSchedule
 from .result import Result
 from .retry import SUBMIT_RETRY_STATUSES, RetryPolicy, never_sent, parse_retry_after
+from .submission import submitted_task_id
 from .task import FAILED, ImageRef, TaskStatus
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient", "BaseClient", "Client"]
@@ -395,7 +396,7 @@ class BaseClient:
         body, reply = yield from self._api_flow(
             "POST", _SUBMIT_PATH, json_body={"model": model, "input": cleaned}, idempotent=False
         )
-        task_id = _task_id(body)
+        task_id = _task_id(body, reply.status_code)
         if task_id is None:
             snippet = json.dumps(body)[:300]  # scrubbed of the key by _api_flow
             raise InvalidResponseError(
@@ -411,7 +412,7 @@ class BaseClient:
         """One poll of the task; also returns any Retry-After the hub sent with it."""
         path = _TASK_PATH + quote(_check_task_id(task_id), safe="")
         body, reply = yield from self._api_flow("GET", path, idempotent=True)
-        status = TaskStatus.parse(body, task_id)
+        status = TaskStatus.parse(body, task_id, base_url=self.base_url)
         return status, parse_retry_after(reply.headers.get("retry-after"))
 
     def _wait_flow(
@@ -996,13 +997,10 @@ def _json_object(content: bytes) -> dict[str, Any] | None:
 _DOT_SEGMENTS = frozenset({".", ".."})
 
 
-def _task_id(body: Mapping[str, Any]) -> str | None:
-    for key in ("task_id", "taskId"):
-        value = body.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            text = str(value).strip()
-            return None if text in _DOT_SEGMENTS else text
-    return None
+def _task_id(body: Mapping[str, Any], status_code: int | None = None) -> str | None:
+    # Top level and inside a {"code": 0, "data": {...}} envelope; different ids are refused
+    # with all of them on the error (see submission.py).
+    return submitted_task_id(body, status_code=status_code)
 
 
 def _check_task_id(task_id: Any) -> str:

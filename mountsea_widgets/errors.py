@@ -105,6 +105,32 @@ class InvalidResponseError(APIError):
     """The hub answered 2xx but with a body we cannot understand (malformed JSON, no task id)."""
 
 
+class AmbiguousTaskIdError(InvalidResponseError):
+    """The hub accepted a task but its answer names different task ids; none was followed.
+
+    ``task_ids`` holds every id the answer gave (``task_id`` first, then ``taskId``, then those
+    inside ``data``), so none is lost; ``task_id`` is the first of them. The task was created
+    (and may be billed): resume the right one with ``client.wait(id)``.
+    """
+
+    def __init__(
+        self, task_ids: Sequence[str], *, status_code: int | None = None, body: Any = None
+    ) -> None:
+        self.task_ids = tuple(task_ids)
+        self.task_id = self.task_ids[0]
+        listed = " and ".join(repr(server_text(str(i), 200)) for i in self.task_ids)
+        waits = " or ".join(f"client.wait({server_text(str(i), 200)!r})" for i in self.task_ids)
+        http = f" (HTTP {status_code})" if status_code else ""
+        super().__init__(
+            f"The hub accepted the task{http} but its answer names {len(self.task_ids)} "
+            f"different task ids ({listed}), and it is not known which one to poll, so none "
+            "is followed. The task exists and may be billed: check which one the hub knows, "
+            f"then resume it with {waits}.",
+            status_code=status_code,
+            body=body,
+        )
+
+
 # --- transport errors -------------------------------------------------------------------------
 
 

@@ -274,7 +274,7 @@ def test_base_url_must_be_http(bad: str) -> None:
         ),
         (201, {"taskId": "0b7e-1111"}, "0b7e-1111"),
         (200, {"taskId": "camel"}, "camel"),
-        (201, {"task_id": "snake", "taskId": "camel"}, "snake"),
+        (201, {"task_id": "same", "taskId": "same"}, "same"),
     ],
 )
 def test_submit_accepts_both_shapes(
@@ -891,7 +891,7 @@ def test_redirect_to_http_is_followed(harness: Harness, hub: Hub) -> None:
         "ftp://cdn.test/a.png",
         "javascript:alert(1)",
         "gopher://cdn.test/",
-        "//no-scheme/a.png",
+        "///no-host/a.png",
         f"file:///{KEY}",
     ],
 )

@@ -22,10 +22,12 @@ def test_ready_follows_terminal_status_when_flag_missing(status: str) -> None:
     assert parsed.ready is (status in TERMINAL)
 
 
-def test_ready_flag_wins_when_true() -> None:
-    assert TaskStatus.parse({"status": "processing", "ready": True}, "t").ready is True
-    # a string "true" is not the documented boolean: not trusted as ready
-    assert TaskStatus.parse({"status": "processing", "ready": "true"}, "t").ready is False
+def test_ready_flag_ends_a_running_status_only_with_an_outcome() -> None:
+    images = {"images": [{"url": "https://a/1"}]}
+    done = TaskStatus.parse({"status": "processing", "ready": True, "data": images}, "t")
+    assert (done.ready, done.status) == (True, "completed")
+    # ready beside "processing" with neither images nor an error: still running, polled again
+    assert TaskStatus.parse({"status": "processing", "ready": True}, "t").ready is False
 
 
 def test_documented_completed_body() -> None:
