@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..images import decode_image, thumbnail
-from .controls import close_tree
+from .control_base import close_tree
 
 log = logging.getLogger("mountsea_widgets.gallery")
 

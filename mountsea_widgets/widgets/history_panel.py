@@ -22,7 +22,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .controls import action_button, close_tree
+from .control_base import action_button, close_tree
 from .task_cell import TaskCell
 
 EMPTY_TEXT = '<div style="color:#888">No runs yet: write a prompt and click Generate.</div>'

@@ -37,10 +37,11 @@ from ..launch import Launcher
 from ..resumption import run_for_entry
 from ..run import Run
 from ..runner import Runner, RunnerThreadError, get_runner
-from .controls import UrlListControl, action_button, close_tree
+from .control_base import action_button, close_tree
 from .form import Form
 from .gallery import THUMB_SIDE
 from .history_panel import DEFAULT_EXPORT_PREFIX, HistoryPanel
+from .image_list_control import UrlListControl
 from .task_cell import TaskCell
 
 if TYPE_CHECKING:

@@ -21,8 +21,9 @@ import ipywidgets as widgets
 from ..durations import about
 from ..image_input import reference_for, shorten_data_uris
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
-from .controls import action_button, close_tree, name_attachment
+from .control_base import action_button, close_tree
 from .gallery import Gallery
+from .image_list_control import name_attachment
 
 log = logging.getLogger("mountsea_widgets.task_cell")
 

@@ -481,10 +481,10 @@ def test_bytes_that_are_not_an_image_show_a_clear_error_and_add_nothing() -> Non
 
 
 def test_an_upload_too_big_to_send_inline_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mountsea_widgets.widgets import controls
+    from mountsea_widgets.widgets import image_list_control
 
     form, control = _edit_form()
-    monkeypatch.setattr(controls, "MAX_DATA_URI_CHARS", 100)
+    monkeypatch.setattr(image_list_control, "MAX_DATA_URI_CHARS", 100)
     problem = control.attach(_png_bytes(), "large.png")
     assert problem is not None and "large.png was not added" in problem
     assert "http(s) URL" in problem
