@@ -402,6 +402,12 @@ def _check_urls(spec: ParamSpec, value: Any) -> tuple[Any, str | None]:
             continue
         if not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
             return None, f"item {index} ({url[:60]!r}) is not an http(s) URL or data:image URI"
+        if re.search(r"[\s\x00-\x1f\x7f]", url):
+            return None, (
+                f"item {index} ({url[:60]!r}) holds a space, a line break or another control "
+                "character, which a URL cannot (write a space in a path as %20; put one URL "
+                "per item)"
+            )
     if inline > MAX_DATA_URI_TOTAL_CHARS:
         return None, (
             f"the data URIs add up to {inline:,} characters; at most"
@@ -475,6 +481,11 @@ def _json_schema(p: ParamSpec) -> dict[str, Any]:
 
 # --- loading ------------------------------------------------------------------------------------
 
+#: The seeds accepted where the hub documents no range: the integers every JSON reader keeps
+#: exactly, -(2**53 - 1) to 2**53 - 1 (a gateway parsing numbers as doubles would silently turn
+#: a larger seed into another one, and the image would not be reproducible).
+SEED_RANGE = (-(2**53 - 1), 2**53 - 1)
+
 
 def _param_from_json(model_id: str, raw: Mapping[str, Any]) -> ParamSpec:
     rng = raw.get("range") or {}
@@ -492,6 +503,8 @@ def _param_from_json(model_id: str, raw: Mapping[str, Any]) -> ParamSpec:
         )
     elif "min" in rng or "max" in rng:
         minimum, maximum = rng.get("min"), rng.get("max")
+    elif ptype == "integer" and raw["name"] == "seed":
+        minimum, maximum = SEED_RANGE  # the hub documents none: see SEED_RANGE
     if ptype == "string" and raw["name"].endswith("_url"):
         ptype = "url"  # mask_url: one URL, checked like image_urls' items
     enum = raw.get("enum")

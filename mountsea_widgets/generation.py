@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
-    from .history import History
+    from .history import HistoryChoice
     from .launch import Launcher
     from .result import Result
     from .run import Run
@@ -48,7 +48,7 @@ def _launch(
     model: str,
     prompt: str,
     client: AsyncClient | Client | None,
-    history: History | bool | None,
+    history: HistoryChoice,
     params: dict[str, Any],
 ) -> tuple[Launcher, Run]:
     """The launcher and the new run of one call (bad input and bad clients fail here)."""
@@ -64,7 +64,7 @@ def generate(
     prompt: str,
     *,
     client: AsyncClient | Client | None = None,
-    history: History | bool | None = None,
+    history: HistoryChoice = None,
     **params: Any,
 ) -> Result:
     """Generate images and block until they are downloaded; returns a :class:`Result`.
@@ -95,7 +95,7 @@ async def agenerate(
     prompt: str,
     *,
     client: AsyncClient | Client | None = None,
-    history: History | bool | None = None,
+    history: HistoryChoice = None,
     **params: Any,
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""

@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .errors import scrub
 from .journal import Journal, fsync_folder
@@ -855,13 +855,27 @@ def _index_csv(rows: list[dict[str, Any]]) -> bytes:
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def open_history(history: History | bool | None) -> History | None:
-    """The history to journal runs in: the standard one for None/True, none for False.
+#: What every ``history=`` argument takes: a History, a folder path, True/None (the standard
+#: history) or False (none).
+HistoryChoice: TypeAlias = "History | str | os.PathLike[str] | bool | None"
 
-    A history folder that cannot be created is reported on stderr and runs go on without it.
+
+def open_history(history: HistoryChoice) -> History | None:
+    """The history to journal runs in: the standard one for None/True, none for False, the one
+    in that folder for a path.
+
+    A standard history folder that cannot be created is reported on stderr and runs go on
+    without it; anything else is refused with a TypeError naming what is allowed.
     """
     if history is False:
         return None
+    if isinstance(history, str | os.PathLike):
+        return History(os.fspath(history))
+    if history is not None and history is not True and not isinstance(history, History):
+        raise TypeError(
+            "history must be an mw.History, a folder path, True or None (the standard "
+            f"history) or False (none); got {type(history).__name__}"
+        )
     if history is None or history is True:
         try:
             return History()

@@ -25,7 +25,7 @@ from .run import TICK_SECONDS, Run, execute, start
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
-    from .history import History
+    from .history import History, HistoryChoice
     from .runner import Runner
 
 
@@ -68,7 +68,7 @@ class Launcher:
     def __init__(
         self,
         client: AsyncClient | Client | None = None,
-        history: History | bool | None = None,
+        history: HistoryChoice = None,
         *,
         runner: Runner | None = None,
         close_client: bool | None = None,

@@ -38,7 +38,7 @@ from .image_input import to_reference
 
 if TYPE_CHECKING:
     from .client import AsyncClient
-    from .history import History
+    from .history import HistoryChoice
     from .result import Result
 
 USAGE = "usage: %%mountsea MODEL [--param value ...]  (the cell body is the prompt)"
@@ -209,7 +209,7 @@ def build_input(line: str, cell: str) -> tuple[str, dict[str, Any]]:
 # --- the magics ---------------------------------------------------------------------------------
 
 
-def mountsea(line: str, cell: str, *, history: History | bool | None = None) -> Result | None:
+def mountsea(line: str, cell: str, *, history: HistoryChoice = None) -> Result | None:
     """``%%mountsea MODEL [--param value ...]``: generate from the cell body; returns the Result.
 
     Blocks until the run ends while a live task cell shows its progress; an interrupt (the

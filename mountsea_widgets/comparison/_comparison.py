@@ -32,7 +32,7 @@ from ._views import cell_view, sheet_cell
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
     from ..contact_sheet import SheetCell
-    from ..history import History
+    from ..history import History, HistoryChoice
     from ..runner import Runner
     from ..widgets.grid import CellView, ComparisonGrid
 
@@ -341,7 +341,7 @@ def compare(
     client: AsyncClient | Client | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
     params: Mapping[str, Any] | None = None,
-    history: History | bool | None = None,
+    history: HistoryChoice = None,
 ) -> Comparison:
     """Run ``prompt`` on every model × seed × varied value, at most ``concurrency`` at a time.
 

@@ -46,7 +46,7 @@ from .task_cell import TaskCell
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
-    from ..history import History, HistoryEntry
+    from ..history import History, HistoryChoice, HistoryEntry
 
 log = logging.getLogger("mountsea_widgets.studio")
 
@@ -135,7 +135,7 @@ class Studio(widgets.VBox):
         self,
         model: str = "nano-banana",
         client: AsyncClient | Client | None = None,
-        history: History | bool | None = None,
+        history: HistoryChoice = None,
         *,
         save_folder: str | Path = DEFAULT_SAVE_FOLDER,
         runner: Runner | None = None,
@@ -771,7 +771,7 @@ def studio(
     model: str = "nano-banana",
     *,
     client: AsyncClient | Client | None = None,
-    history: History | bool | None = None,
+    history: HistoryChoice = None,
 ) -> Studio:
     """The Studio widget for ``model`` (display it: make it the last expression of a cell)."""
     return Studio(model=model, client=client, history=history)
