@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from simulated_client import FastClient as SimulatedClient
 
 from mountsea_widgets import client as client_module
 from mountsea_widgets import images, simulator
@@ -29,6 +28,7 @@ from mountsea_widgets.images import MAX_THUMBNAIL_BYTES, decode_image, thumbnail
 from mountsea_widgets.runner import get_runner
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
+from tests.helpers.simulated_client import FastClient as SimulatedClient
 
 SPEED = 80.0
 

@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
-from simulated_client import SPEED, FastClient
 
 import mountsea_widgets as mw
 from mountsea_widgets import recovery, resumption, simulator
@@ -37,6 +36,7 @@ from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_TASK
 from mountsea_widgets.widgets.history_panel import human_size
 from mountsea_widgets.widgets.studio import PAST_RUNS, Studio
+from tests.helpers.simulated_client import SPEED, FastClient
 
 
 @pytest.fixture(scope="module")

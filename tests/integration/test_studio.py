@@ -11,7 +11,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from simulated_client import SPEED, FastClient
 
 from mountsea_widgets import simulator
 from mountsea_widgets.catalog import catalog
@@ -20,6 +19,7 @@ from mountsea_widgets.metadata import read_metadata
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import OFFLINE_NOTICE, Studio, studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.simulated_client import SPEED, FastClient
 
 SECRET = "sk-test-secret-4242"
 
