@@ -6,8 +6,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # the package is imported only once the environment below is set
+    from mountsea_widgets.runner import Runner
 
 _SANDBOX = Path(tempfile.mkdtemp(prefix="mountsea-tests-"))
 
@@ -35,3 +39,14 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh folder per test, also used as the history folder."""
     monkeypatch.setenv("MOUNTSEA_HISTORY_DIR", str(tmp_path / "history"))
     yield tmp_path
+
+
+@pytest.fixture
+def runner() -> Iterator[Runner]:
+    """A runner of the test's own (its loop thread is named ``mountsea-runner-test``), shut
+    down after the test."""
+    from mountsea_widgets.runner import Runner
+
+    own = Runner(name="mountsea-runner-test")
+    yield own
+    own.shutdown()

@@ -78,13 +78,6 @@ def storm_hub() -> Iterator[simulator.SimulatorServer]:
         yield server
 
 
-@pytest.fixture
-def runner() -> Iterator[Runner]:
-    made = Runner(name="storm-runner")
-    yield made
-    made.shutdown()
-
-
 def _typed(error: str | None) -> bool:
     """True when a run's error text starts with one of our exception class names."""
     if not error:

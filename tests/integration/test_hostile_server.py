@@ -253,13 +253,6 @@ def hostile() -> Iterator[HostileHub]:
         yield server
 
 
-@pytest.fixture
-def runner() -> Iterator[Runner]:
-    made = Runner(name="hostile-runner")
-    yield made
-    made.shutdown()
-
-
 #: case -> (error class, words the message must contain)
 REFUSED: dict[str, tuple[type[Exception], str]] = {
     "bomb": (errors.ImageError, "too many pixels"),
