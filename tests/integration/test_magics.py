@@ -33,7 +33,7 @@ def shell() -> InteractiveShell:
 
 
 @pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[simulator.SimulatorServer]:
+def loopback_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[simulator.SimulatorServer]:
     with simulator.serve(speed=500) as server:
         monkeypatch.setattr(
             magics,
@@ -126,7 +126,7 @@ def test_usage_errors_name_the_problem(line: str, body: str, expected: str) -> N
 
 
 def test_cell_magic_generates_and_returns_the_result(
-    shell: InteractiveShell, hub: simulator.SimulatorServer, shown: list[Any]
+    shell: InteractiveShell, loopback_hub: simulator.SimulatorServer, shown: list[Any]
 ) -> None:
     result = shell.run_cell_magic(
         "mountsea", "nano-banana --seed 7 --aspect_ratio 16:9", "a red cube"
@@ -134,14 +134,14 @@ def test_cell_magic_generates_and_returns_the_result(
     assert isinstance(result, Result)
     assert result.input == {"prompt": "a red cube", "seed": 7, "aspect_ratio": "16:9"}
     assert result.simulated and result.image_bytes
-    assert hub.stats.submitted == 1
+    assert loopback_hub.stats.submitted == 1
     cells = [item for item in shown if isinstance(item, TaskCell)]
     assert len(cells) == 1
     assert cells[0].run.status == "completed" and cells[0].run.result is result
 
 
 def test_out_holds_the_result(
-    shell: InteractiveShell, hub: simulator.SimulatorServer, shown: list[Any]
+    shell: InteractiveShell, loopback_hub: simulator.SimulatorServer, shown: list[Any]
 ) -> None:
     outcome = shell.run_cell(
         "%%mountsea gpt-image-2 --quality low\na blue sphere", store_history=True
@@ -154,7 +154,7 @@ def test_out_holds_the_result(
 
 def test_a_bad_value_is_a_usage_error_without_traceback_and_sends_nothing(
     shell: InteractiveShell,
-    hub: simulator.SimulatorServer,
+    loopback_hub: simulator.SimulatorServer,
     shown: list[Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -166,7 +166,7 @@ def test_a_bad_value_is_a_usage_error_without_traceback_and_sends_nothing(
     text = printed.out + printed.err
     assert "did you mean 'seed'" in text
     assert "Traceback" not in text
-    assert hub.stats.requests.total() == 0
+    assert loopback_hub.stats.requests.total() == 0
     assert shown == []
 
 

@@ -38,18 +38,20 @@ class FastClient(SimulatedClient):
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[SimulatorServer]:
+def loopback_hub() -> Iterator[SimulatorServer]:
     with simulator.serve(speed=SPEED) as server:
         yield server
 
 
 @pytest.fixture
-def make_studio(hub: SimulatorServer, tmp_path: Path) -> Iterator[Any]:
+def make_studio(loopback_hub: SimulatorServer, tmp_path: Path) -> Iterator[Any]:
     made: list[Studio] = []
 
     def make(history: History | bool = True, **kwargs: Any) -> Studio:
         chosen = History(tmp_path / "history") if history is True else history
-        new = Studio(client=FastClient(base_url=hub.url), history=chosen, past_runs=0, **kwargs)
+        new = Studio(
+            client=FastClient(base_url=loopback_hub.url), history=chosen, past_runs=0, **kwargs
+        )
         made.append(new)
         return new
 
@@ -179,14 +181,14 @@ def test_without_a_history_the_bytes_stay_in_memory(make_studio: Any) -> None:
 
 
 def test_a_finished_comparison_holds_thumbnails_not_full_images(
-    hub: SimulatorServer, tmp_path: Path
+    loopback_hub: SimulatorServer, tmp_path: Path
 ) -> None:
     history = History(tmp_path / "history")
     grid = compare(
         "a lighthouse",
         models=["nano-banana", "nano-banana-2"],
         seeds=[1, 2],
-        client=FastClient(base_url=hub.url),
+        client=FastClient(base_url=loopback_hub.url),
         history=history,
     ).wait(60)
     runs = [cell.run for cell in grid.cells if cell.run is not None]

@@ -40,7 +40,7 @@ from tests.helpers.simulated_client import SPEED, FastClient
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[SimulatorServer]:
+def loopback_hub() -> Iterator[SimulatorServer]:
     with simulator.serve(speed=SPEED) as server:
         yield server
 
@@ -51,11 +51,11 @@ def history(tmp_path: Path) -> History:
 
 
 @pytest.fixture
-def make_studio(hub: SimulatorServer, history: History) -> Iterator[Any]:
+def make_studio(loopback_hub: SimulatorServer, history: History) -> Iterator[Any]:
     made: list[Studio] = []
 
     def make(model: str = "nano-banana", url: str | None = None, **kwargs: Any) -> Studio:
-        client = FastClient(base_url=url or hub.url)
+        client = FastClient(base_url=url or loopback_hub.url)
         new = Studio(model, client=client, history=kwargs.pop("history", history), **kwargs)
         made.append(new)
         return new
@@ -195,13 +195,13 @@ def test_thumbnails_are_cached_beside_the_images(tmp_path: Path) -> None:
 
 
 def test_unfinished_runs_are_resumed_on_opening_even_beyond_the_first_page(
-    hub: SimulatorServer, history: History, make_studio: Any
+    loopback_hub: SimulatorServer, history: History, make_studio: Any
 ) -> None:
-    task_id = pending_run(history, hub, "old-pending", "waiting since long ago")
+    task_id = pending_run(history, loopback_hub, "old-pending", "waiting since long ago")
     for n in range(PAST_RUNS + 3):  # newer, finished runs push it off the first page
         history.start(f"done-{n}", "nano-banana", {"prompt": f"done {n}"})
         history.finished(f"done-{n}", "failed", error="x")
-    submitted = hub.stats.submitted
+    submitted = loopback_hub.stats.submitted
 
     studio = make_studio()
     assert studio.wait_idle(30)
@@ -214,7 +214,7 @@ def test_unfinished_runs_are_resumed_on_opening_even_beyond_the_first_page(
     )
     assert studio.resumed == [resumed]
     assert studio.cells[-1].gallery.count == 1
-    assert hub.stats.submitted == submitted
+    assert loopback_hub.stats.submitted == submitted
     entry = history.get("old-pending")
     assert entry.status == "completed" and entry.files and entry.files[0].is_file()
     assert studio.history_panel.more_button.description == "show older (3 more)"
@@ -339,30 +339,30 @@ def test_a_resume_that_fails_keeps_the_task_and_offers_resume(history: History) 
 
 
 def test_a_run_finished_by_another_session_meanwhile_is_not_polled_again(
-    tmp_path: Path, hub: SimulatorServer
+    tmp_path: Path, loopback_hub: SimulatorServer
 ) -> None:
     history = History(tmp_path / "history")
-    pending_run(history, hub, "raced", "finished elsewhere")
+    pending_run(history, loopback_hub, "raced", "finished elsewhere")
     entry = history.get("raced")
     image = png()
     other = History(history.folder)  # the other kernel finishes it first
     (path,) = other.images("raced", [(image, "image/png")])
     other.finished("raced", "completed", elapsed_s=2.0)
-    polls = hub.stats.requests[ROUTE_TASK]
+    polls = loopback_hub.stats.requests[ROUTE_TASK]
 
     from mountsea_widgets.run import run_from_entry
 
     run = run_from_entry(entry)
-    asyncio.run(execute(run, FastClient(base_url=hub.url), history))
+    asyncio.run(execute(run, FastClient(base_url=loopback_hub.url), history))
     assert (run.status, run.files) == ("completed", [path])
-    assert hub.stats.requests[ROUTE_TASK] == polls
+    assert loopback_hub.stats.requests[ROUTE_TASK] == polls
 
 
 def test_a_run_without_a_task_id_shows_interrupted_and_is_never_sent(
-    hub: SimulatorServer, history: History, make_studio: Any
+    loopback_hub: SimulatorServer, history: History, make_studio: Any
 ) -> None:
     history.start("lost", "nano-banana", {"prompt": "the kernel died while submitting"})
-    submitted = hub.stats.submitted
+    submitted = loopback_hub.stats.submitted
 
     studio = make_studio()
     assert studio.wait_idle(30)
@@ -372,7 +372,7 @@ def test_a_run_without_a_task_id_shows_interrupted_and_is_never_sent(
     assert "mountsea-status-interrupted" in cell._dom_classes
     assert cell.resume_button.layout.display == "none"
     assert cell.cancel_button.layout.display == "none"
-    assert studio.resumed == [] and hub.stats.submitted == submitted
+    assert studio.resumed == [] and loopback_hub.stats.submitted == submitted
     assert history.get("lost").status == "created"  # the journal is left as it was
 
 
@@ -547,9 +547,9 @@ def test_reference_images_too_long_to_embed_come_from_the_history_or_are_named(
 
 
 def test_a_saved_images_metadata_reproduces_its_run_through_read_metadata(
-    hub: SimulatorServer, tmp_path: Path
+    loopback_hub: SimulatorServer, tmp_path: Path
 ) -> None:
-    client = FastClient(base_url=hub.url)
+    client = FastClient(base_url=loopback_hub.url)
     for fmt in ("png", "jpeg", "webp"):
         first = mw.generate(
             "nano-banana", f"a {fmt} kite", seed=11, num_images=2, output_format=fmt, client=client
@@ -701,7 +701,9 @@ def test_human_size(size: int, text: str) -> None:
     assert human_size(size) == text
 
 
-def test_start_without_a_studio_also_takes_the_lease(tmp_path: Path, hub: SimulatorServer) -> None:
+def test_start_without_a_studio_also_takes_the_lease(
+    tmp_path: Path, loopback_hub: SimulatorServer
+) -> None:
     """Comparisons and the magic journal runs too: a Studio must never resume those."""
     history = History(tmp_path / "history")
     with simulator.serve(speed=0.01) as slow:

@@ -121,13 +121,13 @@ def html_hub(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.fixture
-def hub() -> Iterator[simulator.SimulatorServer]:
+def loopback_hub() -> Iterator[simulator.SimulatorServer]:
     with simulator.serve(speed=200) as server:
         yield server
 
 
 def test_the_canary_is_text_in_every_widget(
-    hub: simulator.SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    loopback_hub: simulator.SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = set(_widgets())
     history = History(tmp_path / "history")
@@ -135,7 +135,7 @@ def test_the_canary_is_text_in_every_widget(
     # Studio: a completed run with the canary prompt, its Code view, and its Save note.
     studio = Studio(
         "nano-banana",
-        client=Fast(base_url=hub.url, sleep=_short_sleep),
+        client=Fast(base_url=loopback_hub.url, sleep=_short_sleep),
         history=history,
         past_runs=0,
         save_folder=tmp_path / "saved",
@@ -162,7 +162,9 @@ def test_the_canary_is_text_in_every_widget(
     cell.save(tmp_path / "nowhere" / "\0bad")  # a failing save shows its (escaped) reason
 
     # The same runs come back as history cells in a new Studio.
-    reopened = Studio("nano-banana", client=Fast(base_url=hub.url), history=history, past_runs=10)
+    reopened = Studio(
+        "nano-banana", client=Fast(base_url=loopback_hub.url), history=history, past_runs=10
+    )
     assert reopened._past_loading is not None
     reopened._past_loading.result(30)
     assert len(reopened.cells) == 3
@@ -173,7 +175,7 @@ def test_the_canary_is_text_in_every_widget(
         models=["nano-banana"],
         seeds=[1],
         vary={"aspect_ratio": ["1:1", CANARY]},
-        client=Fast(base_url=hub.url, sleep=_short_sleep),
+        client=Fast(base_url=loopback_hub.url, sleep=_short_sleep),
         history=False,
     )
     grid = comparison.widget
@@ -191,7 +193,7 @@ def test_the_canary_is_text_in_every_widget(
     # The magic: its task cell (and the offline notice, shown as HTML).
     shown: list[Any] = []
     monkeypatch.setattr(IPython.display, "display", lambda *items, **_: shown.extend(items))
-    monkeypatch.setattr(magics, "client_factory", lambda: Fast(base_url=hub.url))
+    monkeypatch.setattr(magics, "client_factory", lambda: Fast(base_url=loopback_hub.url))
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "mountsea_widgets")
     magic_result = shell.run_cell_magic("mountsea", "nano-banana", PROMPT)

@@ -25,7 +25,7 @@ SECRET = "sk-test-secret-4242"
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[SimulatorServer]:
+def loopback_hub() -> Iterator[SimulatorServer]:
     with simulator.serve(speed=SPEED) as server:
         yield server
 
@@ -36,11 +36,11 @@ def history(tmp_path: Path) -> History:
 
 
 @pytest.fixture
-def make_studio(hub: SimulatorServer, history: History) -> Iterator[Any]:
+def make_studio(loopback_hub: SimulatorServer, history: History) -> Iterator[Any]:
     made: list[Studio] = []
 
     def make(model: str = "nano-banana", url: str | None = None, **kwargs: Any) -> Studio:
-        client = FastClient(base_url=url or hub.url, api_key=kwargs.pop("api_key", None))
+        client = FastClient(base_url=url or loopback_hub.url, api_key=kwargs.pop("api_key", None))
         new = Studio(model, client=client, history=kwargs.pop("history", history), **kwargs)
         made.append(new)
         return new
@@ -280,7 +280,7 @@ def test_past_runs_come_back_from_the_history(make_studio: Any, history: History
 
 
 def test_offline_banner_and_no_key_anywhere(
-    make_studio: Any, hub: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+    make_studio: Any, loopback_hub: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     studio = make_studio(api_key=SECRET)
     assert "Mountsea hub at http://127.0.0.1" in studio.banner.value
@@ -366,16 +366,16 @@ def test_css_classes_for_browser_tests(make_studio: Any) -> None:
 
 
 def test_an_unfinished_run_from_the_history_is_resumed_on_opening(
-    make_studio: Any, hub: SimulatorServer, history: History
+    make_studio: Any, loopback_hub: SimulatorServer, history: History
 ) -> None:
     """A task id journalled before a crash is polled again at once, never submitted twice."""
     import asyncio
 
-    client = FastClient(base_url=hub.url)
+    client = FastClient(base_url=loopback_hub.url)
     task_id = asyncio.run(client.submit("nano-banana", {"prompt": "before the crash"}))
     history.start("crashed1", "nano-banana", {"prompt": "before the crash"}, 1.0)
     history.submitted("crashed1", task_id)
-    submitted_before = hub.stats.submitted
+    submitted_before = loopback_hub.stats.submitted
 
     studio = make_studio()
     assert studio._past_loading is not None
@@ -387,6 +387,6 @@ def test_an_unfinished_run_from_the_history_is_resumed_on_opening(
     assert studio.wait_idle(30)
     assert cell.run.status == "completed", cell.run.error
     assert cell.gallery.count == 1
-    assert hub.stats.submitted == submitted_before
+    assert loopback_hub.stats.submitted == submitted_before
     assert history.get("crashed1").status == "completed"
     assert cell.resume_button.layout.display == "none"

@@ -66,16 +66,16 @@ class CountingClient(AsyncClient):
 
 
 @pytest.fixture
-def hub() -> Iterator[simulator.Hub]:
+def inprocess_hub() -> Iterator[simulator.Hub]:
     hub = simulator.Hub(speed=500, prerender=False)
     yield hub
     hub.close()
 
 
 @pytest.fixture
-def client(hub: simulator.Hub) -> CountingClient:
+def client(inprocess_hub: simulator.Hub) -> CountingClient:
     return CountingClient(
-        base_url="http://hub.test", transport=simulator.transport(hub), sleep=_short_sleep
+        base_url="http://hub.test", transport=simulator.transport(inprocess_hub), sleep=_short_sleep
     )
 
 
@@ -235,7 +235,7 @@ def test_value_labels_are_short() -> None:
 
 
 def test_the_grid_fills_and_only_runnable_cells_reach_the_hub(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -251,8 +251,8 @@ def test_the_grid_fills_and_only_runnable_cells_reach_the_hub(
         ["completed", "completed"],
         [NOT_APPLICABLE, NOT_APPLICABLE],
     ]
-    assert hub.stats.submitted == 3
-    assert hub.stats.rejections == 0
+    assert inprocess_hub.stats.submitted == 3
+    assert inprocess_hub.stats.rejections == 0
     assert sorted(client.submitted) == ["nano-banana", "nano-banana-2", "nano-banana-2"]
     done = comparison.cell(1, 1)
     assert done.task_id and done.task_id.startswith("hub-")
@@ -263,18 +263,20 @@ def test_the_grid_fills_and_only_runnable_cells_reach_the_hub(
     assert comparison.summary().startswith("6 of 6 done")
 
 
-def test_concurrency_cap_is_respected(hub: simulator.Hub, client: CountingClient) -> None:
+def test_concurrency_cap_is_respected(inprocess_hub: simulator.Hub, client: CountingClient) -> None:
     comparison = compare(
         "a lighthouse", models=FOUR, seeds=[1, 2], client=client, concurrency=2, history=False
     )
     comparison.wait(60)
     assert [c.status for c in comparison.cells] == ["completed"] * 8
     assert client.max_active == 2
-    assert hub.stats.max_in_flight <= 2
-    assert hub.stats.submitted == 8
+    assert inprocess_hub.stats.max_in_flight <= 2
+    assert inprocess_hub.stats.submitted == 8
 
 
-def test_without_a_cap_more_cells_run_at_once(hub: simulator.Hub, client: CountingClient) -> None:
+def test_without_a_cap_more_cells_run_at_once(
+    inprocess_hub: simulator.Hub, client: CountingClient
+) -> None:
     # The counterpart of the cap test: proves the counter can see more than two at once.
     compare(
         "a lighthouse", models=FOUR, seeds=[1, 2], client=client, concurrency=8, history=False
@@ -283,7 +285,7 @@ def test_without_a_cap_more_cells_run_at_once(hub: simulator.Hub, client: Counti
 
 
 def test_records_have_one_row_per_cell_with_every_field(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -311,7 +313,9 @@ def test_records_have_one_row_per_cell_with_every_field(
     assert na["model"] == "gpt-image-2" and na["status"] == NOT_APPLICABLE and na["params"] is None
 
 
-def test_csv_round_trips(hub: simulator.Hub, client: CountingClient, tmp_path: Path) -> None:
+def test_csv_round_trips(
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
+) -> None:
     comparison = compare(
         'a lighthouse, "quoted", with commas\nand a newline',
         models=["nano-banana-2", "gpt-image-2"],
@@ -332,7 +336,7 @@ def test_csv_round_trips(hub: simulator.Hub, client: CountingClient, tmp_path: P
 
 
 def test_csv_round_trips_typed_values(
-    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -408,7 +412,7 @@ def test_csv_text_a_spreadsheet_would_run_is_quoted_and_read_back(tmp_path: Path
 
 
 def test_save_images_fills_the_file_field(
-    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -425,7 +429,7 @@ def test_save_images_fills_the_file_field(
 
 
 def test_history_keeps_each_run_and_names_its_file(
-    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
 ) -> None:
     from mountsea_widgets.history import History
 
@@ -524,13 +528,13 @@ def test_a_varied_seed_is_in_the_seed_column(client: CountingClient, tmp_path: P
     assert [row["seed"] for row in read_csv(comparison.to_csv(tmp_path / "grid.csv"))] == [5, 6]
 
 
-def test_the_blocking_client_is_refused_before_a_cell_is_sent(hub: simulator.Hub) -> None:
+def test_the_blocking_client_is_refused_before_a_cell_is_sent(inprocess_hub: simulator.Hub) -> None:
     from mountsea_widgets.client import Client
 
-    blocking = Client(base_url="http://hub.test", transport=simulator.transport(hub))
+    blocking = Client(base_url="http://hub.test", transport=simulator.transport(inprocess_hub))
     with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient"):
         compare("a cat", models=["nano-banana"], client=blocking, history=False)  # type: ignore[arg-type]
-    assert hub.stats.submitted == 0
+    assert inprocess_hub.stats.submitted == 0
 
 
 def test_wait_times_out_without_stopping_the_cells() -> None:
@@ -551,7 +555,7 @@ def test_wait_times_out_without_stopping_the_cells() -> None:
 
 
 def test_widget_shows_labels_statuses_and_thumbnails(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     prompt = "<script>alert(1)</script> & a cat"
     comparison = compare(
@@ -583,7 +587,7 @@ def test_widget_shows_labels_statuses_and_thumbnails(
 
 
 def test_widget_built_after_the_run_shows_the_final_state(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     comparison = compare(
         "a cat",
