@@ -10,27 +10,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.helpers.environment import HUB_VARIABLES, isolated_folders
+
 if TYPE_CHECKING:  # the package is imported only once the environment below is set
     from mountsea_widgets.runner import Runner
 
 _SANDBOX = Path(tempfile.mkdtemp(prefix="mountsea-tests-"))
 
 # Set before any test module imports the package, so nothing reads the real environment.
-for _var in ("MOUNTSEA_API_KEY", "MOUNTSEA_BASE_URL"):
+for _var in HUB_VARIABLES:
     os.environ.pop(_var, None)
-for _name in (
-    "HOME",
-    "JUPYTER_CONFIG_DIR",
-    "JUPYTER_DATA_DIR",
-    "JUPYTER_RUNTIME_DIR",
-    "IPYTHONDIR",
-    "XDG_CACHE_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-):
-    _path = _SANDBOX / _name.lower()
-    _path.mkdir(parents=True, exist_ok=True)
-    os.environ[_name] = str(_path)
+os.environ.update(isolated_folders(_SANDBOX))
 os.environ["MOUNTSEA_HISTORY_DIR"] = str(_SANDBOX / "history")
 
 

@@ -29,6 +29,7 @@ from mountsea_widgets.runner import get_runner
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
 from tests.helpers.simulated_client import FastClient as SimulatedClient
+from tests.helpers.widgets import walk
 
 SPEED = 80.0
 
@@ -69,13 +70,6 @@ def _generate(studio: Studio, prompt: str, **params: Any) -> Any:
     assert studio.wait_idle(30)
     assert run.status == "completed", run.error
     return run
-
-
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found
 
 
 # --- thumbnails ---------------------------------------------------------------------------------
@@ -140,7 +134,7 @@ def test_thumbnails_and_verification_run_off_the_runner_loop(
     for kind, seen in threads.items():
         assert runner_thread not in seen, f"{kind} ran on the runner's loop thread"
     assert len(run.thumbnails) == 2 and all(t and t[:2] == b"\xff\xd8" for t in run.thumbnails)
-    shown = [w.value for w in _walk(studio.cells[0].gallery) if "mountsea-thumb" in w._dom_classes]
+    shown = [w.value for w in walk(studio.cells[0].gallery) if "mountsea-thumb" in w._dom_classes]
     assert shown == run.thumbnails  # the cell shows the ready-made thumbnails, decodes nothing
 
 
@@ -158,7 +152,7 @@ def test_a_finished_studio_run_holds_thumbnails_not_full_images(make_studio: Any
     assert result.files == run.files and result.image_count == 2
     gallery = studio.cells[0].gallery
     assert all(getattr(load, "__self__", None) in run.files for load in gallery._loaders)
-    thumbs = [w.value for w in _walk(gallery) if "mountsea-thumb" in w._dom_classes]
+    thumbs = [w.value for w in walk(gallery) if "mountsea-thumb" in w._dom_classes]
     assert len(thumbs) == 2 and all(len(t) <= MAX_THUMBNAIL_BYTES for t in thumbs)
     assert gallery.full.value == b""
 

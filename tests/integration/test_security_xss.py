@@ -32,6 +32,7 @@ from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.result import Result
 from mountsea_widgets.widgets.studio import Studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.widgets import walk
 
 CANARY = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 PROMPT = f"a lighthouse {CANARY}"
@@ -215,9 +216,9 @@ def test_the_canary_is_text_in_every_widget(
     assert html.escape(SERVER_HTML) in broken.cells[0].error.value  # the 500 body
     assert "Save failed" in cell.note.value
     assert escaped in grid.title_html.value
-    grid_text = " ".join(text for _name, text in _html_strings(_walk(grid)))
+    grid_text = " ".join(text for _name, text in _html_strings(walk(grid)))
     assert f"aspect_ratio = {escaped}" in grid_text and "is not allowed" in grid_text
-    assert html.escape(SERVER_HTML) in " ".join(t for _n, t in _html_strings(_walk(failing_grid)))
+    assert html.escape(SERVER_HTML) in " ".join(t for _n, t in _html_strings(walk(failing_grid)))
 
     # Result cards (what Jupyter shows for a Result) escape the prompt and the task id.
     card = magic_result._repr_html_()
@@ -227,10 +228,3 @@ def test_the_canary_is_text_in_every_widget(
 
     for each in (studio, broken, reopened):
         each.close()
-
-
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found

@@ -20,6 +20,7 @@ from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import OFFLINE_NOTICE, Studio, studio
 from mountsea_widgets.widgets.task_cell import TaskCell
 from tests.helpers.simulated_client import SPEED, FastClient
+from tests.helpers.widgets import walk
 
 SECRET = "sk-test-secret-4242"
 
@@ -55,13 +56,6 @@ def _prompt(studio: Studio, text: str) -> None:
     studio.form.controls["prompt"].set(text)
 
 
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found
-
-
 def test_generate_shows_a_cell_at_once_then_thumbnails(make_studio: Any) -> None:
     studio = make_studio()
     _prompt(studio, "two <b>red</b> cubes")
@@ -78,7 +72,7 @@ def test_generate_shows_a_cell_at_once_then_thumbnails(make_studio: Any) -> None
     assert f"mountsea-status-{run.status}" in cell.status._dom_classes
     assert "completed" in cell.status.value
     assert cell.gallery.count == 2
-    thumbs = [w for w in _walk(cell.gallery) if "mountsea-thumb" in w._dom_classes]
+    thumbs = [w for w in walk(cell.gallery) if "mountsea-thumb" in w._dom_classes]
     assert len(thumbs) == 2
     assert run.result is not None
     for thumb, original in zip(thumbs, run.result.image_bytes, strict=True):
@@ -98,7 +92,7 @@ def test_full_size_is_sent_only_when_asked(make_studio: Any) -> None:
     gallery = studio.cells[0].gallery
     assert gallery.full.value == b"" and gallery.full_view.layout.display == "none"
 
-    opener = next(w for w in _walk(gallery) if "mountsea-thumb-open" in w._dom_classes)
+    opener = next(w for w in walk(gallery) if "mountsea-thumb-open" in w._dom_classes)
     opener.click()
     assert run.result is not None
     assert gallery.full.value == run.result.image_bytes[0]
@@ -199,7 +193,7 @@ def test_reuse_loads_model_and_parameters(make_studio: Any) -> None:
     studio.model_select.value = "gpt-image-2"
     _prompt(studio, "something else")
 
-    reuse = next(w for w in _walk(studio.cells[0]) if "mountsea-reuse" in w._dom_classes)
+    reuse = next(w for w in walk(studio.cells[0]) if "mountsea-reuse" in w._dom_classes)
     reuse.click()
     assert studio.model_select.value == "nano-banana-2"
     assert studio.form.model == "nano-banana-2"
@@ -291,7 +285,7 @@ def test_offline_banner_and_no_key_anywhere(
     assert "mountsea-banner" in studio.banner._dom_classes
 
     states = json.dumps(
-        [w.get_state() for w in _walk(studio) if isinstance(w, widgets.Widget)], default=str
+        [w.get_state() for w in walk(studio) if isinstance(w, widgets.Widget)], default=str
     )
     assert SECRET not in states
     assert SECRET not in repr(studio) and SECRET not in repr(studio.cells[0])
@@ -334,7 +328,7 @@ def test_model_select_offers_every_model_and_switches_the_form(make_studio: Any)
 
 def test_css_classes_for_browser_tests(make_studio: Any) -> None:
     studio = make_studio()
-    classes = {c for w in _walk(studio) for c in getattr(w, "_dom_classes", ())}
+    classes = {c for w in walk(studio) for c in getattr(w, "_dom_classes", ())}
     assert {
         "mountsea-studio",
         "mountsea-banner",
@@ -350,7 +344,7 @@ def test_css_classes_for_browser_tests(make_studio: Any) -> None:
     studio.generate()
     assert studio.wait_idle(30)
     cell: TaskCell = studio.cells[0]
-    classes = {c for w in _walk(cell) for c in getattr(w, "_dom_classes", ())}
+    classes = {c for w in walk(cell) for c in getattr(w, "_dom_classes", ())}
     assert {
         "mountsea-history-cell",
         "mountsea-status",

@@ -25,6 +25,7 @@ from mountsea_widgets.widgets.controls import (
 )
 from mountsea_widgets.widgets.form import LEADING, Form
 from mountsea_widgets.widgets.size_control import CUSTOM, SizeControl
+from tests.helpers.widgets import walk
 
 ALL_PARAMS = [(model, p.name) for model, spec in catalog.items() for p in spec.params]
 
@@ -95,18 +96,11 @@ def test_every_parameter_has_its_description_as_a_tooltip(model: str, name: str)
     control = Form(model).controls[name]
     tooltips = [
         getattr(w, "tooltip", None) or ""
-        for w in _walk(control.box)
+        for w in walk(control.box)
         if isinstance(w, widgets.DOMWidget)
     ]
     assert any(spec.description.strip()[:40] in tip for tip in tooltips)
     assert any(spec.allowed in tip for tip in tooltips)
-
-
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found
 
 
 @pytest.mark.parametrize("model", list(catalog))
@@ -449,7 +443,7 @@ def test_the_page_never_holds_the_data_uri() -> None:
     _upload(control, ("red.png", _png_bytes(size=(200, 200))))
     uri = form.value()["image_urls"][0]
     payload = uri.split(",", 1)[1]
-    states = json.dumps([w.get_state() for w in _walk(form)], default=repr)
+    states = json.dumps([w.get_state() for w in walk(form)], default=repr)
     assert payload[:200] not in states
 
 
@@ -572,7 +566,7 @@ def _emoji_in(text: str) -> list[str]:
 def _texts(widget: Any) -> list[str]:
     """Every text a person can see or hover over in ``widget`` and its children."""
     texts = []
-    for each in _walk(widget):
+    for each in walk(widget):
         for trait in ("description", "placeholder", "tooltip", "value"):
             value = getattr(each, trait, None)
             if isinstance(value, str):
