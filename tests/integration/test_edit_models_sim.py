@@ -25,6 +25,7 @@ from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.controls import UrlListControl
 from mountsea_widgets.widgets.studio import EDIT_MODEL_OF, Studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.images import solid_png
 
 SPEED = 200.0
 #: A colour the simulator never paints by itself: seeing it in a result means the inset.
@@ -36,12 +37,6 @@ DURATIONS = {model: seconds / SPEED for model, seconds in TYPICAL_SECONDS.items(
 def loopback_hub() -> Iterator[SimulatorServer]:
     with simulator.serve(speed=SPEED) as server:
         yield server
-
-
-def _magenta_png(size: tuple[int, int] = (96, 64)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, MAGENTA).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _magenta_pixels(data: bytes) -> int:
@@ -70,7 +65,7 @@ def _async_client(hub: SimulatorServer) -> AsyncClient:
 def test_an_image_from_python_arrives_as_a_data_uri_and_is_seen(
     loopback_hub: SimulatorServer, tmp_path: Path, kind: str
 ) -> None:
-    data = _magenta_png()
+    data = solid_png(MAGENTA, (96, 64))
     file = tmp_path / "source.png"
     file.write_bytes(data)
     given: Any = {"pil": Image.open(file), "path": file, "bytes": data}[kind]
@@ -88,7 +83,9 @@ def test_a_url_is_sent_as_given_and_a_simulated_result_can_be_edited(
     loopback_hub: SimulatorServer,
 ) -> None:
     with _client(loopback_hub) as client:
-        first = client.generate("nano-banana-edit", "a frame", image_urls=[_magenta_png()])
+        first = client.generate(
+            "nano-banana-edit", "a frame", image_urls=[solid_png(MAGENTA, (96, 64))]
+        )
         url = first.urls[0]
         assert url.startswith(loopback_hub.url + "/files/")
         second = client.generate("nano-banana-edit", "again", image_urls=[url])
@@ -101,7 +98,7 @@ def test_mw_generate_mixes_pil_path_bytes_and_urls(
     loopback_hub: SimulatorServer, tmp_path: Path
 ) -> None:
     file = tmp_path / "b.png"
-    file.write_bytes(_magenta_png((40, 40)))
+    file.write_bytes(solid_png(MAGENTA, (40, 40)))
     client = _async_client(loopback_hub)
     result = mw.generate(
         "nano-banana-2-edit",
@@ -110,7 +107,7 @@ def test_mw_generate_mixes_pil_path_bytes_and_urls(
         image_urls=[
             Image.new("RGB", (30, 30), MAGENTA),
             file,
-            _magenta_png((20, 20)),
+            solid_png(MAGENTA, (20, 20)),
             loopback_hub.url,
         ],
     )
@@ -184,7 +181,7 @@ def test_use_as_input_switches_to_the_edit_model_with_the_url(
 
 def test_use_as_input_on_an_edit_model_appends(make_studio: Any) -> None:
     studio = make_studio("nano-banana-edit")
-    first = _generate(studio, "edit", image_urls=[to_data_uri(_magenta_png())])
+    first = _generate(studio, "edit", image_urls=[to_data_uri(solid_png(MAGENTA, (96, 64)))])
     studio.cells[0].use_input_button.click()
     assert studio.form.model == "nano-banana-edit"
     control = _image_urls(studio)
@@ -237,7 +234,7 @@ def test_the_magic_sends_a_local_file_as_a_data_uri(
 ) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
-    (tmp_path / "source.png").write_bytes(_magenta_png())
+    (tmp_path / "source.png").write_bytes(solid_png(MAGENTA, (96, 64)))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(magics, "client_factory", lambda: _async_client(loopback_hub))
     monkeypatch.setattr("IPython.display.display", lambda *_items, **_kw: None)
@@ -248,5 +245,5 @@ def test_the_magic_sends_a_local_file_as_a_data_uri(
     )
     assert isinstance(result, Result)
     (sent,) = _sent(loopback_hub, result)
-    assert parse_data_uri(sent) == (_magenta_png(), "image/png")
+    assert parse_data_uri(sent) == (solid_png(MAGENTA, (96, 64)), "image/png")
     assert _magenta_pixels(result.image_bytes[0]) > 100

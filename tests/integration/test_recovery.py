@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 import logging
-import random
 import subprocess
 import sys
 import threading
@@ -36,6 +35,7 @@ from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_TASK
 from mountsea_widgets.widgets.history_panel import human_size
 from mountsea_widgets.widgets.studio import PAST_RUNS, Studio
+from tests.helpers.images import noise_png, solid_png
 from tests.helpers.simulated_client import SPEED, FastClient
 
 
@@ -80,14 +80,6 @@ def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return opened
 
 
-def png(size: tuple[int, int] = (64, 48), noise: bool = False) -> bytes:
-    pixels = random.Random(7).randbytes(size[0] * size[1] * 3)  # noise does not compress
-    image = Image.frombytes("RGB", size, pixels) if noise else Image.new("RGB", size, (200, 30, 30))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
-
-
 def pixels(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         return image.tobytes()
@@ -100,7 +92,7 @@ def write_history(folder: Path, count: int) -> History:
     """
     images = folder / "images"
     images.mkdir(parents=True)
-    data = png()
+    data = solid_png()
     digest = hashlib.sha256(data).hexdigest()
     lines = []
     for n in range(count):
@@ -344,7 +336,7 @@ def test_a_run_finished_by_another_session_meanwhile_is_not_polled_again(
     history = History(tmp_path / "history")
     pending_run(history, loopback_hub, "raced", "finished elsewhere")
     entry = history.get("raced")
-    image = png()
+    image = solid_png()
     other = History(history.folder)  # the other kernel finishes it first
     (path,) = other.images("raced", [(image, "image/png")])
     other.finished("raced", "completed", elapsed_s=2.0)
@@ -492,7 +484,7 @@ def test_load_parameters_button_and_its_errors_next_to_it(make_studio: Any, tmp_
     assert "Type the path" in studio.load_message.value
 
     plain = tmp_path / "<i>plain.png"
-    plain.write_bytes(png())
+    plain.write_bytes(solid_png())
     studio.load_path.value = str(plain)
     studio.load_button.click()
     message = studio.load_message.value
@@ -524,7 +516,7 @@ def test_load_parameters_button_and_its_errors_next_to_it(make_studio: Any, tmp_
 def test_reference_images_too_long_to_embed_come_from_the_history_or_are_named(
     make_studio: Any, tmp_path: Path, history: History
 ) -> None:
-    reference = "data:image/png;base64," + base64.b64encode(png((64, 64), noise=True)).decode()
+    reference = "data:image/png;base64," + base64.b64encode(noise_png((64, 64))).decode()
     assert len(reference) > 4096
     studio = make_studio("nano-banana-edit")
     _prompt(studio, "edit this")
@@ -677,7 +669,7 @@ def test_records_for_a_removed_run_are_ignored_and_its_late_images_not_kept(
     history.submitted("gone", "hub-1")
     history.remove("gone")
     history.finished("gone", "cancelled", error="late")
-    assert history.images("gone", [(png(), "image/png")]) == []
+    assert history.images("gone", [(solid_png(), "image/png")]) == []
     assert "gone" not in history and "gone" not in History(history.folder)
     assert not (history.folder / "images").exists() or not any(
         (history.folder / "images").glob("gone*")

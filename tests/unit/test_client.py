@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import io
 import json
-import struct
 import threading
 import traceback
-import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -22,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 import mountsea_widgets.client as client_module
 from mountsea_widgets import errors
@@ -30,6 +26,7 @@ from mountsea_widgets.client import DEFAULT_BASE_URL, AsyncClient, Client
 from mountsea_widgets.result import Result
 from mountsea_widgets.retry import RetryPolicy, parse_retry_after
 from mountsea_widgets.task import TaskStatus
+from tests.helpers.images import png_header, solid_png
 
 KEY = "sk-canary-SECRET-1234"
 BASE = "https://hub.test"
@@ -39,29 +36,7 @@ KINDS = ["sync", "async"]
 Answer = Callable[[httpx.Request], httpx.Response]
 
 
-def make_png(width: int = 8, height: int = 6, color: str = "red") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A tiny, well-formed PNG that *declares* width x height (a decompression bomb's header)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
-
-
-PNG = make_png()
+PNG = solid_png("red", (8, 6))
 
 
 def reply(status: int = 200, body: Any = None, **kwargs: Any) -> Answer:
@@ -592,7 +567,7 @@ def test_generate_returns_result_with_downloaded_images(
             completed(f"{CDN}/files/hub-1/1.png", f"{CDN}/files/hub-1/2.png", simulated=True),
         ),
     ]
-    scripted_hub.files[f"{CDN}/files/hub-1/2.png"] = [reply(200, content=make_png(4, 4, "blue"))]
+    scripted_hub.files[f"{CDN}/files/hub-1/2.png"] = [reply(200, content=solid_png("blue", (4, 4)))]
     result = harness.call("generate", "nano-banana", "a red cube", seed=1, safety_tolerance=4)
     assert isinstance(result, Result)
     assert result.task_id == "hub-1"
@@ -815,7 +790,7 @@ def test_images_are_downloaded_concurrently_sync(scripted_hub: Hub) -> None:
 
     def file_answer(request: httpx.Request) -> httpx.Response:
         barrier.wait()  # breaks (and fails the test) unless all three are in flight together
-        return httpx.Response(200, content=make_png(int(request.url.path[1]) + 1, 1))
+        return httpx.Response(200, content=solid_png("red", (int(request.url.path[1]) + 1, 1)))
 
     scripted_hub.file_default = [file_answer]
     result = Harness("sync", scripted_hub).call("wait", "hub-1")
@@ -837,7 +812,7 @@ def test_images_are_downloaded_concurrently_async(scripted_hub: Hub) -> None:
                 break
             await asyncio.sleep(0)
         assert len(arrived) == 3
-        return httpx.Response(200, content=make_png(int(request.url.path[1]) + 1, 1))
+        return httpx.Response(200, content=solid_png("red", (int(request.url.path[1]) + 1, 1)))
 
     async def main() -> Result:
         async with AsyncClient(

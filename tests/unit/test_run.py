@@ -30,6 +30,7 @@ from mountsea_widgets.run import (
 )
 from mountsea_widgets.runner import Runner
 from mountsea_widgets.simulator import Hub, ManualClock
+from tests.helpers.images import solid_png
 
 
 class Journal(History):
@@ -509,7 +510,7 @@ def test_images_written_before_a_later_one_fails_are_journalled(
         written.append(path)
 
     monkeypatch.setattr(history_module, "_write_atomic", disk_full_after_one)
-    png = _png_bytes()
+    png = solid_png("red", (4, 4))
     with pytest.raises(OSError, match="No space"):
         history.images("r1", [(png, "image/png"), (png + b"\0", "image/png")])
 
@@ -584,16 +585,6 @@ def test_the_model_is_journalled_with_the_task_id(tmp_path: Path) -> None:
     entry = history.get("r1")
     assert (entry.model, entry.task_id, entry.is_pending) == ("nano-banana-pro", "hub-1", True)
     assert run_from_entry(entry).model == "nano-banana-pro"
-
-
-def _png_bytes() -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (4, 4), "red").save(out, "PNG")
-    return out.getvalue()
 
 
 def test_the_blocking_client_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
