@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import mountsea_widgets as mw
-from mountsea_widgets import magics, simulator
+from mountsea_widgets import magics
 from mountsea_widgets.catalog import TYPICAL_SECONDS
 from mountsea_widgets.client import AsyncClient, Client
 from mountsea_widgets.history import History
@@ -26,17 +26,12 @@ from mountsea_widgets.widgets.controls import UrlListControl
 from mountsea_widgets.widgets.studio import EDIT_MODEL_OF, Studio
 from mountsea_widgets.widgets.task_cell import TaskCell
 from tests.helpers.images import solid_png
+from tests.helpers.studios import studio_maker
 
 SPEED = 200.0
 #: A colour the simulator never paints by itself: seeing it in a result means the inset.
 MAGENTA = (255, 0, 255)
 DURATIONS = {model: seconds / SPEED for model, seconds in TYPICAL_SECONDS.items()}
-
-
-@pytest.fixture(scope="module")
-def loopback_hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
 
 
 def _magenta_pixels(data: bytes) -> int:
@@ -123,17 +118,13 @@ def test_mw_generate_mixes_pil_path_bytes_and_urls(
 
 @pytest.fixture
 def make_studio(loopback_hub: SimulatorServer) -> Iterator[Any]:
-    made: list[Studio] = []
+    """Studios with no history unless given one, on a client that knows the fast durations."""
 
-    def make(model: str, history: History | bool = False) -> Studio:
-        studio = Studio(model, client=_async_client(loopback_hub), history=history)
-        made.append(studio)
-        return studio
+    def client(base_url: str, api_key: str | None) -> AsyncClient:
+        return AsyncClient(base_url=base_url, api_key=api_key, durations=DURATIONS)
 
-    yield make
-    for studio in made:
-        studio.wait_idle(30)
-        studio.close()
+    with studio_maker(loopback_hub.url, False, client=client) as make:
+        yield make
 
 
 def _generate(studio: Studio, prompt: str, **params: Any) -> Any:

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from mountsea_widgets import client as client_module
-from mountsea_widgets import images, simulator
+from mountsea_widgets import images
 from mountsea_widgets.comparison import compare
 from mountsea_widgets.history import History
 from mountsea_widgets.images import MAX_THUMBNAIL_BYTES, decode_image, thumbnail
@@ -29,6 +29,7 @@ from mountsea_widgets.runner import get_runner
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
 from tests.helpers.simulated_client import FastClient as SimulatedClient
+from tests.helpers.studios import studio_maker
 from tests.helpers.widgets import walk
 
 SPEED = 80.0
@@ -38,28 +39,15 @@ class FastClient(SimulatedClient):
     speed = SPEED
 
 
-@pytest.fixture(scope="module")
-def loopback_hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
-
-
 @pytest.fixture
-def make_studio(loopback_hub: SimulatorServer, tmp_path: Path) -> Iterator[Any]:
-    made: list[Studio] = []
+def make_studio(loopback_hub: SimulatorServer, history: History) -> Iterator[Any]:
+    """Studios on this module's fast client that list no past runs."""
 
-    def make(history: History | bool = True, **kwargs: Any) -> Studio:
-        chosen = History(tmp_path / "history") if history is True else history
-        new = Studio(
-            client=FastClient(base_url=loopback_hub.url), history=chosen, past_runs=0, **kwargs
-        )
-        made.append(new)
-        return new
+    def client(base_url: str, api_key: str | None) -> FastClient:
+        return FastClient(base_url=base_url, api_key=api_key)
 
-    yield make
-    for each in made:
-        each.wait_idle(30)
-        each.close()
+    with studio_maker(loopback_hub.url, history, client=client, past_runs=0) as make:
+        yield make
 
 
 def _generate(studio: Studio, prompt: str, **params: Any) -> Any:

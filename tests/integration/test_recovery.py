@@ -16,7 +16,6 @@ import logging
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,33 +36,6 @@ from mountsea_widgets.widgets.history_panel import human_size
 from mountsea_widgets.widgets.studio import PAST_RUNS, Studio
 from tests.helpers.images import noise_png, solid_png
 from tests.helpers.simulated_client import SPEED, FastClient
-
-
-@pytest.fixture(scope="module")
-def loopback_hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> History:
-    return History(tmp_path / "history")
-
-
-@pytest.fixture
-def make_studio(loopback_hub: SimulatorServer, history: History) -> Iterator[Any]:
-    made: list[Studio] = []
-
-    def make(model: str = "nano-banana", url: str | None = None, **kwargs: Any) -> Studio:
-        client = FastClient(base_url=url or loopback_hub.url)
-        new = Studio(model, client=client, history=kwargs.pop("history", history), **kwargs)
-        made.append(new)
-        return new
-
-    yield make
-    for each in made:
-        each.wait_idle(30)
-        each.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,33 +22,6 @@ from tests.helpers.simulated_client import SPEED, FastClient
 from tests.helpers.widgets import walk
 
 SECRET = "sk-test-secret-4242"
-
-
-@pytest.fixture(scope="module")
-def loopback_hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> History:
-    return History(tmp_path / "history")
-
-
-@pytest.fixture
-def make_studio(loopback_hub: SimulatorServer, history: History) -> Iterator[Any]:
-    made: list[Studio] = []
-
-    def make(model: str = "nano-banana", url: str | None = None, **kwargs: Any) -> Studio:
-        client = FastClient(base_url=url or loopback_hub.url, api_key=kwargs.pop("api_key", None))
-        new = Studio(model, client=client, history=kwargs.pop("history", history), **kwargs)
-        made.append(new)
-        return new
-
-    yield make
-    for each in made:
-        each.wait_idle(30)
-        each.close()
 
 
 def _prompt(studio: Studio, text: str) -> None:
