@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -40,3 +40,19 @@ def runner() -> Iterator[Runner]:
     own = Runner(name="mountsea-runner-test")
     yield own
     own.shutdown()
+
+
+@pytest.fixture
+def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every image decode (PIL's Image.open) from now on."""
+    from PIL import Image
+
+    opened: list[Any] = []
+    real_open = Image.open
+
+    def counting_open(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
+        opened.append(fp)
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    yield opened

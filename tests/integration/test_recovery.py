@@ -38,20 +38,6 @@ from tests.helpers.images import noise_png, solid_png
 from tests.helpers.simulated_client import SPEED, FastClient
 
 
-@pytest.fixture
-def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every image decode (PIL's Image.open) from now on."""
-    opened: list[Any] = []
-    real_open = Image.open
-
-    def counting_open(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
-        opened.append(fp)
-        return real_open(fp, *args, **kwargs)
-
-    monkeypatch.setattr(Image, "open", counting_open)
-    return opened
-
-
 def pixels(data: bytes) -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         return image.tobytes()

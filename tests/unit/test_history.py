@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import os
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -493,19 +492,6 @@ def test_a_tampered_journal_cannot_point_outside_the_folder(hist: History, sandb
 
 
 # --- lazy loading -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    real_open = Image.open
-
-    def counting_open(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
-        opened.append(fp)
-        return real_open(fp, *args, **kwargs)
-
-    monkeypatch.setattr(Image, "open", counting_open)
-    yield opened
 
 
 def test_opening_a_large_history_decodes_no_image(

@@ -22,18 +22,6 @@ BASE = "http://hub.test"
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def manual_clock_hub(clock: ManualClock) -> Iterator[Hub]:
-    hub = Hub(clock=clock, prerender=False)
-    yield hub
-    hub.close()
-
-
-@pytest.fixture
 def client(manual_clock_hub: Hub) -> Iterator[httpx.Client]:
     with httpx.Client(transport=transport(manual_clock_hub), base_url=BASE) as client:
         yield client
@@ -80,8 +68,8 @@ def test_submit_answers_the_documented_task_id_shape(client: httpx.Client) -> No
     assert body["created_at"].endswith("Z") and "T" in body["created_at"]
 
 
-def test_submit_shape_task_id_camel_case_answers_201(clock: ManualClock) -> None:
-    hub = Hub(clock=clock, prerender=False, submit_shape="taskId")
+def test_submit_shape_task_id_camel_case_answers_201(manual_clock: ManualClock) -> None:
+    hub = Hub(clock=manual_clock, prerender=False, submit_shape="taskId")
     with httpx.Client(transport=transport(hub), base_url=BASE) as client:
         response = client.post(
             "/hub/v1/image", json={"model": "nano-banana", "input": {"prompt": "x"}}
@@ -115,14 +103,14 @@ def test_edit_model_reports_image_to_image(client: httpx.Client) -> None:
 
 
 def test_task_moves_pending_processing_completed_with_the_clock(
-    manual_clock_hub: Hub, clock: ManualClock, client: httpx.Client
+    manual_clock_hub: Hub, manual_clock: ManualClock, client: httpx.Client
 ) -> None:
     task_id = submit(client, "nano-banana", prompt="a fox")
     duration = manual_clock_hub.task(task_id).duration
     seen = []
     for fraction in (0.0, PENDING_FRACTION * 0.5, PENDING_FRACTION * 1.5, 0.9, 1.0, 3.0):
         clock_at = manual_clock_hub.task(task_id).created + fraction * duration
-        clock.advance(max(0.0, clock_at - clock()))
+        manual_clock.advance(max(0.0, clock_at - manual_clock()))
         body = client.get(f"/hub/v1/tasks/{task_id}").json()
         seen.append((body["status"], body["ready"]))
         assert body["simulated"] is True
@@ -183,13 +171,13 @@ def test_speed_must_be_positive() -> None:
 
 
 def test_in_flight_counts_unfinished_tasks(
-    manual_clock_hub: Hub, clock: ManualClock, client: httpx.Client
+    manual_clock_hub: Hub, manual_clock: ManualClock, client: httpx.Client
 ) -> None:
     ids = [submit(client, "nano-banana", prompt=f"p{i}") for i in range(3)]
     assert manual_clock_hub.stats.in_flight == 3
     assert manual_clock_hub.stats.max_in_flight == 3
     for task_id in ids:
-        finish(manual_clock_hub, clock, task_id)
+        finish(manual_clock_hub, manual_clock, task_id)
     assert manual_clock_hub.stats.in_flight == 0
     assert manual_clock_hub.stats.max_in_flight == 3
     assert manual_clock_hub.stats.submitted == 3
@@ -370,12 +358,12 @@ def test_unknown_model_detail_is_404_naming_model(client: httpx.Client) -> None:
 
 
 def test_requests_are_counted_per_route(
-    manual_clock_hub: Hub, clock: ManualClock, client: httpx.Client
+    manual_clock_hub: Hub, manual_clock: ManualClock, client: httpx.Client
 ) -> None:
     task_id = submit(client, "nano-banana", prompt="x")
     client.get(f"/hub/v1/tasks/{task_id}")
     client.get(f"/hub/v1/tasks/{task_id}")
-    finish(manual_clock_hub, clock, task_id)
+    finish(manual_clock_hub, manual_clock, task_id)
     url = client.get(f"/hub/v1/tasks/{task_id}").json()["data"]["images"][0]["url"]
     client.get(url)
     client.get("/hub/v1/models")
