@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Iterator
@@ -16,12 +15,12 @@ from mountsea_widgets import simulator
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.comparison import NO_SEED_NOTE, read_csv
 from mountsea_widgets.contact_sheet import SheetLayout
+from tests.helpers.waiting import capped_sleep
 
 FOUR = ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]
 
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.02))
+#: Backoffs and Retry-After waits, compressed to at most 20 ms.
+_short_sleep = capped_sleep(0.02)
 
 
 @pytest.fixture

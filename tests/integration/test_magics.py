@@ -3,7 +3,6 @@ simulator over real loopback HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,10 +18,7 @@ from mountsea_widgets.errors import ValidationError
 from mountsea_widgets.magics import ModelTable, build_input, parse_line
 from mountsea_widgets.result import Result
 from mountsea_widgets.widgets.task_cell import TaskCell
-
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.01))
+from tests.helpers.waiting import short_sleep
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +34,7 @@ def loopback_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[simulator.Simulato
         monkeypatch.setattr(
             magics,
             "client_factory",
-            lambda: AsyncClient(base_url=server.url, sleep=_short_sleep),
+            lambda: AsyncClient(base_url=server.url, sleep=short_sleep),
         )
         yield server
 
@@ -178,7 +174,7 @@ def test_a_failed_generation_is_reported_and_returns_none(
 ) -> None:
     with simulator.serve(speed=500, faults="task_failed=1") as failing:
         monkeypatch.setattr(
-            magics, "client_factory", lambda: AsyncClient(base_url=failing.url, sleep=_short_sleep)
+            magics, "client_factory", lambda: AsyncClient(base_url=failing.url, sleep=short_sleep)
         )
         result = shell.run_cell_magic("mountsea", "nano-banana", "a cat")
     assert result is None

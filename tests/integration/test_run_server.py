@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
-from typing import Any
 
 from mountsea_widgets import simulator
 from mountsea_widgets.client import AsyncClient
@@ -14,13 +13,9 @@ from mountsea_widgets.run import Run, execute, start
 from mountsea_widgets.runner import Runner
 
 
-def _run(model: str = "nano-banana", clock: Any = None, **input: Any) -> Run:
-    return Run(model, {"prompt": "a red cube", **input}, clock=clock or (lambda: 5000.0))
-
-
 def test_an_unreachable_hub_is_an_error_not_a_lost_traceback() -> None:
     client = AsyncClient(base_url="http://127.0.0.1:9", max_retries=0, timeout=2)
-    run = _run()
+    run = Run("nano-banana", {"prompt": "a red cube"}, clock=lambda: 5000.0)
 
     asyncio.run(execute(run, client, None, tick_s=0.001))
 

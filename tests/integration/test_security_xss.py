@@ -11,7 +11,6 @@ escaped text.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 from collections.abc import Iterator
@@ -32,6 +31,7 @@ from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.result import Result
 from mountsea_widgets.widgets.studio import Studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.waiting import short_sleep
 from tests.helpers.widgets import walk
 
 CANARY = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -93,10 +93,6 @@ def _html_strings(widgets: list[Any]) -> list[tuple[str, str]]:
     return found
 
 
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.01))
-
-
 class Fast(AsyncClient):
     def poll_schedule(self, model: str | None) -> PollSchedule:
         return PollSchedule(expected_s=self.expected_seconds(model) / 200, floor_s=0.01)
@@ -136,7 +132,7 @@ def test_the_canary_is_text_in_every_widget(
     # Studio: a completed run with the canary prompt, its Code view, and its Save note.
     studio = Studio(
         "nano-banana",
-        client=Fast(base_url=loopback_hub.url, sleep=_short_sleep),
+        client=Fast(base_url=loopback_hub.url, sleep=short_sleep),
         history=history,
         past_runs=0,
         save_folder=tmp_path / "saved",
@@ -176,7 +172,7 @@ def test_the_canary_is_text_in_every_widget(
         models=["nano-banana"],
         seeds=[1],
         vary={"aspect_ratio": ["1:1", CANARY]},
-        client=Fast(base_url=loopback_hub.url, sleep=_short_sleep),
+        client=Fast(base_url=loopback_hub.url, sleep=short_sleep),
         history=False,
     )
     grid = comparison.widget

@@ -6,7 +6,6 @@ as the HTTP server), with the poll sleep shortened so nothing waits for real tim
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import html
 from collections.abc import Iterator
@@ -31,12 +30,9 @@ from mountsea_widgets.comparison import (
     read_csv,
 )
 from mountsea_widgets.errors import ValidationError
+from tests.helpers.waiting import short_sleep
 
 FOUR = ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]
-
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.01))
 
 
 class CountingClient(AsyncClient):
@@ -75,7 +71,7 @@ def inprocess_hub() -> Iterator[simulator.Hub]:
 @pytest.fixture
 def client(inprocess_hub: simulator.Hub) -> CountingClient:
     return CountingClient(
-        base_url="http://hub.test", transport=simulator.transport(inprocess_hub), sleep=_short_sleep
+        base_url="http://hub.test", transport=simulator.transport(inprocess_hub), sleep=short_sleep
     )
 
 
@@ -447,7 +443,7 @@ def test_a_failed_task_is_shown_in_its_cell(client: CountingClient) -> None:
     failing = simulator.Hub(speed=500, prerender=False, faults="task_failed=1")
     try:
         broken = CountingClient(
-            base_url="http://hub.test", transport=simulator.transport(failing), sleep=_short_sleep
+            base_url="http://hub.test", transport=simulator.transport(failing), sleep=short_sleep
         )
         comparison = compare("a cat", models=["nano-banana"], client=broken, history=False).wait(60)
     finally:
