@@ -13,7 +13,7 @@ SUDO   := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 # JupyterLab refuses to start as root (containers, CI machines) unless told it may.
 LAB_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
-.PHONY: lab test lint unit kernel browser benchmark simulator chromium clean
+.PHONY: lab test lint unit integration kernel browser benchmark simulator chromium clean
 
 # The lab needs the package and JupyterLab only; the test tools come with `make test`.
 $(LAB_STAMP): pyproject.toml
@@ -46,6 +46,10 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
+
+# The tests that talk to real HTTP servers on loopback (the simulator, hostile servers).
+integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
 
 kernel: $(STAMP)
 	$(BIN)/python -m pytest tests/kernel

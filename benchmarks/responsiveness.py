@@ -26,6 +26,8 @@ from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+from tests.helpers.environment import isolated_folders
+
 from .hubs import running_hub
 from .report import Figure, at_most, info, percentile
 
@@ -34,16 +36,6 @@ REQUESTS = 100
 #: Seconds between the end of one request and the next one.
 GAP_S = 0.1
 FINAL = frozenset({"completed", "failed", "timeout", "cancelled", "error", "interrupted"})
-ISOLATED = (
-    "HOME",
-    "JUPYTER_CONFIG_DIR",
-    "JUPYTER_DATA_DIR",
-    "JUPYTER_RUNTIME_DIR",
-    "IPYTHONDIR",
-    "XDG_CACHE_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-)
 
 START = """
 import mountsea_widgets as mw
@@ -123,10 +115,7 @@ def measure(url: str) -> tuple[list[float], list[float], list[list[Any]], int]:
     """(round trips in s, their send times, every run's [start, end, status], IOPub count)."""
     with tempfile.TemporaryDirectory(prefix="mountsea-bench-kernel-") as folder:
         env = dict(os.environ)
-        for name in ISOLATED:
-            path = Path(folder) / name.lower()
-            path.mkdir()
-            env[name] = str(path)
+        env.update(isolated_folders(Path(folder)))
         env["MOUNTSEA_BASE_URL"] = url
         env["MOUNTSEA_HISTORY_DIR"] = str(Path(folder) / "history")
         env.pop("MOUNTSEA_API_KEY", None)

@@ -6,27 +6,21 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tests.helpers.environment import HUB_VARIABLES, isolated_folders
+
+if TYPE_CHECKING:  # the package is imported only once the environment below is set
+    from mountsea_widgets.runner import Runner
 
 _SANDBOX = Path(tempfile.mkdtemp(prefix="mountsea-tests-"))
 
 # Set before any test module imports the package, so nothing reads the real environment.
-for _var in ("MOUNTSEA_API_KEY", "MOUNTSEA_BASE_URL"):
+for _var in HUB_VARIABLES:
     os.environ.pop(_var, None)
-for _name in (
-    "HOME",
-    "JUPYTER_CONFIG_DIR",
-    "JUPYTER_DATA_DIR",
-    "JUPYTER_RUNTIME_DIR",
-    "IPYTHONDIR",
-    "XDG_CACHE_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-):
-    _path = _SANDBOX / _name.lower()
-    _path.mkdir(parents=True, exist_ok=True)
-    os.environ[_name] = str(_path)
+os.environ.update(isolated_folders(_SANDBOX))
 os.environ["MOUNTSEA_HISTORY_DIR"] = str(_SANDBOX / "history")
 
 
@@ -35,3 +29,30 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh folder per test, also used as the history folder."""
     monkeypatch.setenv("MOUNTSEA_HISTORY_DIR", str(tmp_path / "history"))
     yield tmp_path
+
+
+@pytest.fixture
+def runner() -> Iterator[Runner]:
+    """A runner of the test's own (its loop thread is named ``mountsea-runner-test``), shut
+    down after the test."""
+    from mountsea_widgets.runner import Runner
+
+    own = Runner(name="mountsea-runner-test")
+    yield own
+    own.shutdown()
+
+
+@pytest.fixture
+def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """Every image decode (PIL's Image.open) from now on."""
+    from PIL import Image
+
+    opened: list[Any] = []
+    real_open = Image.open
+
+    def counting_open(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
+        opened.append(fp)
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "open", counting_open)
+    yield opened

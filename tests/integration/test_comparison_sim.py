@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Iterator
@@ -16,16 +15,16 @@ from mountsea_widgets import simulator
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.comparison import NO_SEED_NOTE, read_csv
 from mountsea_widgets.contact_sheet import SheetLayout
+from tests.helpers.waiting import capped_sleep
 
 FOUR = ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]
 
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.02))
+#: Backoffs and Retry-After waits, compressed to at most 20 ms.
+_short_sleep = capped_sleep(0.02)
 
 
 @pytest.fixture
-def hub() -> Iterator[simulator.SimulatorServer]:
+def loopback_hub() -> Iterator[simulator.SimulatorServer]:
     with simulator.serve(speed=200) as server:
         yield server
 
@@ -35,10 +34,14 @@ def _client(hub: simulator.SimulatorServer) -> AsyncClient:
 
 
 def test_four_models_by_two_seeds_fill_eight_cells_and_a_contact_sheet(
-    hub: simulator.SimulatorServer, sandbox: Path
+    loopback_hub: simulator.SimulatorServer, sandbox: Path
 ) -> None:
     comparison = mw.compare(
-        "a lighthouse at dusk", models=FOUR, seeds=[1, 2], client=_client(hub), concurrency=2
+        "a lighthouse at dusk",
+        models=FOUR,
+        seeds=[1, 2],
+        client=_client(loopback_hub),
+        concurrency=2,
     )
     assert isinstance(comparison, mw.Comparison)
     comparison.wait(120)
@@ -48,8 +51,8 @@ def test_four_models_by_two_seeds_fill_eight_cells_and_a_contact_sheet(
     assert comparison.column_labels == ["seed 1", "seed 2"]
     records = comparison.records()
     assert [r["status"] for r in records] == ["completed"] * 8
-    assert hub.stats.submitted == 8
-    assert hub.stats.max_in_flight <= 2  # the concurrency cap, seen from the hub
+    assert loopback_hub.stats.submitted == 8
+    assert loopback_hub.stats.max_in_flight <= 2  # the concurrency cap, seen from the hub
     seeds_sent = [r["params"].get("seed") for r in records]
     assert seeds_sent == [1, 2, 1, 2, 1, 2, None, None]
     assert [r["note"] for r in records[6:]] == [NO_SEED_NOTE] * 2
@@ -71,14 +74,14 @@ def test_four_models_by_two_seeds_fill_eight_cells_and_a_contact_sheet(
 
 
 def test_varied_parameter_with_n_a_and_rejected_cells_over_http(
-    hub: simulator.SimulatorServer,
+    loopback_hub: simulator.SimulatorServer,
 ) -> None:
     comparison = mw.compare(
         "a lighthouse at dusk",
         models=["nano-banana", "nano-banana-2", "gpt-image-2"],
         seeds=[5, 6],
         vary={"aspect_ratio": ["1:1", "8:1"]},
-        client=_client(hub),
+        client=_client(loopback_hub),
         history=False,
     ).wait(120)
     by_position = {(c.model, c.seed, c.value): c.status for c in comparison.cells}
@@ -86,8 +89,8 @@ def test_varied_parameter_with_n_a_and_rejected_cells_over_http(
     assert by_position[("nano-banana-2", 6, "8:1")] == "completed"
     assert by_position[("gpt-image-2", 5, "1:1")] == "n/a"
     assert comparison.counts() == {"completed": 6, "rejected": 2, "n/a": 4}
-    assert hub.stats.submitted == 6
-    assert hub.stats.rejections == 0  # refused values never reached the hub
+    assert loopback_hub.stats.submitted == 6
+    assert loopback_hub.stats.rejections == 0  # refused values never reached the hub
     wide = next(c for c in comparison.cells if c.model == "nano-banana-2" and c.value == "8:1")
     image = Image.open(io.BytesIO(wide.image_bytes[0]))
     assert image.width > 4 * image.height  # the simulator honoured 8:1

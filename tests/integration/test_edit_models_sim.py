@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 import mountsea_widgets as mw
-from mountsea_widgets import magics, simulator
+from mountsea_widgets import magics
 from mountsea_widgets.catalog import TYPICAL_SECONDS
 from mountsea_widgets.client import AsyncClient, Client
 from mountsea_widgets.history import History
@@ -25,23 +25,13 @@ from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.controls import UrlListControl
 from mountsea_widgets.widgets.studio import EDIT_MODEL_OF, Studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.images import solid_png
+from tests.helpers.studios import studio_maker
 
 SPEED = 200.0
 #: A colour the simulator never paints by itself: seeing it in a result means the inset.
 MAGENTA = (255, 0, 255)
 DURATIONS = {model: seconds / SPEED for model, seconds in TYPICAL_SECONDS.items()}
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
-
-
-def _magenta_png(size: tuple[int, int] = (96, 64)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, MAGENTA).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _magenta_pixels(data: bytes) -> int:
@@ -68,47 +58,58 @@ def _async_client(hub: SimulatorServer) -> AsyncClient:
 
 @pytest.mark.parametrize("kind", ["pil", "path", "bytes"])
 def test_an_image_from_python_arrives_as_a_data_uri_and_is_seen(
-    hub: SimulatorServer, tmp_path: Path, kind: str
+    loopback_hub: SimulatorServer, tmp_path: Path, kind: str
 ) -> None:
-    data = _magenta_png()
+    data = solid_png(MAGENTA, (96, 64))
     file = tmp_path / "source.png"
     file.write_bytes(data)
     given: Any = {"pil": Image.open(file), "path": file, "bytes": data}[kind]
-    with _client(hub) as client:
+    with _client(loopback_hub) as client:
         result = client.generate("nano-banana-edit", "make it blue", image_urls=[given])
-    (sent,) = _sent(hub, result)
+    (sent,) = _sent(loopback_hub, result)
     assert sent.startswith("data:image/png;base64,")
     assert Image.open(io.BytesIO(parse_data_uri(sent)[0])).size == (96, 64)
     assert result.input["image_urls"] == [sent]  # the Result records what was sent
-    assert hub.hub.task(result.task_id).source is not None  # the simulator could see it
+    assert loopback_hub.hub.task(result.task_id).source is not None  # the simulator could see it
     assert _magenta_pixels(result.image_bytes[0]) > 100  # and inset it
 
 
-def test_a_url_is_sent_as_given_and_a_simulated_result_can_be_edited(hub: SimulatorServer) -> None:
-    with _client(hub) as client:
-        first = client.generate("nano-banana-edit", "a frame", image_urls=[_magenta_png()])
+def test_a_url_is_sent_as_given_and_a_simulated_result_can_be_edited(
+    loopback_hub: SimulatorServer,
+) -> None:
+    with _client(loopback_hub) as client:
+        first = client.generate(
+            "nano-banana-edit", "a frame", image_urls=[solid_png(MAGENTA, (96, 64))]
+        )
         url = first.urls[0]
-        assert url.startswith(hub.url + "/files/")
+        assert url.startswith(loopback_hub.url + "/files/")
         second = client.generate("nano-banana-edit", "again", image_urls=[url])
-    assert _sent(hub, second) == [url]
-    assert hub.hub.task(second.task_id).source is not None
+    assert _sent(loopback_hub, second) == [url]
+    assert loopback_hub.hub.task(second.task_id).source is not None
     assert _magenta_pixels(second.image_bytes[0]) > 0  # the inset of an inset
 
 
-def test_mw_generate_mixes_pil_path_bytes_and_urls(hub: SimulatorServer, tmp_path: Path) -> None:
+def test_mw_generate_mixes_pil_path_bytes_and_urls(
+    loopback_hub: SimulatorServer, tmp_path: Path
+) -> None:
     file = tmp_path / "b.png"
-    file.write_bytes(_magenta_png((40, 40)))
-    client = _async_client(hub)
+    file.write_bytes(solid_png(MAGENTA, (40, 40)))
+    client = _async_client(loopback_hub)
     result = mw.generate(
         "nano-banana-2-edit",
         "combine them",
         client=client,
-        image_urls=[Image.new("RGB", (30, 30), MAGENTA), file, _magenta_png((20, 20)), hub.url],
+        image_urls=[
+            Image.new("RGB", (30, 30), MAGENTA),
+            file,
+            solid_png(MAGENTA, (20, 20)),
+            loopback_hub.url,
+        ],
     )
     asyncio.run(client.close())
-    sent = _sent(hub, result)
+    sent = _sent(loopback_hub, result)
     assert [item[:15] for item in sent[:3]] == ["data:image/png;"] * 3
-    assert sent[3] == hub.url
+    assert sent[3] == loopback_hub.url
     assert result.input["image_urls"] == sent
 
 
@@ -116,18 +117,14 @@ def test_mw_generate_mixes_pil_path_bytes_and_urls(hub: SimulatorServer, tmp_pat
 
 
 @pytest.fixture
-def make_studio(hub: SimulatorServer) -> Iterator[Any]:
-    made: list[Studio] = []
+def make_studio(loopback_hub: SimulatorServer) -> Iterator[Any]:
+    """Studios with no history unless given one, on a client that knows the fast durations."""
 
-    def make(model: str, history: History | bool = False) -> Studio:
-        studio = Studio(model, client=_async_client(hub), history=history)
-        made.append(studio)
-        return studio
+    def client(base_url: str, api_key: str | None) -> AsyncClient:
+        return AsyncClient(base_url=base_url, api_key=api_key, durations=DURATIONS)
 
-    yield make
-    for studio in made:
-        studio.wait_idle(30)
-        studio.close()
+    with studio_maker(loopback_hub.url, False, client=client) as make:
+        yield make
 
 
 def _generate(studio: Studio, prompt: str, **params: Any) -> Any:
@@ -150,7 +147,7 @@ def _image_urls(studio: Studio) -> UrlListControl:
     "model", ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]
 )
 def test_use_as_input_switches_to_the_edit_model_with_the_url(
-    make_studio: Any, hub: SimulatorServer, model: str
+    make_studio: Any, loopback_hub: SimulatorServer, model: str
 ) -> None:
     studio = make_studio(model)
     run = _generate(studio, "a lighthouse")
@@ -162,7 +159,7 @@ def test_use_as_input_switches_to_the_edit_model_with_the_url(
     assert EDIT_MODEL_OF[model] == f"{model}-edit"
     assert studio.model_select.value == studio.form.model == f"{model}-edit"
     assert studio.form.value()["image_urls"] == [run.result.urls[0]]
-    assert run.result.urls[0].startswith(hub.url)  # the provider's http(s) URL
+    assert run.result.urls[0].startswith(loopback_hub.url)  # the provider's http(s) URL
     assert studio.form.value()["prompt"] == "a lighthouse"
     assert not studio.generate_button.disabled
 
@@ -170,12 +167,12 @@ def test_use_as_input_switches_to_the_edit_model_with_the_url(
         studio.form.controls["prompt"].set("make it night")
         edit = studio.generate()
         assert studio.wait_idle(30) and edit.status == "completed", edit.error
-        assert hub.hub.task(edit.task_id).source is not None
+        assert loopback_hub.hub.task(edit.task_id).source is not None
 
 
 def test_use_as_input_on_an_edit_model_appends(make_studio: Any) -> None:
     studio = make_studio("nano-banana-edit")
-    first = _generate(studio, "edit", image_urls=[to_data_uri(_magenta_png())])
+    first = _generate(studio, "edit", image_urls=[to_data_uri(solid_png(MAGENTA, (96, 64)))])
     studio.cells[0].use_input_button.click()
     assert studio.form.model == "nano-banana-edit"
     control = _image_urls(studio)
@@ -224,13 +221,13 @@ def test_a_run_read_back_from_the_history_goes_in_as_a_data_uri(
 
 
 def test_the_magic_sends_a_local_file_as_a_data_uri(
-    hub: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    loopback_hub: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from IPython.core.interactiveshell import InteractiveShell
 
-    (tmp_path / "source.png").write_bytes(_magenta_png())
+    (tmp_path / "source.png").write_bytes(solid_png(MAGENTA, (96, 64)))
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(magics, "client_factory", lambda: _async_client(hub))
+    monkeypatch.setattr(magics, "client_factory", lambda: _async_client(loopback_hub))
     monkeypatch.setattr("IPython.display.display", lambda *_items, **_kw: None)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "mountsea_widgets")
@@ -238,6 +235,6 @@ def test_the_magic_sends_a_local_file_as_a_data_uri(
         "mountsea", "nano-banana-edit --image_urls source.png", "make it blue"
     )
     assert isinstance(result, Result)
-    (sent,) = _sent(hub, result)
-    assert parse_data_uri(sent) == (_magenta_png(), "image/png")
+    (sent,) = _sent(loopback_hub, result)
+    assert parse_data_uri(sent) == (solid_png(MAGENTA, (96, 64)), "image/png")
     assert _magenta_pixels(result.image_bytes[0]) > 100

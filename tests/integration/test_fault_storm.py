@@ -29,6 +29,7 @@ from mountsea_widgets.history import History
 from mountsea_widgets.run import Run, run_from_entry, start
 from mountsea_widgets.runner import Runner
 from mountsea_widgets.widgets.studio import Studio
+from tests.helpers.waiting import short_sleep
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -59,11 +60,6 @@ ERROR_NAMES = {
 }
 
 
-async def _short_sleep(seconds: float) -> None:
-    """Backoffs and Retry-After waits, compressed: the hub runs 200x faster anyway."""
-    await asyncio.sleep(min(seconds, 0.01))
-
-
 class Unreported:
     """Everything that would otherwise be lost: loop exception-handler calls and log records."""
 
@@ -76,13 +72,6 @@ class Unreported:
 def storm_hub() -> Iterator[simulator.SimulatorServer]:
     with simulator.serve(speed=SPEED, faults=FAULTS) as server:
         yield server
-
-
-@pytest.fixture
-def runner() -> Iterator[Runner]:
-    made = Runner(name="storm-runner")
-    yield made
-    made.shutdown()
 
 
 def _typed(error: str | None) -> bool:
@@ -122,7 +111,7 @@ def test_two_hundred_runs_in_a_comparison_survive_the_storm(
     unreported = Unreported(runner)
     history = History(tmp_path / "history")
     layout = plan("a storm over the sea", models=[MODEL], seeds=list(range(RUNS)), params=SMALL)
-    client = AsyncClient(base_url=storm_hub.url, sleep=_short_sleep)
+    client = AsyncClient(base_url=storm_hub.url, sleep=short_sleep)
     comparison = Comparison(layout, client=client, concurrency=16, history=history)
     grid = comparison.widget  # built before the start: every update reaches the cells
     comparison.start(runner=runner)
@@ -169,7 +158,7 @@ def test_a_studio_clicked_thirty_times_in_the_storm(
     caplog.set_level(logging.WARNING)
     unreported = Unreported(runner)
     history = History(tmp_path / "history")
-    client = AsyncClient(base_url=storm_hub.url, sleep=_short_sleep)
+    client = AsyncClient(base_url=storm_hub.url, sleep=short_sleep)
     studio = Studio(MODEL, client=client, history=history, runner=runner, past_runs=0)
     studio.form.controls["prompt"].set("thirty lighthouses")
     for name, value in SMALL.items():
@@ -367,7 +356,7 @@ def test_a_lost_run_in_the_history_is_resumed_after_a_restart(
 
     back = simulator.SimulatorServer(hub, port=port).start()
     try:
-        second = AsyncClient(base_url=back.url, sleep=_short_sleep)
+        second = AsyncClient(base_url=back.url, sleep=short_sleep)
         again = run_from_entry(pending)
         assert again.status == "pending" and again.task_id == lost.task_id
         start(again, second, history, runner=runner).result(30)
@@ -383,7 +372,7 @@ def test_generate_records_its_run_and_raises_the_typed_error(tmp_path: Path) -> 
     """mw.generate journals like a Studio run: the task id survives whatever happens."""
     history = History(tmp_path / "history")
     with simulator.serve(speed=SPEED, faults="task_failed=1.0") as failing:
-        client = AsyncClient(base_url=failing.url, sleep=_short_sleep)
+        client = AsyncClient(base_url=failing.url, sleep=short_sleep)
         with pytest.raises(errors.TaskFailedError) as failed:
             mw.generate("nano-banana", "doomed", client=client, history=history)
     (entry,) = history.entries()
@@ -391,7 +380,7 @@ def test_generate_records_its_run_and_raises_the_typed_error(tmp_path: Path) -> 
     assert entry.task_id in failing.hub.task_ids
 
     with simulator.serve(speed=SPEED) as fine:
-        client = AsyncClient(base_url=fine.url, sleep=_short_sleep)
+        client = AsyncClient(base_url=fine.url, sleep=short_sleep)
         result = mw.generate("nano-banana", "fine", client=client, history=history, seed=3)
     assert result.status == "completed" and result.input == {"prompt": "fine", "seed": 3}
     newest = history.entries()[0]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import os
 import struct
@@ -28,7 +27,6 @@ from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from PIL import Image
 
 import mountsea_widgets.client as client_module
 from mountsea_widgets import errors
@@ -38,16 +36,13 @@ from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.run import Run, save_run
 from mountsea_widgets.runner import Runner
 from mountsea_widgets.widgets.studio import Studio
+from tests.helpers.images import png_chunk, solid_png
 
 pytestmark = pytest.mark.timeout(120)
 
 HTML_ERROR = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 #: Lowered in these tests so the endless body is cut after a few megabytes, not 64.
 IMAGE_LIMIT = 2_000_000
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
@@ -58,20 +53,14 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     """
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     rows = zlib.compress(b"\0" * (width * 3 + 1) * 2, 9)
-    chunks = _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", rows) + _chunk(b"IEND", b"")
+    chunks = png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", rows) + png_chunk(b"IEND", b"")
     return b"\x89PNG\r\n\x1a\n" + chunks
-
-
-def small_png() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (16, 16), "teal").save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 BOMB = png_bomb()
 #: Under Pillow's own bomb limit, over ours (50 million pixels).
 LARGE = png_bomb(8000, 8000)
-GOOD = small_png()
+GOOD = solid_png("teal", (16, 16))
 
 
 class _Server(ThreadingHTTPServer):
@@ -251,13 +240,6 @@ def _tree(root: Path, skip: tuple[Path, ...]) -> set[str]:
 def hostile() -> Iterator[HostileHub]:
     with HostileHub() as server:
         yield server
-
-
-@pytest.fixture
-def runner() -> Iterator[Runner]:
-    made = Runner(name="hostile-runner")
-    yield made
-    made.shutdown()
 
 
 #: case -> (error class, words the message must contain)

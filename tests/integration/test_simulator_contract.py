@@ -54,7 +54,7 @@ def client_on(hub: SimulatorServer, clock: ManualClock, **options: Any) -> mw.Cl
 
 
 @pytest.fixture
-def hub() -> Iterator[SimulatorServer]:
+def loopback_hub() -> Iterator[SimulatorServer]:
     with serve(speed=SPEED) as server:
         yield server
 
@@ -104,24 +104,24 @@ def test_every_model_is_covered() -> None:
 
 @pytest.mark.parametrize(("model", "params", "size"), EXPECTED_SIZES)
 def test_generate_gives_images_of_the_expected_size(
-    hub: SimulatorServer, model: str, params: dict[str, Any], size: tuple[int, int]
+    loopback_hub: SimulatorServer, model: str, params: dict[str, Any], size: tuple[int, int]
 ) -> None:
     if catalog[model].is_edit:
         params = {**params, "image_urls": ["https://example.com/source.png"]}
-    with client_for(hub) as client:
+    with client_for(loopback_hub) as client:
         result = client.generate(model, "a lighthouse in a storm", **params)
     assert result.status == "completed"
     assert result.simulated is True
     assert result.model == model
     assert [image.size for image in result.images] == [size]
-    assert result.urls[0].startswith(f"{hub.url}/files/{result.task_id}/")
-    assert hub.stats.submitted == 1
-    assert hub.stats.requests[FILES] == 1
-    assert hub.stats.rejections == 0
+    assert result.urls[0].startswith(f"{loopback_hub.url}/files/{result.task_id}/")
+    assert loopback_hub.stats.submitted == 1
+    assert loopback_hub.stats.requests[FILES] == 1
+    assert loopback_hub.stats.rejections == 0
 
 
-def test_several_images_formats_and_sync_mode(hub: SimulatorServer) -> None:
-    with client_for(hub) as client:
+def test_several_images_formats_and_sync_mode(loopback_hub: SimulatorServer) -> None:
+    with client_for(loopback_hub) as client:
         jpegs = client.generate("nano-banana", "three", num_images=3, output_format="jpeg", seed=4)
         inline = client.generate("nano-banana", "inline", sync_mode=True, output_format="webp")
     assert len(jpegs.images) == 3
@@ -129,11 +129,11 @@ def test_several_images_formats_and_sync_mode(hub: SimulatorServer) -> None:
     assert len(set(jpegs.image_bytes)) == 3
     assert inline.urls[0].startswith("data:image/webp;base64,")
     assert inline.content_types == ["image/webp"]
-    assert hub.stats.requests[FILES] == 3  # the inline image needed no download
+    assert loopback_hub.stats.requests[FILES] == 3  # the inline image needed no download
 
 
-def test_same_seed_same_bytes_over_http(hub: SimulatorServer) -> None:
-    with client_for(hub) as client:
+def test_same_seed_same_bytes_over_http(loopback_hub: SimulatorServer) -> None:
+    with client_for(loopback_hub) as client:
         first = client.generate("nano-banana-2", "a fox", seed=9, resolution="0.5K")
         again = client.generate("nano-banana-2", "a fox", seed=9, resolution="0.5K")
         other = client.generate("nano-banana-2", "a fox", seed=10, resolution="0.5K")
@@ -153,10 +153,10 @@ def test_both_submit_shapes(make_hub: Callable[..., SimulatorServer], shape: str
     assert len(result.images) == 1
 
 
-def test_async_client(hub: SimulatorServer) -> None:
+def test_async_client(loopback_hub: SimulatorServer) -> None:
     async def main() -> list[Any]:
         async with mw.AsyncClient(
-            base_url=hub.url, sleep=warped_async_sleep, clock=warped_clock, timeout=30
+            base_url=loopback_hub.url, sleep=warped_async_sleep, clock=warped_clock, timeout=30
         ) as client:
             return list(
                 await asyncio.gather(
@@ -168,13 +168,13 @@ def test_async_client(hub: SimulatorServer) -> None:
     one, two = asyncio.run(main())
     assert one.images[0].size == (1024, 1024)
     assert two.images[0].size == (512, 512)
-    assert hub.stats.submitted == 2
-    assert hub.stats.max_in_flight == 2
+    assert loopback_hub.stats.submitted == 2
+    assert loopback_hub.stats.max_in_flight == 2
 
 
-def test_callbacks_see_the_task_id_first_then_every_status(hub: SimulatorServer) -> None:
+def test_callbacks_see_the_task_id_first_then_every_status(loopback_hub: SimulatorServer) -> None:
     events: list[str] = []
-    with client_for(hub) as client:
+    with client_for(loopback_hub) as client:
         result = client.generate(
             "nano-banana",
             "events",
@@ -183,7 +183,7 @@ def test_callbacks_see_the_task_id_first_then_every_status(hub: SimulatorServer)
         )
     assert events[0] == f"submitted {result.task_id}"
     assert events[-1] == "completed"
-    assert len(events) - 1 == hub.stats.requests[POLLS]
+    assert len(events) - 1 == loopback_hub.stats.requests[POLLS]
 
 
 # --- terminal statuses ------------------------------------------------------------------------
@@ -354,9 +354,9 @@ def test_wrong_key_raises_authentication_error_without_the_key(
 
 
 def test_client_side_validation_means_no_invalid_payload_reaches_the_hub(
-    hub: SimulatorServer,
+    loopback_hub: SimulatorServer,
 ) -> None:
-    with client_for(hub) as client:
+    with client_for(loopback_hub) as client:
         for params in (
             {"resolution": "8K"},
             {"num_images": 0},
@@ -369,5 +369,5 @@ def test_client_side_validation_means_no_invalid_payload_reaches_the_hub(
             client.generate("gpt-image-2", "bad size", image_size={"width": 1000, "height": 1000})
         with pytest.raises(errors.ValidationError):
             client.generate("not-a-model", "unknown")
-    assert hub.stats.requests[SUBMITS] == 0
-    assert hub.stats.rejections == 0
+    assert loopback_hub.stats.requests[SUBMITS] == 0
+    assert loopback_hub.stats.rejections == 0

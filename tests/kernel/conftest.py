@@ -21,16 +21,7 @@ from typing import Any
 import pytest
 from jupyter_client.manager import KernelManager
 
-ISOLATED = (
-    "HOME",
-    "JUPYTER_CONFIG_DIR",
-    "JUPYTER_DATA_DIR",
-    "JUPYTER_RUNTIME_DIR",
-    "IPYTHONDIR",
-    "XDG_CACHE_HOME",
-    "XDG_CONFIG_HOME",
-    "XDG_DATA_HOME",
-)
+from tests.helpers.environment import HUB_VARIABLES, isolated_folders
 
 
 @dataclass
@@ -191,13 +182,10 @@ def start_kernel(base: Path, *, history: Path | None = None) -> KernelDriver:
     same folder share one history, as two notebooks (or a kernel and its restart) do.
     """
     env = dict(os.environ)
-    for name in ISOLATED:
-        folder = base / name.lower()
-        folder.mkdir(parents=True, exist_ok=True)
-        env[name] = str(folder)
+    env.update(isolated_folders(base))
     env["MOUNTSEA_HISTORY_DIR"] = str(history or base / "history")
-    env.pop("MOUNTSEA_API_KEY", None)
-    env.pop("MOUNTSEA_BASE_URL", None)
+    for name in HUB_VARIABLES:
+        env.pop(name, None)
     work = base / "work"
     work.mkdir(parents=True, exist_ok=True)
     manager = KernelManager(kernel_name="python3")

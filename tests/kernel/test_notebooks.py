@@ -14,6 +14,7 @@ from nbclient import NotebookClient
 from PIL import Image
 
 from mountsea_widgets.contact_sheet import DEFAULT_CELL_SIZE, SheetLayout
+from tests.helpers.environment import HUB_VARIABLES, isolated_folders
 
 pytestmark = pytest.mark.kernel
 
@@ -25,23 +26,12 @@ CELL_TIMEOUT_S = 120
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A fresh working folder; the kernel's home, Jupyter folders and history live under it."""
     home = tmp_path / "home"
-    for name in (
-        "HOME",
-        "JUPYTER_CONFIG_DIR",
-        "JUPYTER_DATA_DIR",
-        "JUPYTER_RUNTIME_DIR",
-        "IPYTHONDIR",
-        "XDG_CACHE_HOME",
-        "XDG_CONFIG_HOME",
-        "XDG_DATA_HOME",
-    ):
-        folder = home / name.lower()
-        folder.mkdir(parents=True)
-        monkeypatch.setenv(name, str(folder))
+    for name, folder in isolated_folders(home).items():
+        monkeypatch.setenv(name, folder)
     monkeypatch.setenv("MOUNTSEA_HISTORY_DIR", str(tmp_path / "history"))
     monkeypatch.setenv("MOUNTSEA_SIMULATOR_SPEED", "50")
-    monkeypatch.delenv("MOUNTSEA_API_KEY", raising=False)
-    monkeypatch.delenv("MOUNTSEA_BASE_URL", raising=False)
+    for name in HUB_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
     work = tmp_path / "work"
     work.mkdir()
     return work

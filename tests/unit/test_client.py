@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import io
 import json
-import struct
 import threading
 import traceback
-import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -22,7 +19,6 @@ from typing import Any
 
 import httpx
 import pytest
-from PIL import Image
 
 import mountsea_widgets.client as client_module
 from mountsea_widgets import errors
@@ -30,6 +26,7 @@ from mountsea_widgets.client import DEFAULT_BASE_URL, AsyncClient, Client
 from mountsea_widgets.result import Result
 from mountsea_widgets.retry import RetryPolicy, parse_retry_after
 from mountsea_widgets.task import TaskStatus
+from tests.helpers.images import png_header, solid_png
 
 KEY = "sk-canary-SECRET-1234"
 BASE = "https://hub.test"
@@ -39,29 +36,7 @@ KINDS = ["sync", "async"]
 Answer = Callable[[httpx.Request], httpx.Response]
 
 
-def make_png(width: int = 8, height: int = 6, color: str = "red") -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def png_header(width: int, height: int) -> bytes:
-    """A tiny, well-formed PNG that *declares* width x height (a decompression bomb's header)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(b""))
-        + chunk(b"IEND", b"")
-    )
-
-
-PNG = make_png()
+PNG = solid_png("red", (8, 6))
 
 
 def reply(status: int = 200, body: Any = None, **kwargs: Any) -> Answer:
@@ -162,13 +137,13 @@ def kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def hub() -> Hub:
+def scripted_hub() -> Hub:
     return Hub()
 
 
 @pytest.fixture
-def harness(kind: str, hub: Hub) -> Harness:
-    return Harness(kind, hub)
+def harness(kind: str, scripted_hub: Hub) -> Harness:
+    return Harness(kind, scripted_hub)
 
 
 def assert_no_key(exc: BaseException) -> None:
@@ -182,19 +157,19 @@ def assert_no_key(exc: BaseException) -> None:
 # --- configuration, repr, auth ------------------------------------------------------------------
 
 
-def test_repr_masks_the_key(kind: str, hub: Hub) -> None:
-    client = Harness(kind, hub).client
+def test_repr_masks_the_key(kind: str, scripted_hub: Hub) -> None:
+    client = Harness(kind, scripted_hub).client
     text = repr(client)
     assert KEY not in text
     assert "1234" in text and "hub.test" in text
 
 
-def test_bearer_key_and_envelope_are_sent(harness: Harness, hub: Hub) -> None:
+def test_bearer_key_and_envelope_are_sent(harness: Harness, scripted_hub: Hub) -> None:
     task_id = harness.call(
         "submit", "nano-banana", {"prompt": "a red cube", "safety_tolerance": 4, "seed": None}
     )
     assert task_id == "hub-1"
-    (request,) = hub.requests
+    (request,) = scripted_hub.requests
     assert request.headers["authorization"] == f"Bearer {KEY}"
     assert request.headers["content-type"] == "application/json"
     # validated and cleaned: the int becomes the documented string, the unset seed is omitted
@@ -204,22 +179,22 @@ def test_bearer_key_and_envelope_are_sent(harness: Harness, hub: Hub) -> None:
     }
 
 
-def test_no_key_sends_no_authorization_header(kind: str, hub: Hub) -> None:
-    harness = Harness(kind, hub, api_key=None)
+def test_no_key_sends_no_authorization_header(kind: str, scripted_hub: Hub) -> None:
+    harness = Harness(kind, scripted_hub, api_key=None)
     assert not harness.client.has_api_key
     harness.call("submit", "nano-banana", {"prompt": "x"})
-    assert "authorization" not in hub.requests[0].headers
+    assert "authorization" not in scripted_hub.requests[0].headers
 
 
 def test_key_and_base_url_from_environment(
-    kind: str, hub: Hub, monkeypatch: pytest.MonkeyPatch
+    kind: str, scripted_hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MOUNTSEA_API_KEY", "env-key-abcdefghijkl")
     monkeypatch.setenv("MOUNTSEA_BASE_URL", "http://env-hub.test:9000/")
-    harness = Harness(kind, hub, api_key=None, base_url=None)
+    harness = Harness(kind, scripted_hub, api_key=None, base_url=None)
     assert harness.client.base_url == "http://env-hub.test:9000"
     harness.call("submit", "nano-banana", {"prompt": "x"})
-    request = hub.requests[0]
+    request = scripted_hub.requests[0]
     assert str(request.url) == "http://env-hub.test:9000/hub/v1/image"
     assert request.headers["authorization"] == "Bearer env-key-abcdefghijkl"
 
@@ -232,19 +207,6 @@ def test_default_base_url_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
         assert not client.offline
     finally:
         client.close()
-
-
-def test_no_key_and_no_url_means_the_offline_simulator(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MOUNTSEA_API_KEY", raising=False)
-    monkeypatch.delenv("MOUNTSEA_BASE_URL", raising=False)
-    from mountsea_widgets.simulator import embedded
-
-    with Client() as client:
-        assert client.offline
-        assert client.base_url == embedded().url
-        result = client.generate("nano-banana", "a red cube", seed=1)
-        assert result.simulated
-        assert result.images[0].size == (1024, 1024)
 
 
 @pytest.mark.parametrize("bad", ["ftp://hub.test", "hub.test", "file:///etc"])
@@ -278,53 +240,55 @@ def test_base_url_must_be_http(bad: str) -> None:
     ],
 )
 def test_submit_accepts_both_shapes(
-    harness: Harness, hub: Hub, status: int, body: dict[str, Any], expected: str
+    harness: Harness, scripted_hub: Hub, status: int, body: dict[str, Any], expected: str
 ) -> None:
-    hub.submit = [reply(status, body)]
+    scripted_hub.submit = [reply(status, body)]
     assert harness.call("submit", "nano-banana", {"prompt": "x"}) == expected
 
 
-def test_invalid_input_is_never_sent(harness: Harness, hub: Hub) -> None:
+def test_invalid_input_is_never_sent(harness: Harness, scripted_hub: Hub) -> None:
     with pytest.raises(errors.ValidationError) as info:
         harness.call("submit", "nano-banana", {"prompt": "x", "aspect_ratio": "7:3"})
     assert info.value.params == ["aspect_ratio"]
-    assert hub.requests == []
+    assert scripted_hub.requests == []
 
 
-def test_unknown_model_names_model(harness: Harness, hub: Hub) -> None:
+def test_unknown_model_names_model(harness: Harness, scripted_hub: Hub) -> None:
     with pytest.raises(errors.ValidationError) as info:
         harness.call("submit", "nano-bananna", {"prompt": "x"})
     assert info.value.params == ["model"]
     assert "nano-banana" in str(info.value)
-    assert hub.requests == []
+    assert scripted_hub.requests == []
 
 
 @pytest.mark.parametrize(
     "body", [b"<html>gateway</html>", b"", b"[1, 2]", b'{"task_id": '], ids=str
 )
 def test_submit_malformed_answer_is_a_clear_error_and_not_resent(
-    harness: Harness, hub: Hub, body: bytes
+    harness: Harness, scripted_hub: Hub, body: bytes
 ) -> None:
-    hub.submit = [reply(200, content=body)]
+    scripted_hub.submit = [reply(200, content=body)]
     with pytest.raises(errors.InvalidResponseError, match="not with a JSON object") as info:
         harness.call("submit", "nano-banana", {"prompt": "x"})
     assert "may or may not have been created" in str(info.value)
-    assert hub.count("submit") == 1
+    assert scripted_hub.count("submit") == 1
 
 
-def test_submit_without_task_id_is_a_clear_error(harness: Harness, hub: Hub) -> None:
-    hub.submit = [reply(200, {"status": "pending"})]
+def test_submit_without_task_id_is_a_clear_error(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.submit = [reply(200, {"status": "pending"})]
     with pytest.raises(errors.InvalidResponseError, match="no task id"):
         harness.call("submit", "nano-banana", {"prompt": "x"})
-    assert hub.count("submit") == 1
+    assert scripted_hub.count("submit") == 1
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])
-def test_submit_server_error_is_not_retried(harness: Harness, hub: Hub, status: int) -> None:
-    hub.submit = [reply(status, {"message": "upstream broke"})]
+def test_submit_server_error_is_not_retried(
+    harness: Harness, scripted_hub: Hub, status: int
+) -> None:
+    scripted_hub.submit = [reply(status, {"message": "upstream broke"})]
     with pytest.raises(errors.ServerError) as info:
         harness.call("submit", "nano-banana", {"prompt": "x"})
-    assert hub.count("submit") == 1
+    assert scripted_hub.count("submit") == 1
     assert info.value.status_code == status
     assert "may or may not have been created" in str(info.value)
     assert "upstream broke" in str(info.value)
@@ -342,14 +306,14 @@ def test_submit_server_error_is_not_retried(harness: Harness, hub: Hub, status: 
 )
 def test_submit_after_the_body_went_out_is_not_retried(
     harness: Harness,
-    hub: Hub,
+    scripted_hub: Hub,
     exc_type: type[httpx.RequestError],
     error_type: type[Exception],
 ) -> None:
-    hub.submit = [raises(exc_type), reply(200, {"task_id": "second"})]
+    scripted_hub.submit = [raises(exc_type), reply(200, {"task_id": "second"})]
     with pytest.raises(error_type) as info:
         harness.call("submit", "nano-banana", {"prompt": "x"})
-    assert hub.count("submit") == 1
+    assert scripted_hub.count("submit") == 1
     assert "may or may not have been created" in str(info.value)
 
 
@@ -364,21 +328,21 @@ def test_submit_after_the_body_went_out_is_not_retried(
     ids=["503", "429", "ConnectError", "ConnectTimeout"],
 )
 def test_submit_is_retried_when_it_provably_was_not_processed(
-    harness: Harness, hub: Hub, first: Answer
+    harness: Harness, scripted_hub: Hub, first: Answer
 ) -> None:
-    hub.submit = [first, reply(201, {"taskId": "after-retry"})]
+    scripted_hub.submit = [first, reply(201, {"taskId": "after-retry"})]
     assert harness.call("submit", "nano-banana", {"prompt": "x"}) == "after-retry"
-    assert hub.count("submit") == 2
+    assert scripted_hub.count("submit") == 2
     assert len(harness.sleeps) == 1
 
 
-def test_submit_connect_errors_give_up_after_max_retries(kind: str, hub: Hub) -> None:
-    harness = Harness(kind, hub, max_retries=2)
-    hub.submit = [raises(httpx.ConnectError, "connection refused")]
+def test_submit_connect_errors_give_up_after_max_retries(kind: str, scripted_hub: Hub) -> None:
+    harness = Harness(kind, scripted_hub, max_retries=2)
+    scripted_hub.submit = [raises(httpx.ConnectError, "connection refused")]
     with pytest.raises(errors.APIConnectionError) as info:
         harness.call("submit", "nano-banana", {"prompt": "x"})
     assert not isinstance(info.value, errors.APITimeoutError)
-    assert hub.count("submit") == 3
+    assert scripted_hub.count("submit") == 3
     # never sent, so the message must not claim the task may exist
     assert "may or may not" not in str(info.value)
     # exponential backoff with jitter: each wait within [half, all] of base * 2**n
@@ -405,14 +369,14 @@ STATUS_CLASSES = [
 @pytest.mark.parametrize(("status", "error_type"), STATUS_CLASSES)
 @pytest.mark.parametrize("operation", ["submit", "get_task"])
 def test_error_status_maps_to_its_class(
-    kind: str, hub: Hub, status: int, error_type: type[errors.APIError], operation: str
+    kind: str, scripted_hub: Hub, status: int, error_type: type[errors.APIError], operation: str
 ) -> None:
-    harness = Harness(kind, hub, max_retries=0)
+    harness = Harness(kind, scripted_hub, max_retries=0)
     # a hostile or careless server echoing the key back must not leak it into our errors
     body = {"statusCode": status, "message": f"nope (key {KEY})", "error": "X"}
     answer = reply(status, body, headers={"Retry-After": "3"})
-    hub.submit = [answer]
-    hub.poll = [answer]
+    scripted_hub.submit = [answer]
+    scripted_hub.poll = [answer]
     args: tuple[Any, ...] = (
         ("nano-banana", {"prompt": "x"}) if operation == "submit" else ("hub-1",)
     )
@@ -428,26 +392,26 @@ def test_error_status_maps_to_its_class(
         assert error.retry_after == 3.0
 
 
-def test_401_without_key_says_how_to_set_one(kind: str, hub: Hub) -> None:
-    harness = Harness(kind, hub, api_key=None)
-    hub.submit = [reply(401, {"message": "Invalid API key"})]
+def test_401_without_key_says_how_to_set_one(kind: str, scripted_hub: Hub) -> None:
+    harness = Harness(kind, scripted_hub, api_key=None)
+    scripted_hub.submit = [reply(401, {"message": "Invalid API key"})]
     with pytest.raises(errors.AuthenticationError, match="MOUNTSEA_API_KEY"):
         harness.call("submit", "nano-banana", {"prompt": "x"})
 
 
-def test_429_retry_after_seconds_is_waited_exactly(harness: Harness, hub: Hub) -> None:
-    hub.poll = [
+def test_429_retry_after_seconds_is_waited_exactly(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [
         reply(429, {"message": "slow"}, headers={"Retry-After": "7"}),
         reply(200, {"status": "processing", "ready": False}),
     ]
     status = harness.call("get_task", "hub-1")
     assert status.status == "processing"
     assert harness.sleeps == [7.0]
-    assert hub.count("poll") == 2
+    assert scripted_hub.count("poll") == 2
 
 
-def test_429_on_submit_waits_retry_after(harness: Harness, hub: Hub) -> None:
-    hub.submit = [
+def test_429_on_submit_waits_retry_after(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.submit = [
         reply(429, {"message": "slow"}, headers={"Retry-After": "2.5"}),
         reply(200, {"task_id": "ok"}),
     ]
@@ -455,8 +419,10 @@ def test_429_on_submit_waits_retry_after(harness: Harness, hub: Hub) -> None:
     assert harness.sleeps == [2.5]
 
 
-def test_retry_after_too_long_raises_at_once(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(429, {"message": "come back tomorrow"}, headers={"Retry-After": "86400"})]
+def test_retry_after_too_long_raises_at_once(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [
+        reply(429, {"message": "come back tomorrow"}, headers={"Retry-After": "86400"})
+    ]
     with pytest.raises(errors.RateLimitError) as info:
         harness.call("get_task", "hub-1")
     assert info.value.retry_after == 86400
@@ -477,9 +443,9 @@ def test_parse_retry_after_forms() -> None:
         assert parse_retry_after(bad, now=now) is None
 
 
-def test_retry_after_http_date_is_honoured(harness: Harness, hub: Hub) -> None:
+def test_retry_after_http_date_is_honoured(harness: Harness, scripted_hub: Hub) -> None:
     when = datetime.now(timezone.utc) + timedelta(seconds=20)
-    hub.poll = [
+    scripted_hub.poll = [
         reply(503, headers={"Retry-After": format_datetime(when, usegmt=True)}),
         reply(200, {"status": "pending"}),
     ]
@@ -510,11 +476,13 @@ def test_backoff_grows_and_is_capped() -> None:
         ("cancelled", True),
     ],
 )
-def test_get_task_each_status(harness: Harness, hub: Hub, status: str, ready: bool) -> None:
+def test_get_task_each_status(
+    harness: Harness, scripted_hub: Hub, status: str, ready: bool
+) -> None:
     body: dict[str, Any] = {"task_id": "hub-1", "status": status, "ready": ready}
     if status == "failed":
         body.update(error_code=500, error_message="model crashed")
-    hub.poll = [reply(200, body)]
+    scripted_hub.poll = [reply(200, body)]
     task = harness.call("get_task", "hub-1")
     assert isinstance(task, TaskStatus)
     assert (task.id, task.status, task.ready) == ("hub-1", status, ready)
@@ -523,9 +491,9 @@ def test_get_task_each_status(harness: Harness, hub: Hub, status: str, ready: bo
 
 
 def test_get_task_ignores_unknown_fields_and_tolerates_missing_ones(
-    harness: Harness, hub: Hub
+    harness: Harness, scripted_hub: Hub
 ) -> None:
-    hub.poll = [
+    scripted_hub.poll = [
         reply(
             200, {"status": "processing", "progress": 0.4, "trace": {"x": [1]}, "simulated": True}
         ),
@@ -542,10 +510,10 @@ def test_get_task_ignores_unknown_fields_and_tolerates_missing_ones(
     assert (second.status, second.ready, second.images) == ("pending", False, ())
 
 
-def test_get_task_quotes_the_id(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, {"status": "pending"})]
+def test_get_task_quotes_the_id(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, {"status": "pending"})]
     harness.call("get_task", "../admin x?y")
-    assert hub.requests[0].url.raw_path == b"/hub/v1/tasks/..%2Fadmin%20x%3Fy"
+    assert scripted_hub.requests[0].url.raw_path == b"/hub/v1/tasks/..%2Fadmin%20x%3Fy"
 
 
 @pytest.mark.parametrize(
@@ -562,19 +530,21 @@ def test_get_task_quotes_the_id(harness: Harness, hub: Hub) -> None:
     ],
     ids=["500", "502", "503", "504", "malformed", "ReadTimeout", "dropped", "ConnectError"],
 )
-def test_get_task_retries_transient_errors(harness: Harness, hub: Hub, first: Answer) -> None:
-    hub.poll = [first, first, reply(200, {"status": "processing"})]
+def test_get_task_retries_transient_errors(
+    harness: Harness, scripted_hub: Hub, first: Answer
+) -> None:
+    scripted_hub.poll = [first, first, reply(200, {"status": "processing"})]
     assert harness.call("get_task", "hub-1").status == "processing"
-    assert hub.count("poll") == 3
+    assert scripted_hub.count("poll") == 3
     assert len(harness.sleeps) == 2
 
 
-def test_get_task_gives_up_after_max_retries(kind: str, hub: Hub) -> None:
-    harness = Harness(kind, hub, max_retries=2)
-    hub.poll = [reply(503)]
+def test_get_task_gives_up_after_max_retries(kind: str, scripted_hub: Hub) -> None:
+    harness = Harness(kind, scripted_hub, max_retries=2)
+    scripted_hub.poll = [reply(503)]
     with pytest.raises(errors.ServerError):
         harness.call("get_task", "hub-1")
-    assert hub.count("poll") == 3
+    assert scripted_hub.count("poll") == 3
 
 
 @pytest.mark.parametrize("value", ["", None, 42])
@@ -586,8 +556,10 @@ def test_get_task_rejects_a_bad_id(harness: Harness, value: Any) -> None:
 # --- wait / generate -----------------------------------------------------------------------------
 
 
-def test_generate_returns_result_with_downloaded_images(harness: Harness, hub: Hub) -> None:
-    hub.poll = [
+def test_generate_returns_result_with_downloaded_images(
+    harness: Harness, scripted_hub: Hub
+) -> None:
+    scripted_hub.poll = [
         reply(200, {"status": "pending", "ready": False}),
         reply(200, {"status": "processing", "ready": False}),
         reply(
@@ -595,7 +567,7 @@ def test_generate_returns_result_with_downloaded_images(harness: Harness, hub: H
             completed(f"{CDN}/files/hub-1/1.png", f"{CDN}/files/hub-1/2.png", simulated=True),
         ),
     ]
-    hub.files[f"{CDN}/files/hub-1/2.png"] = [reply(200, content=make_png(4, 4, "blue"))]
+    scripted_hub.files[f"{CDN}/files/hub-1/2.png"] = [reply(200, content=solid_png("blue", (4, 4)))]
     result = harness.call("generate", "nano-banana", "a red cube", seed=1, safety_tolerance=4)
     assert isinstance(result, Result)
     assert result.task_id == "hub-1"
@@ -609,13 +581,13 @@ def test_generate_returns_result_with_downloaded_images(harness: Harness, hub: H
     assert result.images[1].getpixel((0, 0)) == (0, 0, 255)
     assert result.elapsed_s == pytest.approx(4.2)
     assert result.simulated is True
-    assert hub.count("poll") == 3
+    assert scripted_hub.count("poll") == 3
 
 
 def test_generate_calls_on_submitted_before_polling_and_on_status_per_poll(
-    harness: Harness, hub: Hub
+    harness: Harness, scripted_hub: Hub
 ) -> None:
-    hub.poll = [
+    scripted_hub.poll = [
         reply(200, {"status": "pending"}),
         reply(200, {"status": "processing"}),
         reply(200, completed(f"{CDN}/a.png")),
@@ -623,18 +595,21 @@ def test_generate_calls_on_submitted_before_polling_and_on_status_per_poll(
     seen: list[str] = []
 
     def on_submitted(task_id: str) -> None:
-        hub.events.append(f"submitted {task_id}")
+        scripted_hub.events.append(f"submitted {task_id}")
 
     def on_status(status: TaskStatus) -> None:
         seen.append(status.status)
 
     harness.call("generate", "nano-banana", "x", on_submitted=on_submitted, on_status=on_status)
-    assert hub.events[:3] == ["submit", "submitted hub-1", "poll"]
+    assert scripted_hub.events[:3] == ["submit", "submitted hub-1", "poll"]
     assert seen == ["pending", "processing", "completed"]
 
 
-def test_async_client_accepts_async_callbacks_and_async_sleep(hub: Hub) -> None:
-    hub.poll = [reply(200, {"status": "processing"}), reply(200, completed(f"{CDN}/a.png"))]
+def test_async_client_accepts_async_callbacks_and_async_sleep(scripted_hub: Hub) -> None:
+    scripted_hub.poll = [
+        reply(200, {"status": "processing"}),
+        reply(200, completed(f"{CDN}/a.png")),
+    ]
     statuses: list[str] = []
     submitted: list[str] = []
     slept: list[float] = []
@@ -650,7 +625,7 @@ def test_async_client_accepts_async_callbacks_and_async_sleep(hub: Hub) -> None:
 
     async def main() -> Result:
         async with AsyncClient(
-            api_key=KEY, base_url=BASE, transport=httpx.MockTransport(hub), sleep=sleep
+            api_key=KEY, base_url=BASE, transport=httpx.MockTransport(scripted_hub), sleep=sleep
         ) as client:
             return await client.generate(
                 "nano-banana", "x", on_status=on_status, on_submitted=on_submitted
@@ -663,29 +638,32 @@ def test_async_client_accepts_async_callbacks_and_async_sleep(hub: Hub) -> None:
     assert len(slept) == 2
 
 
-def test_sync_client_refuses_async_callbacks(hub: Hub) -> None:
+def test_sync_client_refuses_async_callbacks(scripted_hub: Hub) -> None:
     async def on_status(status: TaskStatus) -> None:
         return None
 
-    harness = Harness("sync", hub)
+    harness = Harness("sync", scripted_hub)
     with pytest.raises(TypeError, match="AsyncClient"):
         harness.call("wait", "hub-1", on_status=on_status)
 
 
-def test_first_poll_of_a_slow_model_is_not_immediate(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, {"status": "processing"}), reply(200, completed(f"{CDN}/a.png"))]
+def test_first_poll_of_a_slow_model_is_not_immediate(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [
+        reply(200, {"status": "processing"}),
+        reply(200, completed(f"{CDN}/a.png")),
+    ]
     harness.call("generate", "gpt-image-2", "a poster")
     assert harness.sleeps[0] >= 5.0
 
 
-def test_wait_polls_at_once_to_resume_a_task(harness: Harness, hub: Hub) -> None:
+def test_wait_polls_at_once_to_resume_a_task(harness: Harness, scripted_hub: Hub) -> None:
     harness.call("wait", "hub-1", model="nano-banana", input={"prompt": "x"})
-    assert hub.events[0] == "poll"
+    assert scripted_hub.events[0] == "poll"
     assert harness.sleeps == []
 
 
-def test_wait_labels_result_from_arguments_or_body(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed(f"{CDN}/a.png", model="nano-banana-2"))]
+def test_wait_labels_result_from_arguments_or_body(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/a.png", model="nano-banana-2"))]
     result = harness.call("wait", "hub-1")
     assert (result.model, result.input) == ("nano-banana-2", {})
     labelled = harness.call("wait", "hub-1", model="nano-banana", input={"prompt": "p"})
@@ -693,8 +671,8 @@ def test_wait_labels_result_from_arguments_or_body(harness: Harness, hub: Hub) -
 
 
 @pytest.mark.parametrize("status", ["failed", "timeout", "cancelled"])
-def test_wait_raises_task_failed(harness: Harness, hub: Hub, status: str) -> None:
-    hub.poll = [
+def test_wait_raises_task_failed(harness: Harness, scripted_hub: Hub, status: str) -> None:
+    scripted_hub.poll = [
         reply(200, {"status": "processing"}),
         reply(
             200,
@@ -713,23 +691,23 @@ def test_wait_raises_task_failed(harness: Harness, hub: Hub, status: str) -> Non
     assert (error.task_id, error.status, error.error_code) == ("hub-1", status, "CONTENT_POLICY")
     assert error.error_message is not None and "refused" in error.error_message
     assert_no_key(error)
-    assert hub.count("file") == 0
+    assert scripted_hub.count("file") == 0
 
 
-def test_wait_deadline_raises_task_timeout(kind: str, hub: Hub) -> None:
-    harness = Harness(kind, hub)
-    hub.poll = [reply(200, {"status": "processing", "ready": False})]
+def test_wait_deadline_raises_task_timeout(kind: str, scripted_hub: Hub) -> None:
+    harness = Harness(kind, scripted_hub)
+    scripted_hub.poll = [reply(200, {"status": "processing", "ready": False})]
     with pytest.raises(errors.TaskTimeoutError) as info:
         harness.call("wait", "hub-1", timeout=30, model="nano-banana")
     assert (info.value.task_id, info.value.timeout) == ("hub-1", 30)
     assert "hub-1" in str(info.value)
     # the deadline is honoured on the injected clock: the waits add up to the timeout exactly
     assert sum(harness.sleeps) == pytest.approx(30)
-    assert hub.count("poll") >= 5
+    assert scripted_hub.count("poll") >= 5
 
 
-def test_wait_keeps_polling_through_transient_errors(harness: Harness, hub: Hub) -> None:
-    hub.poll = [
+def test_wait_keeps_polling_through_transient_errors(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [
         reply(200, {"status": "processing"}),
         reply(502),
         raises(httpx.ReadTimeout),
@@ -751,10 +729,10 @@ def test_wait_keeps_polling_through_transient_errors(harness: Harness, hub: Hub)
     ids=["503", "ReadTimeout", "dropped", "malformed"],
 )
 def test_wait_failure_after_retries_keeps_the_task_id(
-    kind: str, hub: Hub, answer: Answer, error_type: type[Exception]
+    kind: str, scripted_hub: Hub, answer: Answer, error_type: type[Exception]
 ) -> None:
-    harness = Harness(kind, hub, max_retries=1)
-    hub.poll = [answer]
+    harness = Harness(kind, scripted_hub, max_retries=1)
+    scripted_hub.poll = [answer]
     seen: list[str] = []
     with pytest.raises(error_type) as info:
         harness.call("generate", "nano-banana", "x", on_submitted=seen.append, timeout=600)
@@ -764,8 +742,8 @@ def test_wait_failure_after_retries_keeps_the_task_id(
     assert_no_key(info.value)
 
 
-def test_completed_without_images_is_a_clear_error(harness: Harness, hub: Hub) -> None:
-    hub.poll = [
+def test_completed_without_images_is_a_clear_error(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [
         reply(
             200,
             {"status": "completed", "ready": True, "data": {"description": "no can do"}},
@@ -796,45 +774,45 @@ def data_uri(data: bytes, mime: str = "image/png") -> str:
     ids=["images", "image", "output-b64", "urls", "url"],
 )
 def test_data_uri_results_are_decoded_locally(
-    harness: Harness, hub: Hub, data: dict[str, Any]
+    harness: Harness, scripted_hub: Hub, data: dict[str, Any]
 ) -> None:
-    hub.poll = [reply(200, {"status": "completed", "ready": True, "data": data})]
+    scripted_hub.poll = [reply(200, {"status": "completed", "ready": True, "data": data})]
     result = harness.call("wait", "hub-1")
     assert result.image_bytes == [PNG]
     assert result.images[0].size == (8, 6)
-    assert hub.count("file") == 0
+    assert scripted_hub.count("file") == 0
 
 
-def test_images_are_downloaded_concurrently_sync(hub: Hub) -> None:
+def test_images_are_downloaded_concurrently_sync(scripted_hub: Hub) -> None:
     urls = [f"{CDN}/{n}.png" for n in range(3)]
-    hub.poll = [reply(200, completed(*urls))]
+    scripted_hub.poll = [reply(200, completed(*urls))]
     barrier = threading.Barrier(3, timeout=10)
 
     def file_answer(request: httpx.Request) -> httpx.Response:
         barrier.wait()  # breaks (and fails the test) unless all three are in flight together
-        return httpx.Response(200, content=make_png(int(request.url.path[1]) + 1, 1))
+        return httpx.Response(200, content=solid_png("red", (int(request.url.path[1]) + 1, 1)))
 
-    hub.file_default = [file_answer]
-    result = Harness("sync", hub).call("wait", "hub-1")
+    scripted_hub.file_default = [file_answer]
+    result = Harness("sync", scripted_hub).call("wait", "hub-1")
     assert [image.size for image in result.images] == [(1, 1), (2, 1), (3, 1)]
 
 
-def test_images_are_downloaded_concurrently_async(hub: Hub) -> None:
+def test_images_are_downloaded_concurrently_async(scripted_hub: Hub) -> None:
     urls = [f"{CDN}/{n}.png" for n in range(3)]
-    hub.poll = [reply(200, completed(*urls))]
+    scripted_hub.poll = [reply(200, completed(*urls))]
     arrived: list[str] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:
-        hub.requests.append(request)
+        scripted_hub.requests.append(request)
         if request.url.path.startswith("/hub/"):
-            return hub(request)
+            return scripted_hub(request)
         arrived.append(request.url.path)
         for _ in range(1000):  # every download must be in flight before any is answered
             if len(arrived) == 3:
                 break
             await asyncio.sleep(0)
         assert len(arrived) == 3
-        return httpx.Response(200, content=make_png(int(request.url.path[1]) + 1, 1))
+        return httpx.Response(200, content=solid_png("red", (int(request.url.path[1]) + 1, 1)))
 
     async def main() -> Result:
         async with AsyncClient(
@@ -846,38 +824,38 @@ def test_images_are_downloaded_concurrently_async(hub: Hub) -> None:
     assert [image.size for image in result.images] == [(1, 1), (2, 1), (3, 1)]
 
 
-def test_key_goes_to_the_hub_origin_only(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed(f"{BASE}/files/hub-1/1.png", f"{CDN}/2.png"))]
+def test_key_goes_to_the_hub_origin_only(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed(f"{BASE}/files/hub-1/1.png", f"{CDN}/2.png"))]
     harness.call("wait", "hub-1")
-    files = [r for r in hub.requests if "/hub/v1/" not in r.url.path]
+    files = [r for r in scripted_hub.requests if "/hub/v1/" not in r.url.path]
     by_host = {r.url.host: r.headers.get("authorization") for r in files}
     assert by_host == {"hub.test": f"Bearer {KEY}", "cdn.test": None}
 
 
-def test_image_404_is_retried(harness: Harness, hub: Hub) -> None:
+def test_image_404_is_retried(harness: Harness, scripted_hub: Hub) -> None:
     url = f"{CDN}/late.png"
-    hub.poll = [reply(200, completed(url))]
-    hub.files[url] = [reply(404), reply(404), reply(200, content=PNG)]
+    scripted_hub.poll = [reply(200, completed(url))]
+    scripted_hub.files[url] = [reply(404), reply(404), reply(200, content=PNG)]
     result = harness.call("wait", "hub-1")
     assert result.image_bytes == [PNG]
-    assert hub.count("file") == 3
+    assert scripted_hub.count("file") == 3
     assert len(harness.sleeps) == 2
 
 
-def test_image_404_forever_is_an_image_error(harness: Harness, hub: Hub) -> None:
+def test_image_404_forever_is_an_image_error(harness: Harness, scripted_hub: Hub) -> None:
     url = f"{CDN}/gone.png"
-    hub.poll = [reply(200, completed(url))]
-    hub.files[url] = [reply(404)]
+    scripted_hub.poll = [reply(200, completed(url))]
+    scripted_hub.files[url] = [reply(404)]
     with pytest.raises(errors.ImageError, match="HTTP 404") as info:
         harness.call("wait", "hub-1")
     assert getattr(info.value, "task_id", None) == "hub-1"
-    assert hub.count("file") == 1 + client_module.IMAGE_NOT_FOUND_RETRIES
+    assert scripted_hub.count("file") == 1 + client_module.IMAGE_NOT_FOUND_RETRIES
 
 
-def test_redirect_to_http_is_followed(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed(f"{CDN}/r.png"))]
-    hub.files[f"{CDN}/r.png"] = [reply(302, headers={"Location": "/real.png"})]
-    hub.files[f"{CDN}/real.png"] = [reply(200, content=PNG)]
+def test_redirect_to_http_is_followed(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/r.png"))]
+    scripted_hub.files[f"{CDN}/r.png"] = [reply(302, headers={"Location": "/real.png"})]
+    scripted_hub.files[f"{CDN}/real.png"] = [reply(200, content=PNG)]
     assert harness.call("wait", "hub-1").image_bytes == [PNG]
 
 
@@ -895,45 +873,45 @@ def test_redirect_to_http_is_followed(harness: Harness, hub: Hub) -> None:
         f"file:///{KEY}",
     ],
 )
-def test_non_http_image_urls_are_refused(harness: Harness, hub: Hub, url: str) -> None:
-    hub.poll = [reply(200, completed(url))]
+def test_non_http_image_urls_are_refused(harness: Harness, scripted_hub: Hub, url: str) -> None:
+    scripted_hub.poll = [reply(200, completed(url))]
     with pytest.raises(errors.ImageError, match="only http"):
         harness.call("wait", "hub-1")
-    assert hub.count("file") == 0
+    assert scripted_hub.count("file") == 0
 
 
-def test_redirect_to_file_scheme_is_refused(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed(f"{CDN}/r.png"))]
-    hub.files[f"{CDN}/r.png"] = [reply(302, headers={"Location": "file:///etc/passwd"})]
+def test_redirect_to_file_scheme_is_refused(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/r.png"))]
+    scripted_hub.files[f"{CDN}/r.png"] = [reply(302, headers={"Location": "file:///etc/passwd"})]
     with pytest.raises(errors.ImageError, match="only http"):
         harness.call("wait", "hub-1")
-    assert hub.count("file") == 1
+    assert scripted_hub.count("file") == 1
 
 
-def test_redirect_loop_is_cut(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed(f"{CDN}/loop.png"))]
-    hub.files[f"{CDN}/loop.png"] = [reply(301, headers={"Location": f"{CDN}/loop.png"})]
+def test_redirect_loop_is_cut(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/loop.png"))]
+    scripted_hub.files[f"{CDN}/loop.png"] = [reply(301, headers={"Location": f"{CDN}/loop.png"})]
     with pytest.raises(errors.ImageError, match="redirects"):
         harness.call("wait", "hub-1")
-    assert hub.count("file") == 1 + client_module.MAX_REDIRECTS
+    assert scripted_hub.count("file") == 1 + client_module.MAX_REDIRECTS
 
 
-def test_non_image_bytes_are_refused(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
-    hub.file_default = [reply(200, content=b"<html>not an image</html>")]
+def test_non_image_bytes_are_refused(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
+    scripted_hub.file_default = [reply(200, content=b"<html>not an image</html>")]
     with pytest.raises(errors.ImageError, match="not an image"):
         harness.call("wait", "hub-1")
 
 
-def test_declared_oversized_body_is_refused_unread(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
-    hub.file_default = [reply(200, content=PNG, headers={"Content-Length": str(10**12)})]
+def test_declared_oversized_body_is_refused_unread(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
+    scripted_hub.file_default = [reply(200, content=PNG, headers={"Content-Length": str(10**12)})]
     with pytest.raises(errors.ImageError, match="larger than"):
         harness.call("wait", "hub-1")
 
 
 def test_streamed_oversized_body_is_cut(
-    harness: Harness, hub: Hub, monkeypatch: pytest.MonkeyPatch
+    harness: Harness, scripted_hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(client_module, "MAX_IMAGE_BYTES", 10_000)
     sent: list[int] = []
@@ -948,14 +926,16 @@ def test_streamed_oversized_body_is_cut(
             for chunk in self:
                 yield chunk
 
-    hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
-    hub.file_default = [lambda request: httpx.Response(200, stream=Endless())]
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
+    scripted_hub.file_default = [lambda request: httpx.Response(200, stream=Endless())]
     with pytest.raises(errors.ImageError, match="larger than 10,000"):
         harness.call("wait", "hub-1")
     assert len(sent) < 100  # reading stopped near the limit, not at the end of the stream
 
 
-def test_a_trickling_download_is_cut_at_its_total_time_budget(harness: Harness, hub: Hub) -> None:
+def test_a_trickling_download_is_cut_at_its_total_time_budget(
+    harness: Harness, scripted_hub: Hub
+) -> None:
     from mountsea_widgets.client import MAX_DOWNLOAD_SECONDS
 
     sent: list[int] = []
@@ -973,8 +953,8 @@ def test_a_trickling_download_is_cut_at_its_total_time_budget(harness: Harness, 
             for chunk in self:
                 yield chunk
 
-    hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
-    hub.file_default = [lambda request: httpx.Response(200, stream=Trickle())]
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/a.png"))]
+    scripted_hub.file_default = [lambda request: httpx.Response(200, stream=Trickle())]
     with pytest.raises(errors.ImageError, match=f"longer than {MAX_DOWNLOAD_SECONDS:g} s"):
         harness.call("wait", "hub-1")
     # Stopped once the budget was spent, not at the end of the stream.
@@ -983,27 +963,27 @@ def test_a_trickling_download_is_cut_at_its_total_time_budget(harness: Harness, 
 
 @pytest.mark.parametrize("size", [(30000, 30000), (8000, 8000)])
 def test_decompression_bomb_header_is_refused(
-    harness: Harness, hub: Hub, size: tuple[int, int]
+    harness: Harness, scripted_hub: Hub, size: tuple[int, int]
 ) -> None:
-    hub.poll = [reply(200, completed(f"{CDN}/bomb.png"))]
-    hub.file_default = [reply(200, content=png_header(*size))]
+    scripted_hub.poll = [reply(200, completed(f"{CDN}/bomb.png"))]
+    scripted_hub.file_default = [reply(200, content=png_header(*size))]
     with pytest.raises(errors.ImageError, match="pixels"):
         harness.call("wait", "hub-1")
 
 
-def test_a_task_listing_too_many_images_downloads_none(harness: Harness, hub: Hub) -> None:
+def test_a_task_listing_too_many_images_downloads_none(harness: Harness, scripted_hub: Hub) -> None:
     from mountsea_widgets.client import MAX_IMAGES_PER_TASK
 
     urls = [f"{CDN}/{n}.png" for n in range(MAX_IMAGES_PER_TASK + 1)]
-    hub.poll = [reply(200, completed(*urls))]
+    scripted_hub.poll = [reply(200, completed(*urls))]
     with pytest.raises(errors.ImageError, match=f"lists {MAX_IMAGES_PER_TASK + 1} images") as info:
         harness.call("wait", "hub-1")
     assert getattr(info.value, "task_id", None) == "hub-1"
-    assert hub.count("file") == 0
+    assert scripted_hub.count("file") == 0
 
 
-def test_malformed_data_uri_is_an_image_error(harness: Harness, hub: Hub) -> None:
-    hub.poll = [reply(200, completed("data:image/png;base64,@@@not-base64@@@"))]
+def test_malformed_data_uri_is_an_image_error(harness: Harness, scripted_hub: Hub) -> None:
+    scripted_hub.poll = [reply(200, completed("data:image/png;base64,@@@not-base64@@@"))]
     with pytest.raises(errors.ImageError, match="base64"):
         harness.call("wait", "hub-1")
 
@@ -1015,25 +995,27 @@ def test_malformed_data_uri_is_an_image_error(harness: Harness, hub: Hub) -> Non
     "scenario",
     ["connect", "timeout", "status", "malformed", "no-id", "failed", "image-url", "image-404"],
 )
-def test_key_absent_from_every_error(kind: str, hub: Hub, scenario: str) -> None:
-    harness = Harness(kind, hub, max_retries=0)
+def test_key_absent_from_every_error(kind: str, scripted_hub: Hub, scenario: str) -> None:
+    harness = Harness(kind, scripted_hub, max_retries=0)
     if scenario == "connect":
-        hub.submit = [raises(httpx.ConnectError, f"refused for {KEY}")]
+        scripted_hub.submit = [raises(httpx.ConnectError, f"refused for {KEY}")]
     elif scenario == "timeout":
-        hub.submit = [raises(httpx.ReadTimeout, f"slow {KEY}")]
+        scripted_hub.submit = [raises(httpx.ReadTimeout, f"slow {KEY}")]
     elif scenario == "status":
-        hub.submit = [reply(401, content=f"bad key {KEY}".encode())]
+        scripted_hub.submit = [reply(401, content=f"bad key {KEY}".encode())]
     elif scenario == "malformed":
-        hub.submit = [reply(200, content=f"oops {KEY}".encode())]
+        scripted_hub.submit = [reply(200, content=f"oops {KEY}".encode())]
     elif scenario == "no-id":
-        hub.submit = [reply(200, {"echo": KEY})]
+        scripted_hub.submit = [reply(200, {"echo": KEY})]
     elif scenario == "failed":
-        hub.poll = [reply(200, {"status": "failed", "error_message": KEY, "error_code": KEY})]
+        scripted_hub.poll = [
+            reply(200, {"status": "failed", "error_message": KEY, "error_code": KEY})
+        ]
     elif scenario == "image-url":
-        hub.poll = [reply(200, completed(f"file:///{KEY}"))]
+        scripted_hub.poll = [reply(200, completed(f"file:///{KEY}"))]
     else:
-        hub.poll = [reply(200, completed(f"{CDN}/{KEY}.png"))]
-        hub.file_default = [reply(500, content=KEY.encode())]
+        scripted_hub.poll = [reply(200, completed(f"{CDN}/{KEY}.png"))]
+        scripted_hub.file_default = [reply(500, content=KEY.encode())]
     with pytest.raises(errors.MountseaError) as info:
         harness.call("generate", "nano-banana", "x")
     assert_no_key(info.value)
@@ -1054,66 +1036,6 @@ def test_context_managers_close() -> None:
 
 
 # --- answers a server drags out, and text a server sends --------------------------------------
-
-
-class TrickleServer:
-    """Answers every GET with a JSON body sent one byte every ``gap_s`` seconds, forever."""
-
-    def __init__(self, gap_s: float = 0.1) -> None:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        stop = self.stop = threading.Event()
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-            def do_GET(self) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "100000")
-                self.end_headers()
-                self.wfile.write(b"{")
-                while not stop.wait(gap_s):
-                    try:
-                        self.wfile.write(b" ")
-                        self.wfile.flush()
-                    except OSError:
-                        return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def test_a_poll_answer_trickled_a_byte_at_a_time_ends_as_a_timeout() -> None:
-    trickle = TrickleServer(gap_s=0.1)  # every read succeeds: only a whole-answer limit helps
-    outcome: list[BaseException] = []
-
-    def poll() -> None:
-        with Client(base_url=trickle.url, timeout=1.0, max_retries=1, sleep=lambda _s: None) as c:
-            try:
-                c.wait("hub-1", timeout=2.0)
-            except BaseException as exc:  # handed to the test thread
-                outcome.append(exc)
-
-    worker = threading.Thread(target=poll, daemon=True)
-    try:
-        worker.start()
-        worker.join(60)  # without the limit this wait never ends
-        assert not worker.is_alive(), "the trickled answer held the wait past its deadline"
-    finally:
-        trickle.close()
-    assert len(outcome) == 1 and isinstance(outcome[0], errors.APITimeoutError), outcome
-    assert "longer than 1 s" in str(outcome[0]) and "hub-1" in str(outcome[0])
 
 
 def test_server_text_loses_control_characters_and_is_capped() -> None:

@@ -6,7 +6,6 @@ as the HTTP server), with the poll sleep shortened so nothing waits for real tim
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import html
 from collections.abc import Iterator
@@ -31,12 +30,9 @@ from mountsea_widgets.comparison import (
     read_csv,
 )
 from mountsea_widgets.errors import ValidationError
+from tests.helpers.waiting import short_sleep
 
 FOUR = ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]
-
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.01))
 
 
 class CountingClient(AsyncClient):
@@ -66,16 +62,16 @@ class CountingClient(AsyncClient):
 
 
 @pytest.fixture
-def hub() -> Iterator[simulator.Hub]:
+def inprocess_hub() -> Iterator[simulator.Hub]:
     hub = simulator.Hub(speed=500, prerender=False)
     yield hub
     hub.close()
 
 
 @pytest.fixture
-def client(hub: simulator.Hub) -> CountingClient:
+def client(inprocess_hub: simulator.Hub) -> CountingClient:
     return CountingClient(
-        base_url="http://hub.test", transport=simulator.transport(hub), sleep=_short_sleep
+        base_url="http://hub.test", transport=simulator.transport(inprocess_hub), sleep=short_sleep
     )
 
 
@@ -235,7 +231,7 @@ def test_value_labels_are_short() -> None:
 
 
 def test_the_grid_fills_and_only_runnable_cells_reach_the_hub(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -251,8 +247,8 @@ def test_the_grid_fills_and_only_runnable_cells_reach_the_hub(
         ["completed", "completed"],
         [NOT_APPLICABLE, NOT_APPLICABLE],
     ]
-    assert hub.stats.submitted == 3
-    assert hub.stats.rejections == 0
+    assert inprocess_hub.stats.submitted == 3
+    assert inprocess_hub.stats.rejections == 0
     assert sorted(client.submitted) == ["nano-banana", "nano-banana-2", "nano-banana-2"]
     done = comparison.cell(1, 1)
     assert done.task_id and done.task_id.startswith("hub-")
@@ -263,18 +259,20 @@ def test_the_grid_fills_and_only_runnable_cells_reach_the_hub(
     assert comparison.summary().startswith("6 of 6 done")
 
 
-def test_concurrency_cap_is_respected(hub: simulator.Hub, client: CountingClient) -> None:
+def test_concurrency_cap_is_respected(inprocess_hub: simulator.Hub, client: CountingClient) -> None:
     comparison = compare(
         "a lighthouse", models=FOUR, seeds=[1, 2], client=client, concurrency=2, history=False
     )
     comparison.wait(60)
     assert [c.status for c in comparison.cells] == ["completed"] * 8
     assert client.max_active == 2
-    assert hub.stats.max_in_flight <= 2
-    assert hub.stats.submitted == 8
+    assert inprocess_hub.stats.max_in_flight <= 2
+    assert inprocess_hub.stats.submitted == 8
 
 
-def test_without_a_cap_more_cells_run_at_once(hub: simulator.Hub, client: CountingClient) -> None:
+def test_without_a_cap_more_cells_run_at_once(
+    inprocess_hub: simulator.Hub, client: CountingClient
+) -> None:
     # The counterpart of the cap test: proves the counter can see more than two at once.
     compare(
         "a lighthouse", models=FOUR, seeds=[1, 2], client=client, concurrency=8, history=False
@@ -283,7 +281,7 @@ def test_without_a_cap_more_cells_run_at_once(hub: simulator.Hub, client: Counti
 
 
 def test_records_have_one_row_per_cell_with_every_field(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -311,7 +309,9 @@ def test_records_have_one_row_per_cell_with_every_field(
     assert na["model"] == "gpt-image-2" and na["status"] == NOT_APPLICABLE and na["params"] is None
 
 
-def test_csv_round_trips(hub: simulator.Hub, client: CountingClient, tmp_path: Path) -> None:
+def test_csv_round_trips(
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
+) -> None:
     comparison = compare(
         'a lighthouse, "quoted", with commas\nand a newline',
         models=["nano-banana-2", "gpt-image-2"],
@@ -332,7 +332,7 @@ def test_csv_round_trips(hub: simulator.Hub, client: CountingClient, tmp_path: P
 
 
 def test_csv_round_trips_typed_values(
-    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -408,7 +408,7 @@ def test_csv_text_a_spreadsheet_would_run_is_quoted_and_read_back(tmp_path: Path
 
 
 def test_save_images_fills_the_file_field(
-    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
 ) -> None:
     comparison = compare(
         "a lighthouse",
@@ -425,7 +425,7 @@ def test_save_images_fills_the_file_field(
 
 
 def test_history_keeps_each_run_and_names_its_file(
-    hub: simulator.Hub, client: CountingClient, tmp_path: Path
+    inprocess_hub: simulator.Hub, client: CountingClient, tmp_path: Path
 ) -> None:
     from mountsea_widgets.history import History
 
@@ -443,7 +443,7 @@ def test_a_failed_task_is_shown_in_its_cell(client: CountingClient) -> None:
     failing = simulator.Hub(speed=500, prerender=False, faults="task_failed=1")
     try:
         broken = CountingClient(
-            base_url="http://hub.test", transport=simulator.transport(failing), sleep=_short_sleep
+            base_url="http://hub.test", transport=simulator.transport(failing), sleep=short_sleep
         )
         comparison = compare("a cat", models=["nano-banana"], client=broken, history=False).wait(60)
     finally:
@@ -525,15 +525,15 @@ def test_a_varied_seed_is_in_the_seed_column(client: CountingClient, tmp_path: P
 
 
 def test_a_blocking_client_with_its_own_transport_is_refused_before_a_cell_is_sent(
-    hub: simulator.Hub,
+    inprocess_hub: simulator.Hub,
 ) -> None:
     from mountsea_widgets.client import Client
 
     # Its sync transport cannot carry the awaited runs (a Client without one is twinned).
-    blocking = Client(base_url="http://hub.test", transport=simulator.transport(hub))
+    blocking = Client(base_url="http://hub.test", transport=simulator.transport(inprocess_hub))
     with pytest.raises(TypeError, match=r"own transport.*mw\.AsyncClient"):
         compare("a cat", models=["nano-banana"], client=blocking, history=False)
-    assert hub.stats.submitted == 0
+    assert inprocess_hub.stats.submitted == 0
 
 
 def test_wait_times_out_without_stopping_the_cells() -> None:
@@ -554,7 +554,7 @@ def test_wait_times_out_without_stopping_the_cells() -> None:
 
 
 def test_widget_shows_labels_statuses_and_thumbnails(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     prompt = "<script>alert(1)</script> & a cat"
     comparison = compare(
@@ -586,7 +586,7 @@ def test_widget_shows_labels_statuses_and_thumbnails(
 
 
 def test_widget_built_after_the_run_shows_the_final_state(
-    hub: simulator.Hub, client: CountingClient
+    inprocess_hub: simulator.Hub, client: CountingClient
 ) -> None:
     comparison = compare(
         "a cat",

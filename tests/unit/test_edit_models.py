@@ -27,22 +27,14 @@ from mountsea_widgets.errors import ImageError, ValidationError
 from mountsea_widgets.image_input import prepare_input, reference_for, to_reference
 from mountsea_widgets.images import parse_data_uri
 from mountsea_widgets.magics import parse_line
+from tests.helpers.images import solid_image, solid_png
 
 URL = "https://images.example/cat.png"
+MAGENTA = (255, 0, 255)
+#: The size of the test photos unless a test says otherwise.
+PHOTO_SIZE = (24, 16)
 # ``mountsea_widgets.catalog`` the attribute is the Catalog object; this is the module.
 catalog_module = importlib.import_module("mountsea_widgets.catalog")
-
-
-def _png(color: tuple[int, int, int] = (255, 0, 255), size: tuple[int, int] = (24, 16)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (20, 20), (0, 128, 255)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 def _decoded(uri: str) -> Image.Image:
@@ -70,14 +62,14 @@ def test_a_pil_image_becomes_a_png_data_uri() -> None:
 
 def test_a_path_becomes_a_data_uri_in_the_files_own_format(tmp_path: Path) -> None:
     photo = tmp_path / "photo.jpg"
-    photo.write_bytes(_jpeg())
+    photo.write_bytes(solid_image((0, 128, 255), (20, 20), "JPEG"))
     prepared = prepare_input("nano-banana-edit", {"image_urls": [photo]})
     assert prepared["image_urls"][0].startswith("data:image/jpeg;base64,")
     assert parse_data_uri(prepared["image_urls"][0])[0] == photo.read_bytes()
 
 
 def test_bytes_become_a_data_uri_and_strings_are_kept_as_given() -> None:
-    data = _png()
+    data = solid_png(MAGENTA, PHOTO_SIZE)
     given = [URL, data, bytearray(data), "data:image/png;base64," + base64.b64encode(data).decode()]
     prepared = prepare_input("nano-banana-edit", {"image_urls": given})
     urls = prepared["image_urls"]
@@ -87,7 +79,7 @@ def test_bytes_become_a_data_uri_and_strings_are_kept_as_given() -> None:
 
 
 def test_a_string_is_never_read_as_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "cat.png").write_bytes(_png())
+    (tmp_path / "cat.png").write_bytes(solid_png(MAGENTA, PHOTO_SIZE))
     monkeypatch.chdir(tmp_path)
     prepared = prepare_input("nano-banana-edit", {"prompt": "x", "image_urls": ["cat.png"]})
     assert prepared["image_urls"] == ["cat.png"]  # unchanged: Path("cat.png") is how to send it
@@ -131,14 +123,14 @@ def test_a_file_too_big_to_send_inline_is_refused_before_it_is_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     big = tmp_path / "big.png"
-    big.write_bytes(_png(size=(64, 64)))
+    big.write_bytes(solid_png(MAGENTA, (64, 64)))
     monkeypatch.setattr(image_input, "MAX_FILE_BYTES", 100)
     with pytest.raises(ImageError, match="upload it somewhere"):
         to_reference(big)
 
 
 def test_reference_for_prefers_an_http_url_and_falls_back_to_the_bytes() -> None:
-    data = _png()
+    data = solid_png(MAGENTA, PHOTO_SIZE)
     assert reference_for("http://127.0.0.1:9/files/t/0.png", lambda: data).startswith("http://")
     assert reference_for(URL, lambda: data) == URL
     for url in (None, "data:image/png;base64,xyz", "file:///etc/passwd"):
@@ -194,7 +186,9 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
-        self.image = "data:image/png;base64," + base64.b64encode(_png((0, 0, 0))).decode()
+        self.image = (
+            "data:image/png;base64," + base64.b64encode(solid_png((0, 0, 0), PHOTO_SIZE)).decode()
+        )
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
@@ -209,7 +203,7 @@ class _Recorder:
 def test_client_generate_sends_pil_path_and_bytes_as_data_uris(tmp_path: Path) -> None:
     recorder = _Recorder()
     photo = tmp_path / "photo.jpg"
-    photo.write_bytes(_jpeg())
+    photo.write_bytes(solid_image((0, 128, 255), (20, 20), "JPEG"))
     client = Client(
         base_url="http://hub.test", transport=httpx.MockTransport(recorder), sleep=lambda _s: None
     )
@@ -217,7 +211,7 @@ def test_client_generate_sends_pil_path_and_bytes_as_data_uris(tmp_path: Path) -
         result = client.generate(
             "nano-banana-edit",
             "make it blue",
-            image_urls=[Image.new("RGB", (8, 8)), photo, _png(), URL],
+            image_urls=[Image.new("RGB", (8, 8)), photo, solid_png(MAGENTA, PHOTO_SIZE), URL],
         )
     (body,) = recorder.bodies
     sent = body["input"]["image_urls"]
@@ -251,7 +245,12 @@ def test_async_client_submit_converts_too() -> None:
             base_url="http://hub.test", transport=httpx.MockTransport(recorder)
         ) as client:
             task_id = await client.submit(
-                "gpt-image-2-edit", {"prompt": "x", "image_urls": (_png(),), "mask_url": _png()}
+                "gpt-image-2-edit",
+                {
+                    "prompt": "x",
+                    "image_urls": (solid_png(MAGENTA, PHOTO_SIZE),),
+                    "mask_url": solid_png(MAGENTA, PHOTO_SIZE),
+                },
             )
             with pytest.raises(ValidationError) as caught:
                 await client.submit("nano-banana-edit", {"prompt": "x", "image_urls": [b"nope"]})
@@ -280,12 +279,12 @@ def test_mw_generate_converts_in_the_callers_frame() -> None:
 def test_magic_reads_an_existing_local_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "my photo.png").write_bytes(_png())
+    (tmp_path / "my photo.png").write_bytes(solid_png(MAGENTA, PHOTO_SIZE))
     (tmp_path / "notes.txt").write_text("hello")
     monkeypatch.chdir(tmp_path)
     _, params = parse_line(f"nano-banana-edit --image_urls 'my photo.png' --image_urls {URL}")
     first, second = params["image_urls"]
-    assert parse_data_uri(first) == (_png(), "image/png")
+    assert parse_data_uri(first) == (solid_png(MAGENTA, PHOTO_SIZE), "image/png")
     assert second == URL
 
     with pytest.raises(ValidationError) as caught:
@@ -310,7 +309,7 @@ def test_the_code_view_shortens_data_uris_but_code_text_keeps_them() -> None:
     from mountsea_widgets.run import Run
     from mountsea_widgets.widgets.task_cell import TaskCell
 
-    uri = "data:image/png;base64," + base64.b64encode(_png(size=(300, 300)) * 40).decode()
+    uri = "data:image/png;base64," + base64.b64encode(solid_png(MAGENTA, (300, 300)) * 40).decode()
     run = Run("nano-banana-edit", {"prompt": "x", "image_urls": [URL, uri]})
     cell = TaskCell(run)
     cell.toggle_code()
@@ -326,12 +325,17 @@ def test_the_code_view_shortens_data_uris_but_code_text_keeps_them() -> None:
 def test_a_comparison_of_edit_models_takes_images_from_python_too() -> None:
     from mountsea_widgets.comparison import plan
 
-    layout = plan("make it blue", models=catalog.edit, params={"image_urls": [_png()]})
+    layout = plan(
+        "make it blue", models=catalog.edit, params={"image_urls": [solid_png(MAGENTA, PHOTO_SIZE)]}
+    )
     inputs = [cell.input for cell in layout.cells]
     assert len(inputs) == 4
     for input in inputs:
         assert input is not None
-        assert parse_data_uri(input["image_urls"][0]) == (_png(), "image/png")
+        assert parse_data_uri(input["image_urls"][0]) == (
+            solid_png(MAGENTA, PHOTO_SIZE),
+            "image/png",
+        )
     with pytest.raises(ValidationError) as caught:
         plan("x", models=catalog.edit, params={"image_urls": [b"nope"]})
     assert caught.value.params == ["image_urls"]

@@ -25,6 +25,8 @@ from mountsea_widgets.widgets.controls import (
 )
 from mountsea_widgets.widgets.form import LEADING, Form
 from mountsea_widgets.widgets.size_control import CUSTOM, SizeControl
+from tests.helpers.images import solid_png
+from tests.helpers.widgets import walk
 
 ALL_PARAMS = [(model, p.name) for model, spec in catalog.items() for p in spec.params]
 
@@ -95,18 +97,11 @@ def test_every_parameter_has_its_description_as_a_tooltip(model: str, name: str)
     control = Form(model).controls[name]
     tooltips = [
         getattr(w, "tooltip", None) or ""
-        for w in _walk(control.box)
+        for w in walk(control.box)
         if isinstance(w, widgets.DOMWidget)
     ]
     assert any(spec.description.strip()[:40] in tip for tip in tooltips)
     assert any(spec.allowed in tip for tip in tooltips)
-
-
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found
 
 
 @pytest.mark.parametrize("model", list(catalog))
@@ -380,16 +375,9 @@ def test_every_control_type_has_a_builder() -> None:
 # --- image_urls: URLs typed, image files attached ------------------------------------------------
 
 
-def _png_bytes(
-    color: tuple[int, int, int] = (255, 0, 255), size: tuple[int, int] = (32, 24)
-) -> bytes:
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, format="PNG")
-    return buffer.getvalue()
+MAGENTA = (255, 0, 255)
+#: The size of the attached test images unless a test says otherwise.
+UPLOAD_SIZE = (32, 24)
 
 
 def _upload(control: UrlListControl, *files: tuple[str, bytes]) -> None:
@@ -426,13 +414,17 @@ def test_an_uploaded_file_becomes_a_data_uri_chip() -> None:
     assert control.upload.accept == "image/*" and control.upload.multiple
     assert "add image file" in control.upload.description
     control.text.value = "https://example.com/a.png"
-    _upload(control, ("red.png", _png_bytes()), ("blue.png", _png_bytes((0, 0, 255))))
+    _upload(
+        control,
+        ("red.png", solid_png(MAGENTA, UPLOAD_SIZE)),
+        ("blue.png", solid_png((0, 0, 255), UPLOAD_SIZE)),
+    )
 
     value = form.value()["image_urls"]
     assert value[0] == "https://example.com/a.png"
     assert [parse_data_uri(uri) for uri in value[1:]] == [
-        (_png_bytes(), "image/png"),
-        (_png_bytes((0, 0, 255)), "image/png"),
+        (solid_png(MAGENTA, UPLOAD_SIZE), "image/png"),
+        (solid_png((0, 0, 255), UPLOAD_SIZE), "image/png"),
     ]
     assert form.problems() == {}
     assert control.text.value == "https://example.com/a.png"  # the box keeps URLs only
@@ -446,16 +438,20 @@ def test_an_uploaded_file_becomes_a_data_uri_chip() -> None:
 
 def test_the_page_never_holds_the_data_uri() -> None:
     form, control = _edit_form()
-    _upload(control, ("red.png", _png_bytes(size=(200, 200))))
+    _upload(control, ("red.png", solid_png(MAGENTA, (200, 200))))
     uri = form.value()["image_urls"][0]
     payload = uri.split(",", 1)[1]
-    states = json.dumps([w.get_state() for w in _walk(form)], default=repr)
+    states = json.dumps([w.get_state() for w in walk(form)], default=repr)
     assert payload[:200] not in states
 
 
 def test_removing_a_chip_drops_its_image_and_renumbers_the_rest() -> None:
     form, control = _edit_form()
-    _upload(control, ("one.png", _png_bytes()), ("two.png", _png_bytes((0, 255, 0))))
+    _upload(
+        control,
+        ("one.png", solid_png(MAGENTA, UPLOAD_SIZE)),
+        ("two.png", solid_png((0, 255, 0), UPLOAD_SIZE)),
+    )
     first = control.attachments[0]
     assert "mountsea-attachment-remove" in first.remove_button._dom_classes
     assert first.remove_button.icon == "times"
@@ -470,13 +466,13 @@ def test_removing_a_chip_drops_its_image_and_renumbers_the_rest() -> None:
 
 def test_bytes_that_are_not_an_image_show_a_clear_error_and_add_nothing() -> None:
     _form, control = _edit_form()
-    _upload(control, ("notes.txt", b"just some text"), ("ok.png", _png_bytes()))
+    _upload(control, ("notes.txt", b"just some text"), ("ok.png", solid_png(MAGENTA, UPLOAD_SIZE)))
     assert len(control.attachments) == 1 and control.attachments[0].name == "ok.png"
     assert control.upload_error.layout.display == ""
     assert "notes.txt was not added" in control.upload_error.value
     assert "not an image" in control.upload_error.value
     assert "mountsea-upload-error" in control.upload_error._dom_classes
-    _upload(control, ("fine.png", _png_bytes()))
+    _upload(control, ("fine.png", solid_png(MAGENTA, UPLOAD_SIZE)))
     assert control.upload_error.layout.display == "none"
 
 
@@ -485,7 +481,7 @@ def test_an_upload_too_big_to_send_inline_is_refused(monkeypatch: pytest.MonkeyP
 
     form, control = _edit_form()
     monkeypatch.setattr(image_list_control, "MAX_DATA_URI_CHARS", 100)
-    problem = control.attach(_png_bytes(), "large.png")
+    problem = control.attach(solid_png(MAGENTA, UPLOAD_SIZE), "large.png")
     assert problem is not None and "large.png was not added" in problem
     assert "http(s) URL" in problem
     assert control.attachments == [] and "image_urls" not in form.value()
@@ -495,7 +491,7 @@ def test_a_pasted_data_uri_moves_into_a_chip() -> None:
     from mountsea_widgets.images import to_data_uri
 
     form, control = _edit_form()
-    uri = to_data_uri(_png_bytes())
+    uri = to_data_uri(solid_png(MAGENTA, UPLOAD_SIZE))
     control.text.value = f"https://example.com/a.png\n{uri}\nhttps://example.com/b.png"
     assert control.text.value == "https://example.com/a.png\nhttps://example.com/b.png"
     assert form.value()["image_urls"] == [
@@ -519,7 +515,7 @@ def test_eleven_images_in_the_form_are_refused_naming_image_urls() -> None:
     form, control = _edit_form()
     control.text.value = "\n".join(f"https://example.com/{n}.png" for n in range(10))
     assert form.problems() == {}
-    control.attach(_png_bytes(), "one-too-many.png")
+    control.attach(solid_png(MAGENTA, UPLOAD_SIZE), "one-too-many.png")
     assert "11 images given; at most 10" in form.problems()["image_urls"]
 
 
@@ -527,7 +523,7 @@ def test_set_load_and_model_switch_keep_attachments_with_their_names() -> None:
     from mountsea_widgets.images import to_data_uri
 
     form, control = _edit_form()
-    control.attach(_png_bytes(), "kept.png")
+    control.attach(solid_png(MAGENTA, UPLOAD_SIZE), "kept.png")
     uri = control.attachments[0].uri
     control.append("https://example.com/x.png")
     form.set_model("gpt-image-2-edit")
@@ -535,7 +531,7 @@ def test_set_load_and_model_switch_keep_attachments_with_their_names() -> None:
     assert isinstance(moved, UrlListControl)
     assert form.value()["image_urls"] == ["https://example.com/x.png", uri]
     assert moved.attachments[0].name == "kept.png"
-    other = to_data_uri(_png_bytes((1, 2, 3)))
+    other = to_data_uri(solid_png((1, 2, 3), UPLOAD_SIZE))
     # URLs are listed first, then attached images (what the chips' numbers show).
     assert (
         form.load("nano-banana-edit", {"prompt": "p", "image_urls": [other, "https://e.x/1"]}) == []
@@ -572,7 +568,7 @@ def _emoji_in(text: str) -> list[str]:
 def _texts(widget: Any) -> list[str]:
     """Every text a person can see or hover over in ``widget`` and its children."""
     texts = []
-    for each in _walk(widget):
+    for each in walk(widget):
         for trait in ("description", "placeholder", "tooltip", "value"):
             value = getattr(each, trait, None)
             if isinstance(value, str):
@@ -595,7 +591,7 @@ def test_no_emoji_in_any_form(model: str) -> None:
     if "image_urls" in form.controls:
         urls = form.controls["image_urls"]
         assert isinstance(urls, UrlListControl)
-        urls.attach(_png_bytes(), "cat.png")
+        urls.attach(solid_png(MAGENTA, UPLOAD_SIZE), "cat.png")
         urls.attach(b"nope", "bad.txt")
     if "image_size" in form.controls:
         form.controls["image_size"].set({"width": 1536, "height": 1024})
@@ -612,7 +608,9 @@ def test_no_emoji_in_a_task_cell_in_any_status() -> None:
         run = Run("nano-banana", {"prompt": "a cat", "seed": 3})
         if status == "completed":
             run.result = Result(
-                task_id="t1", model="nano-banana", image_bytes=[_png_bytes(), _png_bytes()]
+                task_id="t1",
+                model="nano-banana",
+                image_bytes=[solid_png(MAGENTA, UPLOAD_SIZE), solid_png(MAGENTA, UPLOAD_SIZE)],
             )
         run.update(status=status, task_id="t1", error=None if status == "completed" else "boom")
         cell = TaskCell(run, on_reuse=lambda _r: None, on_use_input=lambda _ref: None)

@@ -256,7 +256,7 @@ def cases(draw: st.DrawFn, spec: ModelSpec) -> Case:
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[simulator.Hub]:
+def inprocess_hub() -> Iterator[simulator.Hub]:
     made = simulator.Hub(prerender=False)
     yield made
     made.close()
@@ -271,10 +271,10 @@ def _raw_post(hub: simulator.Hub, model: str, input: dict[str, Any]) -> httpx.Re
 
 @pytest.mark.parametrize("model", list(catalog))
 def test_fuzzed_inputs_are_judged_the_same_by_client_and_simulator(
-    model: str, hub: simulator.Hub
+    model: str, inprocess_hub: simulator.Hub
 ) -> None:
     spec = catalog.spec(model)
-    client = Client(base_url=BASE, transport=simulator.transport(hub), max_retries=0)
+    client = Client(base_url=BASE, transport=simulator.transport(inprocess_hub), max_retries=0)
     seen = {"accepted": 0, "refused": 0}
 
     @settings(
@@ -286,35 +286,35 @@ def test_fuzzed_inputs_are_judged_the_same_by_client_and_simulator(
     )
     @given(case=cases(spec))
     def check(case: Case) -> None:
-        sent_before = hub.stats.requests[ROUTE_SUBMIT]
-        rejected_before = hub.stats.rejections
+        sent_before = inprocess_hub.stats.requests[ROUTE_SUBMIT]
+        rejected_before = inprocess_hub.stats.rejections
         if not case.bad:
             task_id = client.submit(model, case.input)
-            assert hub.stats.requests[ROUTE_SUBMIT] == sent_before + 1
-            assert hub.stats.rejections == rejected_before
-            assert hub.task(task_id).spec.id == model
+            assert inprocess_hub.stats.requests[ROUTE_SUBMIT] == sent_before + 1
+            assert inprocess_hub.stats.rejections == rejected_before
+            assert inprocess_hub.task(task_id).spec.id == model
             # What the hub runs is exactly what the client meant to send (unset values dropped).
             expected = {
                 k: v
                 for k, v in case.input.items()
                 if not (v is None or (isinstance(v, str) and not v.strip()))
             }
-            assert set(hub.task(task_id).input) == set(expected)
+            assert set(inprocess_hub.task(task_id).input) == set(expected)
             seen["accepted"] += 1
             return
         with pytest.raises(ValidationError) as refused:
             client.submit(model, case.input)
         assert set(refused.value.params) == set(case.bad), refused.value
-        assert hub.stats.requests[ROUTE_SUBMIT] == sent_before  # nothing was sent
+        assert inprocess_hub.stats.requests[ROUTE_SUBMIT] == sent_before  # nothing was sent
         for problem in refused.value.problems:
             assert problem.param in str(refused.value)
         seen["refused"] += 1
 
-        answer = _raw_post(hub, model, case.input)
+        answer = _raw_post(inprocess_hub, model, case.input)
         assert answer.status_code in (400, 422), answer.text
         named = {item["param"] for item in answer.json()["problems"]}
         assert named == set(case.bad), answer.text
-        assert hub.stats.rejections == rejected_before + 1
+        assert inprocess_hub.stats.rejections == rejected_before + 1
 
     try:
         check()

@@ -8,7 +8,6 @@ import json
 import multiprocessing
 import os
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from mountsea_widgets import history as history_module
 from mountsea_widgets.history import TYPICAL_WINDOW, History, default_folder
 from mountsea_widgets.journal import Journal
 from mountsea_widgets.metadata import read_metadata
+from tests.helpers.images import solid_image, solid_png
 
 
 class FakeClock:
@@ -32,18 +32,6 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-def png(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def jpeg(color: tuple[int, int, int] = (10, 90, 200)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (40, 30), color).save(buffer, "JPEG")
-    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -61,7 +49,7 @@ def run_to_end(
 ) -> list[Path]:
     history.start(run_id, model, {"prompt": f"prompt of {run_id}", "seed": 1})
     history.submitted(run_id, f"task-{run_id}")
-    paths = history.images(run_id, [(png(), "image/png")])
+    paths = history.images(run_id, [(solid_png(), "image/png")])
     history.finished(run_id, "completed", elapsed_s=elapsed)
     return paths
 
@@ -115,7 +103,10 @@ def test_a_run_is_recorded_step_by_step(hist: History, clock: FakeClock) -> None
     entry = hist.get("r1")
     assert (entry.status, entry.task_id, entry.submitted_at) == ("submitted", "hub-abc", clock.now)
 
-    paths = hist.images("r1", [(png(), "image/png"), (jpeg(), "image/jpeg")])
+    paths = hist.images(
+        "r1",
+        [(solid_png(), "image/png"), (solid_image((10, 90, 200), (40, 30), "JPEG"), "image/jpeg")],
+    )
     assert [p.name for p in paths] == ["r1_0.png", "r1_1.jpg"]
     assert all(p.parent == hist.folder / "images" for p in paths)
 
@@ -134,7 +125,7 @@ def test_everything_survives_a_restart(sandbox: Path) -> None:
     first = History(sandbox / "h")
     first.start("r1", "gpt-image-2", {"prompt": "p"})
     first.submitted("r1", "hub-1")
-    saved = first.images("r1", [(png(), "image/png")])
+    saved = first.images("r1", [(solid_png(), "image/png")])
     first.finished("r1", "failed", error="content policy")
     del first
 
@@ -162,7 +153,7 @@ def test_pending_lists_only_submitted_unfinished_runs(hist: History) -> None:
     hist.submitted("waiting", "hub-waiting")
     hist.start("downloaded", "nano-banana", {"prompt": "c"})
     hist.submitted("downloaded", "hub-downloaded")
-    hist.images("downloaded", [(png(), "image/png")])
+    hist.images("downloaded", [(solid_png(), "image/png")])
     run_to_end(hist, "done")
     hist.start("failed", "nano-banana", {"prompt": "d"})
     hist.submitted("failed", "hub-failed")
@@ -177,7 +168,10 @@ def test_pending_lists_only_submitted_unfinished_runs(hist: History) -> None:
 def test_images_carry_the_run_metadata(hist: History, clock: FakeClock) -> None:
     hist.start("r1", "nano-banana-pro", {"prompt": "a fox", "aspect_ratio": "16:9"})
     hist.submitted("r1", "hub-fox")
-    paths = hist.images("r1", [(png(), "image/png"), (jpeg(), "image/jpeg")])
+    paths = hist.images(
+        "r1",
+        [(solid_png(), "image/png"), (solid_image((10, 90, 200), (40, 30), "JPEG"), "image/jpeg")],
+    )
     for index, path in enumerate(paths):
         meta = read_metadata(path)
         assert meta["model"] == "nano-banana-pro"
@@ -190,7 +184,7 @@ def test_images_carry_the_run_metadata(hist: History, clock: FakeClock) -> None:
 
 def test_file_extension_comes_from_the_bytes_not_the_content_type(hist: History) -> None:
     hist.start("r1", "nano-banana", {"prompt": "x"})
-    [path] = hist.images("r1", [(jpeg(), "image/png; lies")])
+    [path] = hist.images("r1", [(solid_image((10, 90, 200), (40, 30), "JPEG"), "image/png; lies")])
     assert path.suffix == ".jpg"
 
 
@@ -210,7 +204,7 @@ def test_an_image_is_kept_even_when_embedding_metadata_crashes(
 
     monkeypatch.setattr(history_module, "embed", crashing_embed)
     hist.start("r1", "nano-banana", {"prompt": "x"})
-    data = png()
+    data = solid_png()
     [path] = hist.images("r1", [(data, "image/png")])
     assert path.read_bytes() == data
     assert hist.get("r1").files == [path]
@@ -219,8 +213,12 @@ def test_an_image_is_kept_even_when_embedding_metadata_crashes(
 def test_downloading_the_same_images_again_does_not_duplicate_them(hist: History) -> None:
     hist.start("r1", "nano-banana", {"prompt": "x"})
     hist.submitted("r1", "hub-1")
-    first = hist.images("r1", [(png((1, 2, 3)), "image/png"), (png((4, 5, 6)), "image/png")])
-    again = hist.images("r1", [(png((1, 2, 3)), "image/png"), (png((4, 5, 6)), "image/png")])
+    first = hist.images(
+        "r1", [(solid_png((1, 2, 3)), "image/png"), (solid_png((4, 5, 6)), "image/png")]
+    )
+    again = hist.images(
+        "r1", [(solid_png((1, 2, 3)), "image/png"), (solid_png((4, 5, 6)), "image/png")]
+    )
     assert again == first
     assert len(hist.get("r1").files) == 2
     assert len(list((hist.folder / "images").glob("r1_*"))) == 2
@@ -231,7 +229,7 @@ def test_images_for_a_run_never_overwrite_an_existing_file(hist: History) -> Non
     stray = hist.folder / "images" / "r1_0.png"
     stray.parent.mkdir(parents=True, exist_ok=True)
     stray.write_bytes(b"left by a crash before it was journalled")
-    [path] = hist.images("r1", [(png(), "image/png")])
+    [path] = hist.images("r1", [(solid_png(), "image/png")])
     assert path.name == "r1_1.png"
     assert stray.read_bytes() == b"left by a crash before it was journalled"
 
@@ -257,7 +255,7 @@ def test_bad_arguments_are_refused(hist: History, call: Any) -> None:
 
 def test_images_must_be_bytes_and_content_type_pairs(hist: History) -> None:
     with pytest.raises(TypeError, match=r"images\[0\]"):
-        hist.images("r1", [png()])  # type: ignore[list-item]
+        hist.images("r1", [solid_png()])  # type: ignore[list-item]
 
 
 # --- secrets --------------------------------------------------------------------------------------
@@ -278,7 +276,7 @@ def test_credentials_never_reach_the_journal_or_the_images(
         },
     )
     hist.submitted("r1", "hub-1")
-    [path] = hist.images("r1", [(png(), "image/png")])
+    [path] = hist.images("r1", [(solid_png(), "image/png")])
     hist.finished("r1", "failed", error="401 for key sk-live-SECRET-1234")
 
     journal = (hist.folder / "journal.jsonl").read_text()
@@ -411,13 +409,13 @@ def test_image_write_is_atomic_when_the_final_rename_fails(
     with monkeypatch.context() as patch:
         patch.setattr(history_module.os, "replace", broken_replace)
         with pytest.raises(OSError, match="disk vanished"):
-            hist.images("r1", [(png(), "image/png")])
+            hist.images("r1", [(solid_png(), "image/png")])
 
     images = hist.folder / "images"
     assert sorted(p.name for p in images.iterdir()) == []  # no partial file, no temp file
     assert hist.get("r1").files == []  # and nothing journalled
 
-    [path] = hist.images("r1", [(png(), "image/png")])  # a retry succeeds
+    [path] = hist.images("r1", [(solid_png(), "image/png")])  # a retry succeeds
     assert read_metadata(path)["task_id"] == "hub-1"
 
 
@@ -437,7 +435,7 @@ def test_image_write_is_atomic_when_writing_fails_midway(
     with monkeypatch.context() as patch:
         patch.setattr(history_module.os, "write", failing_write)
         with pytest.raises(OSError, match="No space left"):
-            hist.images("r1", [(png(), "image/png")])
+            hist.images("r1", [(solid_png(), "image/png")])
 
     assert list((hist.folder / "images").iterdir()) == []
 
@@ -456,7 +454,13 @@ def test_no_temporary_files_remain_after_saving(hist: History) -> None:
 )
 def test_hostile_run_ids_never_escape_the_folder(hist: History, run_id: str) -> None:
     hist.start(run_id, "nano-banana", {"prompt": "x"})
-    paths = hist.images(run_id, [(png(), "../../evil.sh"), (jpeg(), "text/html")])
+    paths = hist.images(
+        run_id,
+        [
+            (solid_png(), "../../evil.sh"),
+            (solid_image((10, 90, 200), (40, 30), "JPEG"), "text/html"),
+        ],
+    )
     images = (hist.folder / "images").resolve()
     for path in paths:
         assert path.resolve().parent == images
@@ -469,7 +473,7 @@ def test_cleaned_run_ids_stay_distinct(hist: History) -> None:
     names = set()
     for run_id in ("a/b", "a_b", "a?b"):
         hist.start(run_id, "nano-banana", {"prompt": "x"})
-        [path] = hist.images(run_id, [(png(), "image/png")])
+        [path] = hist.images(run_id, [(solid_png(), "image/png")])
         names.add(path.name)
     assert len(names) == 3
 
@@ -490,25 +494,12 @@ def test_a_tampered_journal_cannot_point_outside_the_folder(hist: History, sandb
 # --- lazy loading -------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
-    opened: list[Any] = []
-    real_open = Image.open
-
-    def counting_open(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
-        opened.append(fp)
-        return real_open(fp, *args, **kwargs)
-
-    monkeypatch.setattr(Image, "open", counting_open)
-    yield opened
-
-
 def test_opening_a_large_history_decodes_no_image(
     sandbox: Path, count_image_opens: list[Any]
 ) -> None:
     folder = sandbox / "big"
     writer = History(folder)
-    image = png(size=(512, 512))
+    image = solid_png(size=(512, 512))
     for n in range(2000):
         run_id = f"run-{n:04d}"
         writer.start(run_id, "nano-banana", {"prompt": f"prompt {n}", "seed": n}, created=n)
@@ -609,7 +600,10 @@ def test_export_copies_images_and_writes_an_index(hist: History, sandbox: Path) 
     first = run_to_end(hist, "r1")
     hist.start("r2", "gpt-image-2", {"prompt": '=HYPERLINK("http://evil")', "seed": 2})
     hist.submitted("r2", "hub-r2")
-    second = hist.images("r2", [(jpeg(), "image/jpeg"), (png(), "image/png")])
+    second = hist.images(
+        "r2",
+        [(solid_image((10, 90, 200), (40, 30), "JPEG"), "image/jpeg"), (solid_png(), "image/png")],
+    )
     hist.finished("r2", "completed", elapsed_s=30.0)
     run_to_end(hist, "not-exported")
 

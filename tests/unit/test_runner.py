@@ -6,19 +6,11 @@ import asyncio
 import gc
 import logging
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from mountsea_widgets.runner import Runner, RunnerThreadError, get_runner
-
-
-@pytest.fixture
-def runner() -> Iterator[Runner]:
-    own = Runner(name="mountsea-runner-test")
-    yield own
-    own.shutdown()
 
 
 async def _answer(value: int) -> int:

@@ -22,20 +22,8 @@ BASE = "http://hub.test"
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def hub(clock: ManualClock) -> Iterator[Hub]:
-    hub = Hub(clock=clock, prerender=False)
-    yield hub
-    hub.close()
-
-
-@pytest.fixture
-def client(hub: Hub) -> Iterator[httpx.Client]:
-    with httpx.Client(transport=transport(hub), base_url=BASE) as client:
+def client(manual_clock_hub: Hub) -> Iterator[httpx.Client]:
+    with httpx.Client(transport=transport(manual_clock_hub), base_url=BASE) as client:
         yield client
 
 
@@ -80,8 +68,8 @@ def test_submit_answers_the_documented_task_id_shape(client: httpx.Client) -> No
     assert body["created_at"].endswith("Z") and "T" in body["created_at"]
 
 
-def test_submit_shape_task_id_camel_case_answers_201(clock: ManualClock) -> None:
-    hub = Hub(clock=clock, prerender=False, submit_shape="taskId")
+def test_submit_shape_task_id_camel_case_answers_201(manual_clock: ManualClock) -> None:
+    hub = Hub(clock=manual_clock, prerender=False, submit_shape="taskId")
     with httpx.Client(transport=transport(hub), base_url=BASE) as client:
         response = client.post(
             "/hub/v1/image", json={"model": "nano-banana", "input": {"prompt": "x"}}
@@ -115,14 +103,14 @@ def test_edit_model_reports_image_to_image(client: httpx.Client) -> None:
 
 
 def test_task_moves_pending_processing_completed_with_the_clock(
-    hub: Hub, clock: ManualClock, client: httpx.Client
+    manual_clock_hub: Hub, manual_clock: ManualClock, client: httpx.Client
 ) -> None:
     task_id = submit(client, "nano-banana", prompt="a fox")
-    duration = hub.task(task_id).duration
+    duration = manual_clock_hub.task(task_id).duration
     seen = []
     for fraction in (0.0, PENDING_FRACTION * 0.5, PENDING_FRACTION * 1.5, 0.9, 1.0, 3.0):
-        clock_at = hub.task(task_id).created + fraction * duration
-        clock.advance(max(0.0, clock_at - clock()))
+        clock_at = manual_clock_hub.task(task_id).created + fraction * duration
+        manual_clock.advance(max(0.0, clock_at - manual_clock()))
         body = client.get(f"/hub/v1/tasks/{task_id}").json()
         seen.append((body["status"], body["ready"]))
         assert body["simulated"] is True
@@ -183,24 +171,24 @@ def test_speed_must_be_positive() -> None:
 
 
 def test_in_flight_counts_unfinished_tasks(
-    hub: Hub, clock: ManualClock, client: httpx.Client
+    manual_clock_hub: Hub, manual_clock: ManualClock, client: httpx.Client
 ) -> None:
     ids = [submit(client, "nano-banana", prompt=f"p{i}") for i in range(3)]
-    assert hub.stats.in_flight == 3
-    assert hub.stats.max_in_flight == 3
+    assert manual_clock_hub.stats.in_flight == 3
+    assert manual_clock_hub.stats.max_in_flight == 3
     for task_id in ids:
-        finish(hub, clock, task_id)
-    assert hub.stats.in_flight == 0
-    assert hub.stats.max_in_flight == 3
-    assert hub.stats.submitted == 3
+        finish(manual_clock_hub, manual_clock, task_id)
+    assert manual_clock_hub.stats.in_flight == 0
+    assert manual_clock_hub.stats.max_in_flight == 3
+    assert manual_clock_hub.stats.submitted == 3
 
 
-def test_counters_are_thread_safe(hub: Hub) -> None:
+def test_counters_are_thread_safe(manual_clock_hub: Hub) -> None:
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            with httpx.Client(transport=transport(hub), base_url=BASE) as client:
+            with httpx.Client(transport=transport(manual_clock_hub), base_url=BASE) as client:
                 for _ in range(10):
                     submit(client, "nano-banana", prompt="same")
         except BaseException as exc:  # pragma: no cover - reported below
@@ -212,9 +200,9 @@ def test_counters_are_thread_safe(hub: Hub) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert hub.stats.submitted == 80
-    assert hub.stats.requests["POST /hub/v1/image"] == 80
-    assert len(set(hub.task_ids)) == 80
+    assert manual_clock_hub.stats.submitted == 80
+    assert manual_clock_hub.stats.requests["POST /hub/v1/image"] == 80
+    assert len(set(manual_clock_hub.task_ids)) == 80
 
 
 # --- polling errors ---------------------------------------------------------------------------
@@ -234,7 +222,9 @@ def test_unknown_route_is_404(client: httpx.Client) -> None:
 # --- validation -------------------------------------------------------------------------------
 
 
-def test_invalid_input_is_rejected_naming_the_parameter(hub: Hub, client: httpx.Client) -> None:
+def test_invalid_input_is_rejected_naming_the_parameter(
+    manual_clock_hub: Hub, client: httpx.Client
+) -> None:
     response = client.post(
         "/hub/v1/image",
         json={"model": "nano-banana-2", "input": {"prompt": "x", "resolution": "5K"}},
@@ -251,9 +241,9 @@ def test_invalid_input_is_rejected_naming_the_parameter(hub: Hub, client: httpx.
             "allowed": "one of 0.5K, 1K, 2K, 4K",
         }
     ]
-    assert hub.stats.rejections == 1
-    assert hub.stats.submitted == 0
-    assert hub.task_ids == []
+    assert manual_clock_hub.stats.rejections == 1
+    assert manual_clock_hub.stats.submitted == 0
+    assert manual_clock_hub.task_ids == []
 
 
 def test_every_problem_is_listed(client: httpx.Client) -> None:
@@ -266,7 +256,9 @@ def test_every_problem_is_listed(client: httpx.Client) -> None:
     assert params == {"num_images", "seed", "prompt"}
 
 
-def test_unknown_model_is_rejected_naming_model(hub: Hub, client: httpx.Client) -> None:
+def test_unknown_model_is_rejected_naming_model(
+    manual_clock_hub: Hub, client: httpx.Client
+) -> None:
     response = client.post(
         "/hub/v1/image", json={"model": "nano-bananas", "input": {"prompt": "x"}}
     )
@@ -275,7 +267,7 @@ def test_unknown_model_is_rejected_naming_model(hub: Hub, client: httpx.Client) 
     assert body["problems"][0]["param"] == "model"
     assert "model" in body["message"]
     assert "nano-banana" in body["problems"][0]["message"]  # did-you-mean suggestion
-    assert hub.stats.rejections == 1
+    assert manual_clock_hub.stats.rejections == 1
 
 
 @pytest.mark.parametrize(
@@ -288,14 +280,14 @@ def test_unknown_model_is_rejected_naming_model(hub: Hub, client: httpx.Client) 
     ],
 )
 def test_malformed_requests_are_rejected(
-    hub: Hub, client: httpx.Client, payload: bytes, param: str, status: int
+    manual_clock_hub: Hub, client: httpx.Client, payload: bytes, param: str, status: int
 ) -> None:
     response = client.post(
         "/hub/v1/image", content=payload, headers={"Content-Type": "application/json"}
     )
     assert response.status_code == status
     assert response.json()["problems"][0]["param"] == param
-    assert hub.stats.rejections == 1
+    assert manual_clock_hub.stats.rejections == 1
 
 
 # --- authentication ---------------------------------------------------------------------------
@@ -365,23 +357,25 @@ def test_unknown_model_detail_is_404_naming_model(client: httpx.Client) -> None:
     assert "model" in response.json()["message"]
 
 
-def test_requests_are_counted_per_route(hub: Hub, clock: ManualClock, client: httpx.Client) -> None:
+def test_requests_are_counted_per_route(
+    manual_clock_hub: Hub, manual_clock: ManualClock, client: httpx.Client
+) -> None:
     task_id = submit(client, "nano-banana", prompt="x")
     client.get(f"/hub/v1/tasks/{task_id}")
     client.get(f"/hub/v1/tasks/{task_id}")
-    finish(hub, clock, task_id)
+    finish(manual_clock_hub, manual_clock, task_id)
     url = client.get(f"/hub/v1/tasks/{task_id}").json()["data"]["images"][0]["url"]
     client.get(url)
     client.get("/hub/v1/models")
     client.get("/hub/v1/models/nano-banana")
-    assert dict(hub.stats.requests) == {
+    assert dict(manual_clock_hub.stats.requests) == {
         "POST /hub/v1/image": 1,
         "GET /hub/v1/tasks/{id}": 3,
         "GET /files/{task_id}/{file}": 1,
         "GET /hub/v1/models": 1,
         "GET /hub/v1/models/{id}": 1,
     }
-    snapshot = hub.stats.snapshot()
+    snapshot = manual_clock_hub.stats.snapshot()
     assert snapshot["submitted"] == 1
     assert snapshot["rejections"] == 0
 

@@ -14,6 +14,7 @@ from PIL import Image
 from mountsea_widgets.catalog import catalog
 from mountsea_widgets.simulator import PRESET_SIZES, Hub, ManualClock, transport
 from mountsea_widgets.simulator.render import image_size, ratio_for_auto, render
+from tests.helpers.images import solid_png
 
 BASE = "http://hub.test"
 LONG_EDGE = {"0.5K": 512, "1K": 1024, "2K": 2048, "4K": 4096}
@@ -305,9 +306,7 @@ def test_image_size_function_matches_the_catalog_defaults() -> None:
 
 
 def _png_data_uri(size: tuple[int, int], color: tuple[int, int, int]) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return "data:image/png;base64," + base64.b64encode(solid_png(color, size)).decode()
 
 
 @pytest.mark.parametrize(

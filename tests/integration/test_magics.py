@@ -3,7 +3,6 @@ simulator over real loopback HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,10 +18,7 @@ from mountsea_widgets.errors import ValidationError
 from mountsea_widgets.magics import ModelTable, build_input, parse_line
 from mountsea_widgets.result import Result
 from mountsea_widgets.widgets.task_cell import TaskCell
-
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.01))
+from tests.helpers.waiting import short_sleep
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +29,12 @@ def shell() -> InteractiveShell:
 
 
 @pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[simulator.SimulatorServer]:
+def loopback_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[simulator.SimulatorServer]:
     with simulator.serve(speed=500) as server:
         monkeypatch.setattr(
             magics,
             "client_factory",
-            lambda: AsyncClient(base_url=server.url, sleep=_short_sleep),
+            lambda: AsyncClient(base_url=server.url, sleep=short_sleep),
         )
         yield server
 
@@ -126,7 +122,7 @@ def test_usage_errors_name_the_problem(line: str, body: str, expected: str) -> N
 
 
 def test_cell_magic_generates_and_returns_the_result(
-    shell: InteractiveShell, hub: simulator.SimulatorServer, shown: list[Any]
+    shell: InteractiveShell, loopback_hub: simulator.SimulatorServer, shown: list[Any]
 ) -> None:
     result = shell.run_cell_magic(
         "mountsea", "nano-banana --seed 7 --aspect_ratio 16:9", "a red cube"
@@ -134,14 +130,14 @@ def test_cell_magic_generates_and_returns_the_result(
     assert isinstance(result, Result)
     assert result.input == {"prompt": "a red cube", "seed": 7, "aspect_ratio": "16:9"}
     assert result.simulated and result.image_bytes
-    assert hub.stats.submitted == 1
+    assert loopback_hub.stats.submitted == 1
     cells = [item for item in shown if isinstance(item, TaskCell)]
     assert len(cells) == 1
     assert cells[0].run.status == "completed" and cells[0].run.result is result
 
 
 def test_out_holds_the_result(
-    shell: InteractiveShell, hub: simulator.SimulatorServer, shown: list[Any]
+    shell: InteractiveShell, loopback_hub: simulator.SimulatorServer, shown: list[Any]
 ) -> None:
     outcome = shell.run_cell(
         "%%mountsea gpt-image-2 --quality low\na blue sphere", store_history=True
@@ -154,7 +150,7 @@ def test_out_holds_the_result(
 
 def test_a_bad_value_is_a_usage_error_without_traceback_and_sends_nothing(
     shell: InteractiveShell,
-    hub: simulator.SimulatorServer,
+    loopback_hub: simulator.SimulatorServer,
     shown: list[Any],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -166,7 +162,7 @@ def test_a_bad_value_is_a_usage_error_without_traceback_and_sends_nothing(
     text = printed.out + printed.err
     assert "did you mean 'seed'" in text
     assert "Traceback" not in text
-    assert hub.stats.requests.total() == 0
+    assert loopback_hub.stats.requests.total() == 0
     assert shown == []
 
 
@@ -178,7 +174,7 @@ def test_a_failed_generation_is_reported_and_returns_none(
 ) -> None:
     with simulator.serve(speed=500, faults="task_failed=1") as failing:
         monkeypatch.setattr(
-            magics, "client_factory", lambda: AsyncClient(base_url=failing.url, sleep=_short_sleep)
+            magics, "client_factory", lambda: AsyncClient(base_url=failing.url, sleep=short_sleep)
         )
         result = shell.run_cell_magic("mountsea", "nano-banana", "a cat")
     assert result is None

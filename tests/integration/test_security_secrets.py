@@ -31,6 +31,7 @@ from mountsea_widgets.client import AsyncClient, Client
 from mountsea_widgets.history import History
 from mountsea_widgets.run import Run, start
 from mountsea_widgets.widgets.studio import Studio
+from tests.helpers.images import solid_png
 
 CANARY = "sk-canary-7f3a9e-DO-NOT-LEAK"
 WRONG = "sk-wrong-canary-0b1c2d-DO-NOT-LEAK"
@@ -299,17 +300,7 @@ def test_a_server_echoing_the_key_never_gets_it_into_our_errors(
     assert _leaks(_log_text(all_logs)) == []
 
 
-def _png_bytes() -> bytes:
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (8, 8), "teal").save(out, "PNG")
-    return out.getvalue()
-
-
-_PNG = _png_bytes()
+_PNG = solid_png("teal", (8, 8))
 
 
 def test_a_task_answer_echoing_the_key_is_scrubbed_before_anyone_sees_it() -> None:

@@ -19,16 +19,18 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from simulated_client import FastClient as SimulatedClient
 
 from mountsea_widgets import client as client_module
-from mountsea_widgets import images, simulator
+from mountsea_widgets import images
 from mountsea_widgets.comparison import compare
 from mountsea_widgets.history import History
 from mountsea_widgets.images import MAX_THUMBNAIL_BYTES, decode_image, thumbnail
 from mountsea_widgets.runner import get_runner
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
+from tests.helpers.simulated_client import FastClient as SimulatedClient
+from tests.helpers.studios import studio_maker
+from tests.helpers.widgets import walk
 
 SPEED = 80.0
 
@@ -37,26 +39,15 @@ class FastClient(SimulatedClient):
     speed = SPEED
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
-
-
 @pytest.fixture
-def make_studio(hub: SimulatorServer, tmp_path: Path) -> Iterator[Any]:
-    made: list[Studio] = []
+def make_studio(loopback_hub: SimulatorServer, history: History) -> Iterator[Any]:
+    """Studios on this module's fast client that list no past runs."""
 
-    def make(history: History | bool = True, **kwargs: Any) -> Studio:
-        chosen = History(tmp_path / "history") if history is True else history
-        new = Studio(client=FastClient(base_url=hub.url), history=chosen, past_runs=0, **kwargs)
-        made.append(new)
-        return new
+    def client(base_url: str, api_key: str | None) -> FastClient:
+        return FastClient(base_url=base_url, api_key=api_key)
 
-    yield make
-    for each in made:
-        each.wait_idle(30)
-        each.close()
+    with studio_maker(loopback_hub.url, history, client=client, past_runs=0) as make:
+        yield make
 
 
 def _generate(studio: Studio, prompt: str, **params: Any) -> Any:
@@ -67,13 +58,6 @@ def _generate(studio: Studio, prompt: str, **params: Any) -> Any:
     assert studio.wait_idle(30)
     assert run.status == "completed", run.error
     return run
-
-
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found
 
 
 # --- thumbnails ---------------------------------------------------------------------------------
@@ -138,7 +122,7 @@ def test_thumbnails_and_verification_run_off_the_runner_loop(
     for kind, seen in threads.items():
         assert runner_thread not in seen, f"{kind} ran on the runner's loop thread"
     assert len(run.thumbnails) == 2 and all(t and t[:2] == b"\xff\xd8" for t in run.thumbnails)
-    shown = [w.value for w in _walk(studio.cells[0].gallery) if "mountsea-thumb" in w._dom_classes]
+    shown = [w.value for w in walk(studio.cells[0].gallery) if "mountsea-thumb" in w._dom_classes]
     assert shown == run.thumbnails  # the cell shows the ready-made thumbnails, decodes nothing
 
 
@@ -156,7 +140,7 @@ def test_a_finished_studio_run_holds_thumbnails_not_full_images(make_studio: Any
     assert result.files == run.files and result.image_count == 2
     gallery = studio.cells[0].gallery
     assert all(getattr(load, "__self__", None) in run.files for load in gallery._loaders)
-    thumbs = [w.value for w in _walk(gallery) if "mountsea-thumb" in w._dom_classes]
+    thumbs = [w.value for w in walk(gallery) if "mountsea-thumb" in w._dom_classes]
     assert len(thumbs) == 2 and all(len(t) <= MAX_THUMBNAIL_BYTES for t in thumbs)
     assert gallery.full.value == b""
 
@@ -179,14 +163,14 @@ def test_without_a_history_the_bytes_stay_in_memory(make_studio: Any) -> None:
 
 
 def test_a_finished_comparison_holds_thumbnails_not_full_images(
-    hub: SimulatorServer, tmp_path: Path
+    loopback_hub: SimulatorServer, tmp_path: Path
 ) -> None:
     history = History(tmp_path / "history")
     grid = compare(
         "a lighthouse",
         models=["nano-banana", "nano-banana-2"],
         seeds=[1, 2],
-        client=FastClient(base_url=hub.url),
+        client=FastClient(base_url=loopback_hub.url),
         history=history,
     ).wait(60)
     runs = [cell.run for cell in grid.cells if cell.run is not None]

@@ -13,18 +13,15 @@ import hashlib
 import io
 import json
 import logging
-import random
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from simulated_client import SPEED, FastClient
 
 import mountsea_widgets as mw
 from mountsea_widgets import recovery, resumption, simulator
@@ -37,55 +34,8 @@ from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_TASK
 from mountsea_widgets.widgets.history_panel import human_size
 from mountsea_widgets.widgets.studio import PAST_RUNS, Studio
-
-
-@pytest.fixture(scope="module")
-def hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> History:
-    return History(tmp_path / "history")
-
-
-@pytest.fixture
-def make_studio(hub: SimulatorServer, history: History) -> Iterator[Any]:
-    made: list[Studio] = []
-
-    def make(model: str = "nano-banana", url: str | None = None, **kwargs: Any) -> Studio:
-        client = FastClient(base_url=url or hub.url)
-        new = Studio(model, client=client, history=kwargs.pop("history", history), **kwargs)
-        made.append(new)
-        return new
-
-    yield make
-    for each in made:
-        each.wait_idle(30)
-        each.close()
-
-
-@pytest.fixture
-def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """Every image decode (PIL's Image.open) from now on."""
-    opened: list[Any] = []
-    real_open = Image.open
-
-    def counting_open(fp: Any, *args: Any, **kwargs: Any) -> Image.Image:
-        opened.append(fp)
-        return real_open(fp, *args, **kwargs)
-
-    monkeypatch.setattr(Image, "open", counting_open)
-    return opened
-
-
-def png(size: tuple[int, int] = (64, 48), noise: bool = False) -> bytes:
-    pixels = random.Random(7).randbytes(size[0] * size[1] * 3)  # noise does not compress
-    image = Image.frombytes("RGB", size, pixels) if noise else Image.new("RGB", size, (200, 30, 30))
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    return buffer.getvalue()
+from tests.helpers.images import noise_png, solid_png
+from tests.helpers.simulated_client import SPEED, FastClient
 
 
 def pixels(data: bytes) -> bytes:
@@ -100,7 +50,7 @@ def write_history(folder: Path, count: int) -> History:
     """
     images = folder / "images"
     images.mkdir(parents=True)
-    data = png()
+    data = solid_png()
     digest = hashlib.sha256(data).hexdigest()
     lines = []
     for n in range(count):
@@ -195,13 +145,13 @@ def test_thumbnails_are_cached_beside_the_images(tmp_path: Path) -> None:
 
 
 def test_unfinished_runs_are_resumed_on_opening_even_beyond_the_first_page(
-    hub: SimulatorServer, history: History, make_studio: Any
+    loopback_hub: SimulatorServer, history: History, make_studio: Any
 ) -> None:
-    task_id = pending_run(history, hub, "old-pending", "waiting since long ago")
+    task_id = pending_run(history, loopback_hub, "old-pending", "waiting since long ago")
     for n in range(PAST_RUNS + 3):  # newer, finished runs push it off the first page
         history.start(f"done-{n}", "nano-banana", {"prompt": f"done {n}"})
         history.finished(f"done-{n}", "failed", error="x")
-    submitted = hub.stats.submitted
+    submitted = loopback_hub.stats.submitted
 
     studio = make_studio()
     assert studio.wait_idle(30)
@@ -214,7 +164,7 @@ def test_unfinished_runs_are_resumed_on_opening_even_beyond_the_first_page(
     )
     assert studio.resumed == [resumed]
     assert studio.cells[-1].gallery.count == 1
-    assert hub.stats.submitted == submitted
+    assert loopback_hub.stats.submitted == submitted
     entry = history.get("old-pending")
     assert entry.status == "completed" and entry.files and entry.files[0].is_file()
     assert studio.history_panel.more_button.description == "show older (3 more)"
@@ -339,30 +289,30 @@ def test_a_resume_that_fails_keeps_the_task_and_offers_resume(history: History) 
 
 
 def test_a_run_finished_by_another_session_meanwhile_is_not_polled_again(
-    tmp_path: Path, hub: SimulatorServer
+    tmp_path: Path, loopback_hub: SimulatorServer
 ) -> None:
     history = History(tmp_path / "history")
-    pending_run(history, hub, "raced", "finished elsewhere")
+    pending_run(history, loopback_hub, "raced", "finished elsewhere")
     entry = history.get("raced")
-    image = png()
+    image = solid_png()
     other = History(history.folder)  # the other kernel finishes it first
     (path,) = other.images("raced", [(image, "image/png")])
     other.finished("raced", "completed", elapsed_s=2.0)
-    polls = hub.stats.requests[ROUTE_TASK]
+    polls = loopback_hub.stats.requests[ROUTE_TASK]
 
     from mountsea_widgets.run import run_from_entry
 
     run = run_from_entry(entry)
-    asyncio.run(execute(run, FastClient(base_url=hub.url), history))
+    asyncio.run(execute(run, FastClient(base_url=loopback_hub.url), history))
     assert (run.status, run.files) == ("completed", [path])
-    assert hub.stats.requests[ROUTE_TASK] == polls
+    assert loopback_hub.stats.requests[ROUTE_TASK] == polls
 
 
 def test_a_run_without_a_task_id_shows_interrupted_and_is_never_sent(
-    hub: SimulatorServer, history: History, make_studio: Any
+    loopback_hub: SimulatorServer, history: History, make_studio: Any
 ) -> None:
     history.start("lost", "nano-banana", {"prompt": "the kernel died while submitting"})
-    submitted = hub.stats.submitted
+    submitted = loopback_hub.stats.submitted
 
     studio = make_studio()
     assert studio.wait_idle(30)
@@ -372,7 +322,7 @@ def test_a_run_without_a_task_id_shows_interrupted_and_is_never_sent(
     assert "mountsea-status-interrupted" in cell._dom_classes
     assert cell.resume_button.layout.display == "none"
     assert cell.cancel_button.layout.display == "none"
-    assert studio.resumed == [] and hub.stats.submitted == submitted
+    assert studio.resumed == [] and loopback_hub.stats.submitted == submitted
     assert history.get("lost").status == "created"  # the journal is left as it was
 
 
@@ -492,7 +442,7 @@ def test_load_parameters_button_and_its_errors_next_to_it(make_studio: Any, tmp_
     assert "Type the path" in studio.load_message.value
 
     plain = tmp_path / "<i>plain.png"
-    plain.write_bytes(png())
+    plain.write_bytes(solid_png())
     studio.load_path.value = str(plain)
     studio.load_button.click()
     message = studio.load_message.value
@@ -524,7 +474,7 @@ def test_load_parameters_button_and_its_errors_next_to_it(make_studio: Any, tmp_
 def test_reference_images_too_long_to_embed_come_from_the_history_or_are_named(
     make_studio: Any, tmp_path: Path, history: History
 ) -> None:
-    reference = "data:image/png;base64," + base64.b64encode(png((64, 64), noise=True)).decode()
+    reference = "data:image/png;base64," + base64.b64encode(noise_png((64, 64))).decode()
     assert len(reference) > 4096
     studio = make_studio("nano-banana-edit")
     _prompt(studio, "edit this")
@@ -547,9 +497,9 @@ def test_reference_images_too_long_to_embed_come_from_the_history_or_are_named(
 
 
 def test_a_saved_images_metadata_reproduces_its_run_through_read_metadata(
-    hub: SimulatorServer, tmp_path: Path
+    loopback_hub: SimulatorServer, tmp_path: Path
 ) -> None:
-    client = FastClient(base_url=hub.url)
+    client = FastClient(base_url=loopback_hub.url)
     for fmt in ("png", "jpeg", "webp"):
         first = mw.generate(
             "nano-banana", f"a {fmt} kite", seed=11, num_images=2, output_format=fmt, client=client
@@ -677,7 +627,7 @@ def test_records_for_a_removed_run_are_ignored_and_its_late_images_not_kept(
     history.submitted("gone", "hub-1")
     history.remove("gone")
     history.finished("gone", "cancelled", error="late")
-    assert history.images("gone", [(png(), "image/png")]) == []
+    assert history.images("gone", [(solid_png(), "image/png")]) == []
     assert "gone" not in history and "gone" not in History(history.folder)
     assert not (history.folder / "images").exists() or not any(
         (history.folder / "images").glob("gone*")
@@ -701,7 +651,9 @@ def test_human_size(size: int, text: str) -> None:
     assert human_size(size) == text
 
 
-def test_start_without_a_studio_also_takes_the_lease(tmp_path: Path, hub: SimulatorServer) -> None:
+def test_start_without_a_studio_also_takes_the_lease(
+    tmp_path: Path, loopback_hub: SimulatorServer
+) -> None:
     """Comparisons and the magic journal runs too: a Studio must never resume those."""
     history = History(tmp_path / "history")
     with simulator.serve(speed=0.01) as slow:

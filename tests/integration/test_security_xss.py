@@ -11,7 +11,6 @@ escaped text.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 from collections.abc import Iterator
@@ -32,6 +31,8 @@ from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.result import Result
 from mountsea_widgets.widgets.studio import Studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.waiting import short_sleep
+from tests.helpers.widgets import walk
 
 CANARY = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 PROMPT = f"a lighthouse {CANARY}"
@@ -92,10 +93,6 @@ def _html_strings(widgets: list[Any]) -> list[tuple[str, str]]:
     return found
 
 
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.01))
-
-
 class Fast(AsyncClient):
     def poll_schedule(self, model: str | None) -> PollSchedule:
         return PollSchedule(expected_s=self.expected_seconds(model) / 200, floor_s=0.01)
@@ -121,13 +118,13 @@ def html_hub(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.fixture
-def hub() -> Iterator[simulator.SimulatorServer]:
+def loopback_hub() -> Iterator[simulator.SimulatorServer]:
     with simulator.serve(speed=200) as server:
         yield server
 
 
 def test_the_canary_is_text_in_every_widget(
-    hub: simulator.SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    loopback_hub: simulator.SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = set(_widgets())
     history = History(tmp_path / "history")
@@ -135,7 +132,7 @@ def test_the_canary_is_text_in_every_widget(
     # Studio: a completed run with the canary prompt, its Code view, and its Save note.
     studio = Studio(
         "nano-banana",
-        client=Fast(base_url=hub.url, sleep=_short_sleep),
+        client=Fast(base_url=loopback_hub.url, sleep=short_sleep),
         history=history,
         past_runs=0,
         save_folder=tmp_path / "saved",
@@ -162,7 +159,9 @@ def test_the_canary_is_text_in_every_widget(
     cell.save(tmp_path / "nowhere" / "\0bad")  # a failing save shows its (escaped) reason
 
     # The same runs come back as history cells in a new Studio.
-    reopened = Studio("nano-banana", client=Fast(base_url=hub.url), history=history, past_runs=10)
+    reopened = Studio(
+        "nano-banana", client=Fast(base_url=loopback_hub.url), history=history, past_runs=10
+    )
     assert reopened._past_loading is not None
     reopened._past_loading.result(30)
     assert len(reopened.cells) == 3
@@ -173,7 +172,7 @@ def test_the_canary_is_text_in_every_widget(
         models=["nano-banana"],
         seeds=[1],
         vary={"aspect_ratio": ["1:1", CANARY]},
-        client=Fast(base_url=hub.url, sleep=_short_sleep),
+        client=Fast(base_url=loopback_hub.url, sleep=short_sleep),
         history=False,
     )
     grid = comparison.widget
@@ -191,7 +190,7 @@ def test_the_canary_is_text_in_every_widget(
     # The magic: its task cell (and the offline notice, shown as HTML).
     shown: list[Any] = []
     monkeypatch.setattr(IPython.display, "display", lambda *items, **_: shown.extend(items))
-    monkeypatch.setattr(magics, "client_factory", lambda: Fast(base_url=hub.url))
+    monkeypatch.setattr(magics, "client_factory", lambda: Fast(base_url=loopback_hub.url))
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "mountsea_widgets")
     magic_result = shell.run_cell_magic("mountsea", "nano-banana", PROMPT)
@@ -213,9 +212,9 @@ def test_the_canary_is_text_in_every_widget(
     assert html.escape(SERVER_HTML) in broken.cells[0].error.value  # the 500 body
     assert "Save failed" in cell.note.value
     assert escaped in grid.title_html.value
-    grid_text = " ".join(text for _name, text in _html_strings(_walk(grid)))
+    grid_text = " ".join(text for _name, text in _html_strings(walk(grid)))
     assert f"aspect_ratio = {escaped}" in grid_text and "is not allowed" in grid_text
-    assert html.escape(SERVER_HTML) in " ".join(t for _n, t in _html_strings(_walk(failing_grid)))
+    assert html.escape(SERVER_HTML) in " ".join(t for _n, t in _html_strings(walk(failing_grid)))
 
     # Result cards (what Jupyter shows for a Result) escape the prompt and the task id.
     card = magic_result._repr_html_()
@@ -225,10 +224,3 @@ def test_the_canary_is_text_in_every_widget(
 
     for each in (studio, broken, reopened):
         each.close()
-
-
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found

@@ -5,13 +5,11 @@ from __future__ import annotations
 import ast
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pytest
-from simulated_client import SPEED, FastClient
 
 from mountsea_widgets import simulator
 from mountsea_widgets.catalog import catalog
@@ -20,46 +18,14 @@ from mountsea_widgets.metadata import read_metadata
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import OFFLINE_NOTICE, Studio, studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.simulated_client import SPEED, FastClient
+from tests.helpers.widgets import walk
 
 SECRET = "sk-test-secret-4242"
 
 
-@pytest.fixture(scope="module")
-def hub() -> Iterator[SimulatorServer]:
-    with simulator.serve(speed=SPEED) as server:
-        yield server
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> History:
-    return History(tmp_path / "history")
-
-
-@pytest.fixture
-def make_studio(hub: SimulatorServer, history: History) -> Iterator[Any]:
-    made: list[Studio] = []
-
-    def make(model: str = "nano-banana", url: str | None = None, **kwargs: Any) -> Studio:
-        client = FastClient(base_url=url or hub.url, api_key=kwargs.pop("api_key", None))
-        new = Studio(model, client=client, history=kwargs.pop("history", history), **kwargs)
-        made.append(new)
-        return new
-
-    yield make
-    for each in made:
-        each.wait_idle(30)
-        each.close()
-
-
 def _prompt(studio: Studio, text: str) -> None:
     studio.form.controls["prompt"].set(text)
-
-
-def _walk(widget: Any) -> list[Any]:
-    found = [widget]
-    for child in getattr(widget, "children", ()):
-        found += _walk(child)
-    return found
 
 
 def test_generate_shows_a_cell_at_once_then_thumbnails(make_studio: Any) -> None:
@@ -78,7 +44,7 @@ def test_generate_shows_a_cell_at_once_then_thumbnails(make_studio: Any) -> None
     assert f"mountsea-status-{run.status}" in cell.status._dom_classes
     assert "completed" in cell.status.value
     assert cell.gallery.count == 2
-    thumbs = [w for w in _walk(cell.gallery) if "mountsea-thumb" in w._dom_classes]
+    thumbs = [w for w in walk(cell.gallery) if "mountsea-thumb" in w._dom_classes]
     assert len(thumbs) == 2
     assert run.result is not None
     for thumb, original in zip(thumbs, run.result.image_bytes, strict=True):
@@ -98,7 +64,7 @@ def test_full_size_is_sent_only_when_asked(make_studio: Any) -> None:
     gallery = studio.cells[0].gallery
     assert gallery.full.value == b"" and gallery.full_view.layout.display == "none"
 
-    opener = next(w for w in _walk(gallery) if "mountsea-thumb-open" in w._dom_classes)
+    opener = next(w for w in walk(gallery) if "mountsea-thumb-open" in w._dom_classes)
     opener.click()
     assert run.result is not None
     assert gallery.full.value == run.result.image_bytes[0]
@@ -199,7 +165,7 @@ def test_reuse_loads_model_and_parameters(make_studio: Any) -> None:
     studio.model_select.value = "gpt-image-2"
     _prompt(studio, "something else")
 
-    reuse = next(w for w in _walk(studio.cells[0]) if "mountsea-reuse" in w._dom_classes)
+    reuse = next(w for w in walk(studio.cells[0]) if "mountsea-reuse" in w._dom_classes)
     reuse.click()
     assert studio.model_select.value == "nano-banana-2"
     assert studio.form.model == "nano-banana-2"
@@ -280,7 +246,7 @@ def test_past_runs_come_back_from_the_history(make_studio: Any, history: History
 
 
 def test_offline_banner_and_no_key_anywhere(
-    make_studio: Any, hub: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+    make_studio: Any, loopback_hub: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     studio = make_studio(api_key=SECRET)
     assert "Mountsea hub at http://127.0.0.1" in studio.banner.value
@@ -291,7 +257,7 @@ def test_offline_banner_and_no_key_anywhere(
     assert "mountsea-banner" in studio.banner._dom_classes
 
     states = json.dumps(
-        [w.get_state() for w in _walk(studio) if isinstance(w, widgets.Widget)], default=str
+        [w.get_state() for w in walk(studio) if isinstance(w, widgets.Widget)], default=str
     )
     assert SECRET not in states
     assert SECRET not in repr(studio) and SECRET not in repr(studio.cells[0])
@@ -353,7 +319,7 @@ def test_model_select_offers_every_model_and_switches_the_form(make_studio: Any)
 
 def test_css_classes_for_browser_tests(make_studio: Any) -> None:
     studio = make_studio()
-    classes = {c for w in _walk(studio) for c in getattr(w, "_dom_classes", ())}
+    classes = {c for w in walk(studio) for c in getattr(w, "_dom_classes", ())}
     assert {
         "mountsea-studio",
         "mountsea-banner",
@@ -369,7 +335,7 @@ def test_css_classes_for_browser_tests(make_studio: Any) -> None:
     studio.generate()
     assert studio.wait_idle(30)
     cell: TaskCell = studio.cells[0]
-    classes = {c for w in _walk(cell) for c in getattr(w, "_dom_classes", ())}
+    classes = {c for w in walk(cell) for c in getattr(w, "_dom_classes", ())}
     assert {
         "mountsea-history-cell",
         "mountsea-status",
@@ -385,16 +351,16 @@ def test_css_classes_for_browser_tests(make_studio: Any) -> None:
 
 
 def test_an_unfinished_run_from_the_history_is_resumed_on_opening(
-    make_studio: Any, hub: SimulatorServer, history: History
+    make_studio: Any, loopback_hub: SimulatorServer, history: History
 ) -> None:
     """A task id journalled before a crash is polled again at once, never submitted twice."""
     import asyncio
 
-    client = FastClient(base_url=hub.url)
+    client = FastClient(base_url=loopback_hub.url)
     task_id = asyncio.run(client.submit("nano-banana", {"prompt": "before the crash"}))
     history.start("crashed1", "nano-banana", {"prompt": "before the crash"}, 1.0)
     history.submitted("crashed1", task_id)
-    submitted_before = hub.stats.submitted
+    submitted_before = loopback_hub.stats.submitted
 
     studio = make_studio()
     assert studio._past_loading is not None
@@ -406,6 +372,6 @@ def test_an_unfinished_run_from_the_history_is_resumed_on_opening(
     assert studio.wait_idle(30)
     assert cell.run.status == "completed", cell.run.error
     assert cell.gallery.count == 1
-    assert hub.stats.submitted == submitted_before
+    assert loopback_hub.stats.submitted == submitted_before
     assert history.get("crashed1").status == "completed"
     assert cell.resume_button.layout.display == "none"

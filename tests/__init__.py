@@ -1,0 +1,1 @@
+"""The test suite: unit/, integration/ (real servers on loopback), kernel/, browser/, helpers/."""

@@ -1,0 +1,19 @@
+"""Sleeps for clients under test: backoffs and Retry-After waits, compressed."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+def capped_sleep(cap_s: float) -> Callable[[float], Awaitable[None]]:
+    """An async sleep that waits at most ``cap_s`` seconds, however long it is asked to."""
+
+    async def sleep(seconds: float) -> None:
+        await asyncio.sleep(min(seconds, cap_s))
+
+    return sleep
+
+
+#: Waits at most 10 ms: the simulator in these tests runs many times faster than the hub.
+short_sleep = capped_sleep(0.01)
