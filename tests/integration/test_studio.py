@@ -289,10 +289,10 @@ def test_a_sync_client_it_cannot_twin_is_refused_clearly() -> None:
         Studio(client=Client(base_url="http://127.0.0.1:9", transport=own), history=False)
 
 
-def test_a_blocking_client_generates_through_its_twin(hub: SimulatorServer) -> None:
+def test_a_blocking_client_generates_through_its_twin(loopback_hub: SimulatorServer) -> None:
     from mountsea_widgets.client import Client
 
-    blocking = Client(base_url=hub.url)
+    blocking = Client(base_url=loopback_hub.url)
     made = Studio(client=blocking, history=False)
     try:
         _prompt(made, "a red cube")
