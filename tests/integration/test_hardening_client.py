@@ -21,6 +21,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ from mountsea_widgets.client import (
     AsyncClient,
     Client,
 )
+from mountsea_widgets.history import History
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -455,3 +457,20 @@ def test_an_id_at_the_limit_is_still_polled(fake: FakeTime) -> None:
         result = client.generate("nano-banana", "longest id")
     assert result.task_id == task_id
     assert hub.polls == 1
+
+
+def test_resuming_a_journalled_absurd_id_is_a_typed_error_and_the_run_stays_findable(
+    tmp_path: Path, hub: ScriptedHub, fake: FakeTime
+) -> None:
+    history = History(tmp_path / "history")
+    history.start("left-behind", "nano-banana", {"prompt": "long id"})
+    history.submitted("left-behind", LONG_ID, "nano-banana")
+
+    with Client(base_url=hub.url, sleep=fake.sleep, clock=fake.clock) as client:
+        (run,) = History(history.folder).resume(client=client)
+
+    assert isinstance(run.exception, errors.TaskIdError)
+    assert "70,004 characters" in (run.error or "")
+    assert hub.requests == []
+    entry = History(history.folder).get("left-behind")
+    assert entry.is_pending and entry.task_id == LONG_ID  # still in the history, findable
