@@ -36,6 +36,7 @@ from mountsea_widgets.client import (
     Client,
 )
 from mountsea_widgets.history import History
+from mountsea_widgets.run import Run, execute
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -474,3 +475,24 @@ def test_resuming_a_journalled_absurd_id_is_a_typed_error_and_the_run_stays_find
     assert hub.requests == []
     entry = History(history.folder).get("left-behind")
     assert entry.is_pending and entry.task_id == LONG_ID  # still in the history, findable
+
+
+def test_a_run_whose_submit_answers_an_absurd_id_ends_in_its_error_naming_the_id_start(
+    tmp_path: Path, fake: FakeTime
+) -> None:
+    history = History(tmp_path / "history")
+    run = Run("nano-banana", {"prompt": "long id"})
+    with ScriptedHub(task_id=LONG_ID) as hub:
+
+        async def main() -> None:
+            async with AsyncClient(base_url=hub.url, sleep=fake.asleep, clock=fake.clock) as client:
+                await execute(run, client, history, tick_s=0.001)
+
+        asyncio.run(main())
+    assert isinstance(run.exception, errors.TaskIdError)
+    assert run.exception.task_id == LONG_ID
+    assert run.status == "error"
+    assert hub.requests == ["POST"]
+    # The history says what happened, with the start of the id to look the task up by.
+    entry = History(history.folder).get(run.run_id)
+    assert "hub-xxxx" in (entry.error or "") and "70,004 characters" in (entry.error or "")
