@@ -487,6 +487,7 @@ class BaseClient:
         poll_now = poll_first
         found = False  # whether a poll has seen the task yet
         missing = 0  # 404s before that
+        limited = 0  # polls rate limited (429) in a row
         while True:
             if not poll_now:
                 # A Retry-After on a poll is advice from an untrusted server: capped like the
@@ -506,8 +507,13 @@ class BaseClient:
                 status, retry_after = yield from self._poll_flow(task_id)
             except RateLimitError as exc:
                 # A poll changes nothing: a 429 (once its retries are spent) means "slower",
-                # never "stop waiting"; the deadline still ends the wait.
+                # never "stop waiting"; the deadline still ends the wait. Without a Retry-After
+                # the pauses keep growing, as the retries' did.
                 retry_after = exc.retry_after
+                if retry_after is None:
+                    retry_after = self._retry.backoff(self._retry.max_retries + limited)
+                limited += 1
+                log.info("task %s: polls rate limited; waiting before the next one", task_id)
                 continue
             except NotFoundError as exc:
                 if found:
@@ -525,7 +531,7 @@ class BaseClient:
                 continue
             except MountseaError as exc:
                 raise _with_task(exc, task_id) from None
-            found = True
+            found, limited = True, 0
             if on_status is not None:
                 yield from _callback_flow(on_status, (status,), task_id)
             if status.ready:
@@ -1137,8 +1143,9 @@ def _task_id(body: Mapping[str, Any]) -> str | None:
 def _check_task_id(task_id: Any) -> str:
     """``task_id`` when it can name a task in a URL; a TaskIdError (nothing sent) otherwise."""
     if not isinstance(task_id, str) or not task_id.strip():
-        shown = _short(task_id) if isinstance(task_id, str) else task_id
-        raise TaskIdError(f"task_id must be a non-empty string, got {shown!r}", task_id)
+        raise TaskIdError(
+            f"task_id must be a non-empty string, got {_short(repr(task_id))}", task_id
+        )
     if task_id.strip() in _DOT_SEGMENTS:
         raise TaskIdError(
             f"task_id {task_id!r} cannot name a task (it is a URL dot segment)", task_id

@@ -366,6 +366,20 @@ def test_a_429_asking_for_an_hour_slows_the_wait_but_never_ends_it(
     assert fake.sleeps.count(cap) == 3
 
 
+def test_429s_without_retry_after_keep_the_wait_going_with_growing_pauses(
+    hub: ScriptedHub, fake: FakeTime
+) -> None:
+    hub.script.extend([(429, {"message": "slow down"}, {})] * 4)
+    with Client(base_url=hub.url, sleep=fake.sleep, clock=fake.clock, max_retries=0) as client:
+        result = client.wait("hub-task-1")
+    assert result.status == "completed"
+    assert hub.polls == 5
+    # Each pause at least the growing backoff's floor (half its step: 0.25 s, 0.5 s, 1 s...),
+    # so a hub limiting every poll is not polled at the schedule's fastest pace.
+    assert len(fake.sleeps) == 4
+    assert all(pause >= 0.25 * 2**i for i, pause in enumerate(fake.sleeps)), fake.sleeps
+
+
 def test_an_endless_429_still_ends_at_the_wait_deadline(hub: ScriptedHub, fake: FakeTime) -> None:
     hub.script.extend([RATE_LIMITED] * 100)
 
