@@ -194,6 +194,16 @@ def test_an_async_client_on_a_second_event_loop_refuses_before_sending() -> None
         assert server.stats.submitted == 1
 
 
+def test_a_wait_refused_on_a_second_loop_names_the_task(hub: ScriptedHub) -> None:
+    client = AsyncClient(base_url=hub.url)
+    task_id = asyncio.run(client.submit("nano-banana", {"prompt": "first loop"}))
+    with pytest.raises(errors.EventLoopError) as info:
+        asyncio.run(client.wait(task_id))
+    assert info.value.task_id == task_id  # type: ignore[attr-defined]
+    assert f"client.wait({task_id!r})" in str(info.value)
+    assert hub.requests == ["POST"]
+
+
 def test_an_async_client_on_another_live_loop_refuses_too() -> None:
     with simulator.serve(speed=200) as server:
 
