@@ -890,7 +890,9 @@ class AsyncClient(BaseClient):
     """Async hub client (``httpx.AsyncClient``); the same methods as :class:`Client`, awaited.
 
     ``sleep`` may be a coroutine function (default ``asyncio.sleep``) or a plain function;
-    callbacks may be plain functions or coroutine functions.
+    callbacks may be plain functions or coroutine functions. It works on one event loop, the
+    one it first sends on: make one per ``asyncio.run`` (another loop gets an
+    :class:`~mountsea_widgets.errors.EventLoopError`, and nothing is sent).
     """
 
     def __init__(
