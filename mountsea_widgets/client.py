@@ -39,11 +39,17 @@ from .errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ClientClosedError,
+    EventLoopError,
     ImageError,
     InvalidResponseError,
     MountseaError,
+    NotFoundError,
     Problem,
+    RateLimitError,
     TaskFailedError,
+    TaskIdError,
+    TaskNotFoundError,
     TaskTimeoutError,
     ValidationError,
     make_status_error,
@@ -72,6 +78,12 @@ MAX_IMAGES_PER_TASK = 16
 MAX_DOWNLOAD_SECONDS = 300.0
 #: Extra tries for an image URL answering 404: result files can appear a moment after the task.
 IMAGE_NOT_FOUND_RETRIES = 4
+#: Extra polls for a task answering 404 before any poll found it: a task just created can take
+#: a moment to be visible everywhere on the hub (eventual consistency).
+TASK_NOT_FOUND_RETRIES = 4
+#: Longest task id accepted. Hub ids are ~40 characters; one far longer cannot be put in a URL
+#: (httpx refuses a path segment over 64 KB) and means a broken or hostile answer.
+MAX_TASK_ID_LENGTH = 1024
 #: Images of one task downloaded at once by the sync client.
 DOWNLOAD_WORKERS = 4
 
@@ -222,6 +234,19 @@ class BaseClient:
         self.durations: dict[str, float] = dict(durations or {})
         # Learned finish windows (earliest, latest seconds) per model, from a history.
         self.windows: dict[str, tuple[float, float]] = dict(windows or {})
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called: the client sends nothing more."""
+        return self._closed
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise ClientClosedError(
+                f"This {type(self).__name__} was closed (close() or the end of its with block), "
+                "so nothing was sent; make a new one for more requests."
+            )
 
     # -- small pure helpers ---------------------------------------------------------------------
 
@@ -285,6 +310,15 @@ class BaseClient:
             f"{what} failed: could not talk to {self._origin_text()} ({kind}: {detail}).{maybe}"
         )
 
+    def _unexpected_send_error(
+        self, exc: BaseException, what: str, *, idempotent: bool
+    ) -> APIConnectionError:
+        detail = self._scrub(str(exc) or "no detail")
+        maybe = "" if idempotent else _MAYBE_CREATED
+        return APIConnectionError(
+            f"{what} failed while talking to {self._origin_text()}: {detail}.{maybe}"
+        )
+
     def _origin_text(self) -> str:
         scheme, host, port = self._origin
         return f"{scheme}://{host}:{port}"
@@ -345,6 +379,13 @@ class BaseClient:
             except _BodyTooLarge as exc:
                 maybe = "" if idempotent else _MAYBE_CREATED
                 raise InvalidResponseError(f"{what}: {exc}.{maybe}") from None
+            except MountseaError:  # the driver refused before sending (a closed client)
+                raise
+            except Exception as exc:
+                # Anything else the send raised (a connection left on a closed event loop, a
+                # custom transport's own error) came after the request may have gone out: a
+                # typed error that says so, never a raw one that loses a created task.
+                raise self._unexpected_send_error(exc, what, idempotent=idempotent) from None
             status = reply.status_code
             log.debug("%s -> HTTP %s", what, status)
             if 200 <= status < 300:
@@ -405,6 +446,17 @@ class BaseClient:
                 status_code=reply.status_code,
                 body=body,
             )
+        problem = _task_id_problem(task_id)
+        if problem is not None:
+            # The task exists (and may be billed) but cannot be polled: said, with the id kept
+            # on the error in full and its start in the message, so the run can be found.
+            raise TaskIdError(
+                f"{what}: the hub created a task (HTTP {reply.status_code}) but its task id "
+                f"{problem}, so it cannot be polled; it starts {_short(task_id)!r} (the whole "
+                "id is on this error as .task_id). Check the task on the hub before submitting "
+                "again.",
+                task_id,
+            )
         log.info("submitted %s task %s", model, task_id)
         return task_id, cleaned
 
@@ -433,6 +485,9 @@ class BaseClient:
         start = self._clock()
         retry_after: float | None = None
         poll_now = poll_first
+        found = False  # whether a poll has seen the task yet
+        missing = 0  # 404s before that
+        limited = 0  # polls rate limited (429) in a row
         while True:
             if not poll_now:
                 # A Retry-After on a poll is advice from an untrusted server: capped like the
@@ -450,8 +505,33 @@ class BaseClient:
             poll_now = False
             try:
                 status, retry_after = yield from self._poll_flow(task_id)
+            except RateLimitError as exc:
+                # A poll changes nothing: a 429 (once its retries are spent) means "slower",
+                # never "stop waiting"; the deadline still ends the wait. Without a Retry-After
+                # the pauses keep growing, as the retries' did.
+                retry_after = exc.retry_after
+                if retry_after is None:
+                    retry_after = self._retry.backoff(self._retry.max_retries + limited)
+                limited += 1
+                log.info("task %s: polls rate limited; waiting before the next one", task_id)
+                continue
+            except NotFoundError as exc:
+                if found:
+                    raise _with_task(exc, task_id) from None
+                # A task just created (or just resumed) may not be visible on every hub node
+                # yet: a few more polls with backoff, as for image files, before giving up.
+                left = None if timeout is None else start + timeout - self._clock()
+                if missing >= TASK_NOT_FOUND_RETRIES or (left is not None and left <= 0):
+                    raise self._task_not_found(task_id, missing + 1, exc) from None
+                delay = self._retry.backoff(missing)
+                missing += 1
+                log.info("task %s not found yet; polling again in %.2f s", task_id, delay)
+                yield _Sleep(delay if left is None else min(delay, left))
+                poll_now = True
+                continue
             except MountseaError as exc:
                 raise _with_task(exc, task_id) from None
+            found, limited = True, 0
             if on_status is not None:
                 yield from _callback_flow(on_status, (status,), task_id)
             if status.ready:
@@ -502,6 +582,17 @@ class BaseClient:
             content_types=[content_type for _, content_type in downloads],
             elapsed_s=elapsed,
             raw=status.raw,
+        )
+
+    def _task_not_found(self, task_id: str, polls: int, error: NotFoundError) -> TaskNotFoundError:
+        return TaskNotFoundError(
+            self._scrub(
+                f"Task {task_id} was not found on the hub: {polls} polls in a row answered "
+                f"HTTP 404 ({error.message}). Check the task id; if the task was created only "
+                f"just now, resume it later with client.wait({task_id!r})."
+            ),
+            task_id,
+            body=error.body,
         )
 
     def _generate_flow(
@@ -559,6 +650,12 @@ class BaseClient:
                     yield _Sleep(delay)
                     continue
                 raise self._transport_error(exc, f"{where} download", idempotent=True) from None
+            except MountseaError:  # the driver refused before sending (a closed client)
+                raise
+            except Exception as exc:
+                raise self._unexpected_send_error(
+                    exc, f"{where} download", idempotent=True
+                ) from None
             status = reply.status_code
             if status in _REDIRECTS:
                 location = reply.headers.get("location")
@@ -711,7 +808,8 @@ class Client(BaseClient):
         )
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool; the client refuses (sends nothing) from then on."""
+        self._closed = True
         self._http.close()
 
     def __enter__(self) -> Client:
@@ -765,6 +863,7 @@ class Client(BaseClient):
         return self._gather(action)
 
     def _send(self, action: _Send) -> _Reply:
+        self._refuse_if_closed()
         response = self._http.send(action.request, stream=True)
         try:
             _check_declared_length(response, action.max_bytes)
@@ -793,7 +892,9 @@ class AsyncClient(BaseClient):
     """Async hub client (``httpx.AsyncClient``); the same methods as :class:`Client`, awaited.
 
     ``sleep`` may be a coroutine function (default ``asyncio.sleep``) or a plain function;
-    callbacks may be plain functions or coroutine functions.
+    callbacks may be plain functions or coroutine functions. It works on one event loop, the
+    one it first sends on: make one per ``asyncio.run`` (another loop gets an
+    :class:`~mountsea_widgets.errors.EventLoopError`, and nothing is sent).
     """
 
     def __init__(
@@ -822,6 +923,10 @@ class AsyncClient(BaseClient):
         self._http = httpx.AsyncClient(
             transport=transport, timeout=self._timeout, follow_redirects=False
         )
+        # The client's own connections belong to the event loop they were opened on; a
+        # transport passed in is the caller's, and so is its loop.
+        self._own_connections = transport is None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def submit(self, model: str, input: Mapping[str, Any]) -> str:
         """Validate ``input`` for ``model`` and create the task; returns the task id."""
@@ -876,8 +981,39 @@ class AsyncClient(BaseClient):
         )
 
     async def close(self) -> None:
-        """Close the connection pool."""
-        await self._http.aclose()
+        """Close the connection pool; the client refuses (sends nothing) from then on.
+
+        On an event loop other than the one it worked on, the connections of that loop cannot
+        be closed from here: they are dropped (and closed when the process lets them go).
+        """
+        self._closed = True
+        try:
+            await self._http.aclose()
+        except RuntimeError:
+            if self._loop is None or self._loop is asyncio.get_running_loop():
+                raise
+
+    def _refuse_on_another_loop(self) -> None:
+        """Refuse, before sending, a use from a loop other than the one the client works on.
+
+        The first loop's connections cannot be used from a second one: on a closed loop
+        (``asyncio.run`` closes its own when it returns) a request would go out and its answer
+        be lost, a task created on the hub with no id to show for it.
+        """
+        if not self._own_connections:
+            return
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+            return
+        if loop is self._loop:
+            return
+        first = "has ended" if self._loop.is_closed() else "is another one"
+        raise EventLoopError(
+            f"This AsyncClient works on the event loop it first ran on, and that loop {first}; "
+            "nothing was sent. An AsyncClient works on one event loop: make one per "
+            "asyncio.run (for example `async with mw.AsyncClient() as client:` inside it)."
+        )
 
     aclose = close
 
@@ -931,6 +1067,8 @@ class AsyncClient(BaseClient):
         )
 
     async def _send(self, action: _Send) -> _Reply:
+        self._refuse_if_closed()
+        self._refuse_on_another_loop()
         response = await self._http.send(action.request, stream=True)
         try:
             _check_declared_length(response, action.max_bytes)
@@ -1004,11 +1142,34 @@ def _task_id(body: Mapping[str, Any], status_code: int | None = None) -> str | N
 
 
 def _check_task_id(task_id: Any) -> str:
+    """``task_id`` when it can name a task in a URL; a TaskIdError (nothing sent) otherwise."""
     if not isinstance(task_id, str) or not task_id.strip():
-        raise ValueError(f"task_id must be a non-empty string, got {task_id!r}")
+        raise TaskIdError(
+            f"task_id must be a non-empty string, got {_short(repr(task_id))}", task_id
+        )
     if task_id.strip() in _DOT_SEGMENTS:
-        raise ValueError(f"task_id {task_id!r} cannot name a task (it is a URL dot segment)")
+        raise TaskIdError(
+            f"task_id {task_id!r} cannot name a task (it is a URL dot segment)", task_id
+        )
+    problem = _task_id_problem(task_id)
+    if problem is not None:
+        raise TaskIdError(
+            f"task_id {problem}; it starts {_short(task_id)!r}. Nothing was sent: check where "
+            "the id came from",
+            task_id,
+        )
     return task_id
+
+
+def _task_id_problem(task_id: str) -> str | None:
+    """What makes ``task_id`` unusable in a URL (too long, invisible characters), or None."""
+    if len(task_id) > MAX_TASK_ID_LENGTH:
+        return (
+            f"is {len(task_id):,} characters long; a hub task id has at most {MAX_TASK_ID_LENGTH:,}"
+        )
+    if not task_id.isprintable():
+        return "holds control or invisible characters (such as a line break)"
+    return None
 
 
 def _verify_image(data: bytes) -> str:

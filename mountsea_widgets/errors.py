@@ -142,6 +142,40 @@ class APITimeoutError(APIConnectionError):
     """A request to the hub timed out (connect or read)."""
 
 
+# --- a client that cannot work ------------------------------------------------------------------
+
+
+class ClientStateError(MountseaError, RuntimeError):
+    """The client cannot send anything in its present state; nothing was sent."""
+
+
+class ClientClosedError(ClientStateError):
+    """The client was closed (``close()`` or the end of its ``with`` block)."""
+
+
+class EventLoopError(ClientStateError):
+    """An :class:`~mountsea_widgets.client.AsyncClient` was used on a second event loop.
+
+    Its connections belong to the loop it first ran on (each ``asyncio.run`` makes, then
+    closes, a loop of its own).
+    """
+
+
+# --- task ids ----------------------------------------------------------------------------------
+
+
+class TaskIdError(MountseaError, ValueError):
+    """A task id that cannot name a task on the hub; ``task_id`` holds it in full.
+
+    Raised before anything is sent when such an id is given to poll or wait, and after a
+    submit whose answer holds one (the task may exist: the id is kept on the error).
+    """
+
+    def __init__(self, message: str, task_id: Any) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+
+
 # --- task outcome errors -----------------------------------------------------------------------
 
 
@@ -163,6 +197,14 @@ class TaskFailedError(MountseaError):
         detail = server_text(error_message) if error_message else "no reason given"
         code = f" [{server_text(str(error_code), 200)}]" if error_code not in (None, "") else ""
         super().__init__(f"Task {task_id} ended {status}{code}: {detail}")
+
+
+class TaskNotFoundError(NotFoundError):
+    """The hub kept answering 404 for a task: it does not know the id (or lost the task)."""
+
+    def __init__(self, message: str, task_id: str, *, body: Any = None) -> None:
+        super().__init__(message, status_code=404, body=body)
+        self.task_id = task_id
 
 
 class TaskTimeoutError(MountseaError):
