@@ -38,7 +38,7 @@ import json
 import logging
 import os
 import re
-import secrets
+import stat
 import statistics
 import sys
 import threading
@@ -50,8 +50,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import scrub
-from .journal import Journal, fsync_folder
-from .metadata import MetadataError, embed, extension_for, shorten_data_uris
+from .image_files import (
+    MAX_CANDIDATES,
+    file_stem,
+    image_metadata,
+    is_temp_name,
+    with_metadata,
+    write_image,
+)
+from .image_files import write_atomic as _write_atomic
+from .journal import Journal
+from .metadata import embed, extension_for, shorten_data_uris
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
@@ -69,6 +78,10 @@ BLOBS_DIR = "blobs"
 RECORD_VERSION = 1
 #: data: URIs in inputs longer than this are stored in ``blobs/`` instead of the journal.
 BLOB_THRESHOLD = 4096
+#: How old (seconds, by the history's clock) a file left by a crash must be before opening a
+#: history removes it: another process sharing the folder may be between writing an image and
+#: journalling it at this very moment, and that file must stay.
+LEFTOVER_AGE_S = 3600.0
 #: How many recently started completed runs of a model :meth:`History.typical_seconds` looks at.
 TYPICAL_WINDOW = 50
 
@@ -78,6 +91,8 @@ STATUS_CREATED = "created"
 STATUS_SUBMITTED = "submitted"
 
 _BLOB_MARK = "mountsea-blob:sha256:"
+#: The names :meth:`History.images` gives image files (extensions as ``extension_for`` picks).
+_IMAGE_NAME = re.compile(r"^(?P<stem>[A-Za-z0-9_-]+)_[0-9]+\.(?:png|jpg|webp|bin)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SECRET_NAMES = frozenset(
     {
@@ -246,6 +261,7 @@ class History:
         self._seq = 0
         self._lock = threading.RLock()
         self._blob_cache: dict[str, str] = {}
+        self._remove_leftovers()
 
     def __repr__(self) -> str:
         with self._lock:
@@ -323,9 +339,10 @@ class History:
             count = len(run.files) if run else 0
             folder = self.folder / IMAGES_DIR
             folder.mkdir(exist_ok=True)
-            stem = _file_stem(run_id)
+            stem = file_stem(run_id)
             paths: list[Path] = []
             saved: list[dict[str, Any]] = []
+            number = count  # file numbers go on from the run's last file (from 0)
             try:
                 for data, content_type in images:
                     digest = hashlib.sha256(data).hexdigest()
@@ -335,13 +352,11 @@ class History:
                         continue
                     ext = extension_for(data, content_type)
                     content = self._with_metadata(run, run_id, count, data, content_type)
-                    index = count
-                    while (folder / f"{stem}_{index}.{ext}").exists():
-                        index += (
-                            1  # never overwrite (e.g. a file left by a crash before journalling)
-                        )
-                    path = folder / f"{stem}_{index}.{ext}"
-                    _write_atomic(path, content)
+                    # Never overwrite (e.g. a file left by a crash before it was journalled):
+                    # the next free number is taken. ``_write_atomic`` is looked up here, at
+                    # call time, so that tests can make the disk fail.
+                    names = (f"{stem}_{n}.{ext}" for n in range(number, number + MAX_CANDIDATES))
+                    path = write_image(folder, names, content, write=_write_atomic)
                     record = {
                         "name": f"{IMAGES_DIR}/{path.name}",
                         "sha256": digest,
@@ -349,7 +364,8 @@ class History:
                     }
                     saved.append(record)
                     paths.append(path)
-                    count = index + 1
+                    count += 1
+                    number = int(path.stem.rpartition("_")[2]) + 1
             finally:
                 # Even when a later image fails (a full disk), the ones written are journalled:
                 # a resumed run then only has to save the rest.
@@ -527,6 +543,52 @@ class History:
 
     # --- internals -------------------------------------------------------------------------
 
+    def _remove_leftovers(self) -> None:
+        """Delete what a killed process left behind (called when the history opens).
+
+        Two kinds of files, and only those older than :data:`LEFTOVER_AGE_S`: temporary files
+        of an atomic write (``.<name>.<random>.tmp``), anywhere in the history's own folders;
+        and image files named like ours (``<run>_<n>.<ext>``) of a run that has ended or was
+        removed, that no journal record references. A file the journal references is never
+        touched; neither is a file of a run still pending (resuming it reuses that file when
+        it holds the same image) nor anything when a journal line could not be read (it may
+        have been the record of that file). Cheap: a few folder listings, and only the
+        journal reading the history does anyway. Failures are logged, never raised.
+        """
+        try:
+            self._remove_leftovers_now()
+        except OSError as exc:  # a read-only or vanishing history still opens
+            log.info("could not remove leftover files in %s: %s", self.folder, exc)
+
+    def _remove_leftovers_now(self) -> None:
+        images = self.folder / IMAGES_DIR
+        folders = (self.folder, images, images / THUMBS_DIR, self.folder / BLOBS_DIR)
+        temps = [folder / name for folder in folders for name in _names(folder)]
+        temps = [path for path in temps if is_temp_name(path.name)]
+        named = [name for name in _names(images) if _IMAGE_NAME.match(name)]
+        if not temps and not named:
+            return
+        cutoff = self._clock() - LEFTOVER_AGE_S
+        for temp in temps:
+            _unlink_if_older(temp, cutoff)
+        if not named or not (self.folder / JOURNAL_NAME).is_file():
+            return
+        with self._lock, self._journal.locked():
+            self._refresh()
+            if self._journal.skipped_lines:
+                return
+            referenced = {
+                str(record.get("name")) for run in self._runs.values() for record in run.files
+            }
+            ended = {
+                file_stem(run.run_id) for run in self._runs.values() if run.finished is not None
+            }
+            ended |= {file_stem(run_id) for run_id in self._removed}
+            for name in named:
+                match = _IMAGE_NAME.match(name)
+                if match and match["stem"] in ended and f"{IMAGES_DIR}/{name}" not in referenced:
+                    _unlink_if_older(images / name, cutoff)
+
     def _append(self, record: dict[str, Any]) -> None:
         record = {"v": RECORD_VERSION, **record, "t": self._clock()}
         self._journal.append(record)
@@ -617,21 +679,16 @@ class History:
     def _with_metadata(
         self, run: _Run | None, run_id: str, index: int, data: bytes, content_type: str
     ) -> bytes:
-        meta: dict[str, Any] = {
-            "model": run.model if run else "",
-            "input": self._inflate(run.input, run.blobs) if run else {},
-            "task_id": run.task_id if run else None,
-            "created": run.created if run else self._clock(),
-            "run_id": run_id,
-            "index": index,
-        }
-        try:
-            return embed(data, content_type, meta)
-        except MetadataError as exc:
-            log.warning("saving image %d of run %s without metadata: %s", index, run_id, exc)
-        except Exception:  # a paid image is never dropped because its metadata failed
-            log.exception("saving image %d of run %s without metadata", index, run_id)
-        return data
+        meta = image_metadata(
+            model=run.model if run else "",
+            input=self._inflate(run.input, run.blobs) if run else {},
+            task_id=run.task_id if run else None,
+            run_id=run_id,
+            created=run.created if run else self._clock(),
+            index=index,
+        )
+        # ``embed`` is this module's name, looked up at call time (tests make it fail).
+        return with_metadata(data, content_type, meta, embed=embed)
 
     def _store_blobs(self, value: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Move long data: URIs out of ``value`` into ``blobs/``; returns the marked copy."""
@@ -700,15 +757,6 @@ def _check_run_id(run_id: object) -> None:
         raise ValueError(f"run_id must be a non-empty string, got {run_id!r}")
 
 
-def _file_stem(run_id: str) -> str:
-    """A file-name-safe stem for a run id; a hash keeps distinct ids distinct after cleaning."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", run_id).strip("_")[:80]
-    if cleaned != run_id:
-        digest = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:10]
-        cleaned = f"{cleaned}-{digest}" if cleaned else f"run-{digest}"
-    return cleaned
-
-
 def _is_secret_name(name: str) -> bool:
     normalised = re.sub(r"[^a-z0-9]", "", name.lower())
     return normalised in _SECRET_NAMES or normalised.endswith("apikey")
@@ -762,29 +810,23 @@ def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
-
-    The bytes go to a temporary file in the same folder, are fsync'ed, then ``os.replace``
-    moves the file into place (atomic on POSIX and Windows). On failure nothing is left behind.
-    """
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+def _names(folder: Path) -> list[str]:
+    """The names in ``folder`` ([] when it does not exist)."""
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        _unlink(temp)
-        raise
-    if durable:
-        fsync_folder(path.parent)
+        return os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _unlink_if_older(path: Path, cutoff: float) -> None:
+    """Delete ``path`` if it is a regular file last modified before ``cutoff`` (Unix time)."""
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(status.st_mode) and status.st_mtime < cutoff:
+        log.info("removing %s, left behind by an interrupted write", path)
+        _unlink(path)
 
 
 # --- export index --------------------------------------------------------------------------------
