@@ -22,9 +22,11 @@ is incremental (only new bytes are parsed), and long data: URIs live in ``blobs/
 journal stays small: thousands of runs load in milliseconds. Images are never opened to list
 the history; :meth:`HistoryEntry.thumbnail` decodes one image, on demand, and caches the result.
 
-Image files are written atomically (temporary file in the same folder, ``fsync``,
-``os.replace``), named ``<run_id>_<n>.<ext>`` from our own run id (made file-name safe) and
-the type the bytes really are: never from anything a server sent.
+Image files are written by :mod:`mountsea_widgets.image_files` (the writer ``Result.save`` and
+the Studio's Save use too): atomically, never over another file, named ``<run_id>_<n>.<ext>``
+from our own run id (made file-name safe) and the type the bytes really are, never from
+anything a server sent. What a killed process left (temporary files, images never journalled)
+is removed when a history opens; see :meth:`History._remove_leftovers`.
 """
 
 from __future__ import annotations
