@@ -26,7 +26,7 @@ Image files are written by :mod:`mountsea_widgets.image_files` (the writer ``Res
 the Studio's Save use too): atomically, never over another file, named ``<run_id>_<n>.<ext>``
 from our own run id (made file-name safe) and the type the bytes really are, never from
 anything a server sent. What a killed process left (temporary files, images never journalled)
-is removed when a history opens; see :meth:`History._remove_leftovers`.
+is removed when a history is first read; see :meth:`History._remove_leftovers`.
 """
 
 from __future__ import annotations
@@ -263,7 +263,9 @@ class History:
         self._seq = 0
         self._lock = threading.RLock()
         self._blob_cache: dict[str, str] = {}
-        self._remove_leftovers()
+        #: Whether the leftovers of killed writes were looked for (done on the first reading,
+        #: which the Studio does off the kernel's thread).
+        self._tidied = False
 
     def __repr__(self) -> str:
         with self._lock:
@@ -536,6 +538,8 @@ class History:
 
     def size_bytes(self) -> int:
         """The history's size on disk: journal, images, thumbnails and blobs, in bytes."""
+        with self._lock:
+            self._refresh()  # the first reading removes crash leftovers: they are not counted
         total = 0
         for root, _dirs, files in os.walk(self.folder):
             for name in files:
@@ -546,7 +550,7 @@ class History:
     # --- internals -------------------------------------------------------------------------
 
     def _remove_leftovers(self) -> None:
-        """Delete what a killed process left behind (called when the history opens).
+        """Delete what a killed process left behind (on the history's first reading).
 
         Two kinds of files, and only those older than :data:`LEFTOVER_AGE_S`: temporary files
         of an atomic write (``.<name>.<random>.tmp``), anywhere in the history's own folders;
@@ -603,6 +607,9 @@ class History:
             self._removed.clear()
         for record in records:
             self._apply(record)
+        if not self._tidied:
+            self._tidied = True
+            self._remove_leftovers()
 
     def _apply(self, record: Mapping[str, Any]) -> None:
         op, run_id = record.get("op"), record.get("run_id")

@@ -1,4 +1,4 @@
-"""What a killed process leaves in the history is removed when the history opens, and only that.
+"""What a killed process leaves in a history is removed when it is first read, and only that.
 
 Temporary files of an atomic write and image files that no journal record references (of runs
 that ended or were removed) go; everything the journal references, files of runs still
@@ -96,32 +96,46 @@ def leave(folder: Path, names: set[str]) -> None:
             path.write_bytes(b"x" * 1000)
 
 
-def test_leftovers_are_removed_when_the_history_opens(folder: Path) -> None:
+def test_leftovers_are_removed_when_the_history_is_read(folder: Path) -> None:
     leave(folder, LEFTOVERS | NOT_OURS_TO_REMOVE)
     age_everything(folder)
     before = History(folder, clock=Clock(OLD))  # a clock at the files' age: nothing is old yet
-    assert all_files(folder) >= LEFTOVERS
     entries = [(e.run_id, e.status, e.files) for e in before.entries()]
+    assert all_files(folder) >= LEFTOVERS
     removed_bytes = sum((folder / name).stat().st_size for name in LEFTOVERS)
     size = before.size_bytes()
 
     reopened = History(folder, clock=Clock())
+    assert all_files(folder) >= LEFTOVERS  # opening reads nothing yet (the Studio reads later)
+    listed = [(e.run_id, e.status, e.files) for e in reopened.entries()]
 
     remaining = all_files(folder)
     assert not LEFTOVERS & remaining
     assert remaining >= NOT_OURS_TO_REMOVE
-    assert [(e.run_id, e.status, e.files) for e in reopened.entries()] == entries
+    assert listed == entries
     done = reopened.get("r-done")
     assert [p.name for p in done.files] == ["r-done_0.png", "r-done_1.png"]
     assert all(p.is_file() for p in done.files)  # journalled files are never touched
     assert reopened.size_bytes() == size - removed_bytes
 
 
+def test_the_size_on_disk_never_counts_old_leftovers(folder: Path) -> None:
+    leave(folder, LEFTOVERS)
+    age_everything(folder)
+    journalled = sum(
+        path.stat().st_size
+        for path in folder.rglob("*")
+        if path.is_file() and str(path.relative_to(folder)) not in LEFTOVERS
+    )
+
+    assert History(folder, clock=Clock()).size_bytes() == journalled
+
+
 def test_recent_files_are_kept_as_another_process_may_be_writing_them(folder: Path) -> None:
     leave(folder, LEFTOVERS)
     age_everything(folder, NOW - LEFTOVER_AGE_S / 2)
 
-    History(folder, clock=Clock())
+    assert len(History(folder, clock=Clock())) == 2
 
     assert all_files(folder) >= LEFTOVERS
 
@@ -132,7 +146,7 @@ def test_image_files_stay_when_a_journal_line_cannot_be_read(folder: Path) -> No
         journal.write(b'{"op": "images", "run_id": "r-done", "files": [{"name": "images/r-\n')
     age_everything(folder)
 
-    History(folder, clock=Clock())
+    assert len(History(folder, clock=Clock())) == 2
 
     remaining = all_files(folder)
     # The damaged line may have been the record of those images: they stay. Temporaries go.
@@ -140,10 +154,10 @@ def test_image_files_stay_when_a_journal_line_cannot_be_read(folder: Path) -> No
     assert not {name for name in LEFTOVERS if name.endswith(".tmp")} & remaining
 
 
-def test_a_history_without_images_opens_without_touching_anything(tmp_path: Path) -> None:
+def test_a_history_without_images_is_read_without_touching_anything(tmp_path: Path) -> None:
     empty = tmp_path / "history"
-    History(empty, clock=Clock())
-    assert all_files(empty) == set()  # opening alone creates no journal
+    assert History(empty, clock=Clock()).entries() == []
+    assert all_files(empty) == set()  # reading creates no journal
 
 
 # --- real kills ----------------------------------------------------------------------------------
@@ -200,6 +214,7 @@ def test_an_image_saved_just_before_a_kill_is_reused_when_the_run_resumes(tmp_pa
     image.save(buffer, format="PNG")
 
     hist = History(folder, clock=lambda: time.time() + 2 * LEFTOVER_AGE_S)
+    assert len(hist) == 1
     assert stray.is_file()  # the run is pending: its image is kept for the resume
     assert hist.get("r1").files == []
     (path,) = hist.images("r1", [(buffer.getvalue(), "image/png")])  # the resumed download
@@ -215,9 +230,10 @@ def test_a_temporary_file_of_a_killed_write_is_removed_once_old(tmp_path: Path) 
     names = os.listdir(folder / "images")
     assert len(names) == 2 and any(n.endswith(".tmp") for n in names), names
 
-    History(folder)  # now: the temporary file is recent and may still be written
+    assert len(History(folder)) == 1  # the temporary file is recent: it may still be written
     assert len(os.listdir(folder / "images")) == 2
     hist = History(folder, clock=lambda: time.time() + 2 * LEFTOVER_AGE_S)
+    assert len(hist) == 1
 
     remaining = os.listdir(folder / "images")
     assert not [n for n in remaining if n.endswith(".tmp")]
