@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import scrub
 from .image_files import (
     MAX_CANDIDATES,
+    copy_names,
     file_stem,
     image_metadata,
     is_temp_name,
@@ -508,8 +509,6 @@ class History:
         the file names in ``folder``. Returns the folder. ``KeyError`` for an unknown run;
         ``ValueError`` when ``folder`` is inside the history itself.
         """
-        import shutil
-
         if isinstance(run_ids, str):
             raise TypeError("run_ids must be a list of run ids, not one string")
         target = Path(folder).expanduser().resolve()
@@ -521,11 +520,15 @@ class History:
         for entry in entries:
             names: list[str] = []
             for source in entry.files:
-                if not source.is_file():
+                try:
+                    data = source.read_bytes()
+                except (FileNotFoundError, IsADirectoryError):
                     log.warning("export: %s is missing, skipped", source)
                     continue
-                shutil.copy2(source, target / source.name)
-                names.append(source.name)
+                # Never over another file: exporting twice finds its copies, a foreign file
+                # of the same name is kept and the copy goes beside it.
+                copy = write_image(target, copy_names(source.name), data, write=_quick_write)
+                names.append(copy.name)
             rows.append(_index_row(entry, names))
         index = {"software": "mountsea-widgets", "exported": self._clock(), "runs": rows}
         _write_atomic(
@@ -817,6 +820,11 @@ def _remove_thumbnails(image: Path) -> None:
 
 def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def _quick_write(path: Path, data: bytes) -> None:
+    """An atomic write without fsync (for copies the history does not depend on)."""
+    _write_atomic(path, data, durable=False)
 
 
 def _names(folder: Path) -> list[str]:

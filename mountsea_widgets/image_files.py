@@ -17,6 +17,7 @@ same rules:
 - **Atomic**: the bytes go to a temporary file beside the target (:data:`TEMP_SUFFIX`),
   are fsync'ed and moved into place, so a reader sees no file or the whole file.
 - **Inside the folder**: a name that would resolve anywhere else is refused.
+- The history's export copies its files the same way (:func:`copy_names`).
 - **A paid image is never dropped**: when its metadata cannot be embedded (a GIF, a damaged
   container) it is written as received.
 
@@ -42,6 +43,7 @@ from .metadata import MetadataError, embed
 __all__ = [
     "MAX_STEM",
     "TEMP_SUFFIX",
+    "copy_names",
     "file_stem",
     "image_metadata",
     "is_temp_name",
@@ -113,6 +115,17 @@ def numbered_names(stem: str, number: int, ext: str) -> Iterator[str]:
     yield f"{stem}_{number}.{ext}"
     for copy in range(2, MAX_CANDIDATES + 1):
         yield f"{stem}_{number}-{copy}.{ext}"
+
+
+def copy_names(name: str) -> Iterator[str]:
+    """The names a copy of a file called ``name`` may take: ``name``, ``<stem>-2<ext>``..."""
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    yield name
+    for copy in range(2, MAX_CANDIDATES + 1):
+        yield f"{stem}-{copy}{suffix}"
 
 
 def with_metadata(

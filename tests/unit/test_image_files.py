@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -221,3 +222,23 @@ def test_a_bare_results_files_still_carry_a_created_time(tmp_path: Path) -> None
         assert set(meta) >= KEYS
         assert meta["run_id"] is None  # no run: the client was used on its own
         assert meta["created"] == result.created
+
+
+def test_exporting_never_overwrites_a_file_in_the_target(tmp_path: Path) -> None:
+    run, history = completed_run(tmp_path)
+    sources = history.get(run.run_id).files
+    target = tmp_path / "export"
+    target.mkdir()
+    foreign = target / sources[0].name
+    foreign.write_bytes(b"a file that was there before")
+
+    history.export([run.run_id], target)
+    history.export([run.run_id], target)  # again: the copies are found, not made twice
+
+    assert foreign.read_bytes() == b"a file that was there before"
+    index = json.loads((target / "index.json").read_text())
+    names = index["runs"][0]["files"]
+    assert names == [f"{sources[0].stem}-2{sources[0].suffix}", sources[1].name]
+    for name, source in zip(names, sources, strict=True):
+        assert (target / name).read_bytes() == source.read_bytes()
+    assert len(list(target.iterdir())) == 2 + 3  # the index files, the foreign one, 2 copies
