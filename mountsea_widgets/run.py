@@ -663,7 +663,8 @@ def save_run(run: Run, folder: str | Path) -> list[Path]:
     for load in image_loaders(run):
         data = load()
         images.append((data, "", extension_for(data)))
-    stem = file_stem(run.task_id or run.run_id, "run")
+    # As Result.file_names names them, so both ways give the same files.
+    stem = file_stem(run.task_id, "task") if run.task_id else file_stem(run.run_id, "run")
     return save_images(folder, stem, images, metadata)
 
 

@@ -172,8 +172,15 @@ def test_a_different_file_under_the_same_name_is_kept_and_the_image_saved_beside
     assert len(list(tmp_path.iterdir())) == 4
 
 
-def test_a_run_rebuilt_from_the_history_saves_the_same_names(tmp_path: Path) -> None:
+@pytest.mark.parametrize("task_id", [None, "..", "job/1"])
+def test_a_run_rebuilt_from_the_history_saves_the_same_names(
+    tmp_path: Path, task_id: str | None
+) -> None:
     run, history = completed_run(tmp_path)
+    if task_id is not None:  # as if the hub had answered with this id
+        assert run.result is not None
+        history.submitted(run.run_id, task_id)
+        run.task_id = run.result.task_id = task_id
     rebuilt = run_from_entry(history.get(run.run_id))
     assert rebuilt.result is None
 
