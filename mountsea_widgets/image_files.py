@@ -171,15 +171,15 @@ def write_image(
     ``FileExistsError`` when every name is taken by other bytes.
     """
     root = Path(folder)
-    resolved_root = root.resolve()
     put = write or write_atomic
     tried = 0
     for name in names:
         tried += 1
-        path = root / name
-        if path.resolve().parent != resolved_root or path.name != name:
+        if name in ("", ".", "..") or any(mark in name for mark in ("/", "\\", "\0")):
             raise ValueError(f"refusing to write {name!r} outside {str(root)!r}")
+        path = root / name
         try:
+            # O_EXCL never follows a symbolic link: one planted under this name is skipped.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             if _holds(path, data):
@@ -203,7 +203,7 @@ def write_image(
 def _holds(path: Path, data: bytes) -> bool:
     """True when ``path`` is a regular file with exactly ``data`` in it (size checked first)."""
     try:
-        if not path.is_file() or path.stat().st_size != len(data):
+        if path.is_symlink() or not path.is_file() or path.stat().st_size != len(data):
             return False
         return path.read_bytes() == data
     except OSError:

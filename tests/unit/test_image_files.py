@@ -249,3 +249,18 @@ def test_exporting_never_overwrites_a_file_in_the_target(tmp_path: Path) -> None
     for name, source in zip(names, sources, strict=True):
         assert (target / name).read_bytes() == source.read_bytes()
     assert len(list(target.iterdir())) == 2 + 3  # the index files, the foreign one, 2 copies
+
+
+def test_a_link_planted_under_the_name_is_neither_followed_nor_reused(tmp_path: Path) -> None:
+    result = one_image("hub-9", "red")
+    elsewhere = tmp_path / "elsewhere.png"
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "hub-9_1.png").symlink_to(elsewhere)  # dangling: a write through it would land there
+
+    (path,) = result.save(folder)
+
+    assert path.name == "hub-9_1-2.png" and not path.is_symlink()
+    assert not elsewhere.exists()
+    elsewhere.write_bytes(path.read_bytes())  # now the link points at the very same bytes
+    assert result.save(folder) == [path]  # the real copy is found; the link is not handed back
