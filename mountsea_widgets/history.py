@@ -22,9 +22,11 @@ is incremental (only new bytes are parsed), and long data: URIs live in ``blobs/
 journal stays small: thousands of runs load in milliseconds. Images are never opened to list
 the history; :meth:`HistoryEntry.thumbnail` decodes one image, on demand, and caches the result.
 
-Image files are written atomically (temporary file in the same folder, ``fsync``,
-``os.replace``), named ``<run_id>_<n>.<ext>`` from our own run id (made file-name safe) and
-the type the bytes really are: never from anything a server sent.
+Image files are written by :mod:`mountsea_widgets.image_files` (the writer ``Result.save`` and
+the Studio's Save use too): atomically, never over another file, named ``<run_id>_<n>.<ext>``
+from our own run id (made file-name safe) and the type the bytes really are, never from
+anything a server sent. What a killed process left (temporary files, images never journalled)
+is removed when a history is first read; see :meth:`History._remove_leftovers`.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import json
 import logging
 import os
 import re
-import secrets
+import stat
 import statistics
 import sys
 import threading
@@ -50,8 +52,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from .errors import scrub
-from .journal import Journal, fsync_folder
-from .metadata import MetadataError, embed, extension_for, shorten_data_uris
+from .image_files import (
+    MAX_CANDIDATES,
+    copy_names,
+    file_stem,
+    image_metadata,
+    is_temp_name,
+    with_metadata,
+    write_image,
+)
+from .image_files import write_atomic as _write_atomic
+from .journal import Journal
+from .metadata import embed, extension_for, shorten_data_uris
 from .spreadsheet import text_cell
 from .statuses import JOURNAL_CREATED, JOURNAL_SUBMITTED
 
@@ -71,6 +83,10 @@ BLOBS_DIR = "blobs"
 RECORD_VERSION = 1
 #: data: URIs in inputs longer than this are stored in ``blobs/`` instead of the journal.
 BLOB_THRESHOLD = 4096
+#: How old (seconds, by the history's clock) a file left by a crash must be before opening a
+#: history removes it: another process sharing the folder may be between writing an image and
+#: journalling it at this very moment, and that file must stay.
+LEFTOVER_AGE_S = 3600.0
 #: How many recently started completed runs of a model :meth:`History.typical_seconds` looks at.
 TYPICAL_WINDOW = 50
 
@@ -80,6 +96,8 @@ STATUS_CREATED = JOURNAL_CREATED
 STATUS_SUBMITTED = JOURNAL_SUBMITTED
 
 _BLOB_MARK = "mountsea-blob:sha256:"
+#: The names :meth:`History.images` gives image files (extensions as ``extension_for`` picks).
+_IMAGE_NAME = re.compile(r"^(?P<stem>[A-Za-z0-9_-]+)_[0-9]+\.(?:png|jpg|webp|bin)$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SECRET_NAMES = frozenset(
     {
@@ -248,6 +266,9 @@ class History:
         self._seq = 0
         self._lock = threading.RLock()
         self._blob_cache: dict[str, str] = {}
+        #: Whether the leftovers of killed writes were looked for (done on the first reading,
+        #: which the Studio does off the kernel's thread).
+        self._tidied = False
 
     def __repr__(self) -> str:
         with self._lock:
@@ -325,9 +346,10 @@ class History:
             count = len(run.files) if run else 0
             folder = self.folder / IMAGES_DIR
             folder.mkdir(exist_ok=True)
-            stem = _file_stem(run_id)
+            stem = file_stem(run_id)
             paths: list[Path] = []
             saved: list[dict[str, Any]] = []
+            number = count  # file numbers go on from the run's last file (from 0)
             try:
                 for data, content_type in images:
                     digest = hashlib.sha256(data).hexdigest()
@@ -337,13 +359,11 @@ class History:
                         continue
                     ext = extension_for(data, content_type)
                     content = self._with_metadata(run, run_id, count, data, content_type)
-                    index = count
-                    while (folder / f"{stem}_{index}.{ext}").exists():
-                        index += (
-                            1  # never overwrite (e.g. a file left by a crash before journalling)
-                        )
-                    path = folder / f"{stem}_{index}.{ext}"
-                    _write_atomic(path, content)
+                    # Never overwrite (e.g. a file left by a crash before it was journalled):
+                    # the next free number is taken. ``_write_atomic`` is looked up here, at
+                    # call time, so that tests can make the disk fail.
+                    names = (f"{stem}_{n}.{ext}" for n in range(number, number + MAX_CANDIDATES))
+                    path = write_image(folder, names, content, write=_write_atomic)
                     record = {
                         "name": f"{IMAGES_DIR}/{path.name}",
                         "sha256": digest,
@@ -351,7 +371,8 @@ class History:
                     }
                     saved.append(record)
                     paths.append(path)
-                    count = index + 1
+                    count += 1
+                    number = int(path.stem.rpartition("_")[2]) + 1
             finally:
                 # Even when a later image fails (a full disk), the ones written are journalled:
                 # a resumed run then only has to save the rest.
@@ -495,8 +516,6 @@ class History:
         the file names in ``folder``. Returns the folder. ``KeyError`` for an unknown run;
         ``ValueError`` when ``folder`` is inside the history itself.
         """
-        import shutil
-
         if isinstance(run_ids, str):
             raise TypeError("run_ids must be a list of run ids, not one string")
         target = Path(folder).expanduser().resolve()
@@ -508,11 +527,15 @@ class History:
         for entry in entries:
             names: list[str] = []
             for source in entry.files:
-                if not source.is_file():
+                try:
+                    data = source.read_bytes()
+                except (FileNotFoundError, IsADirectoryError):
                     log.warning("export: %s is missing, skipped", source)
                     continue
-                shutil.copy2(source, target / source.name)
-                names.append(source.name)
+                # Never over another file: exporting twice finds its copies, a foreign file
+                # of the same name is kept and the copy goes beside it.
+                copy = write_image(target, copy_names(source.name), data, write=_quick_write)
+                names.append(copy.name)
             rows.append(_index_row(entry, names))
         index = {"software": "mountsea-widgets", "exported": self._clock(), "runs": rows}
         _write_atomic(
@@ -525,6 +548,8 @@ class History:
 
     def size_bytes(self) -> int:
         """The history's size on disk: journal, images, thumbnails and blobs, in bytes."""
+        with self._lock:
+            self._refresh()  # the first reading removes crash leftovers: they are not counted
         total = 0
         for root, _dirs, files in os.walk(self.folder):
             for name in files:
@@ -533,6 +558,52 @@ class History:
         return total
 
     # --- internals -------------------------------------------------------------------------
+
+    def _remove_leftovers(self) -> None:
+        """Delete what a killed process left behind (on the history's first reading).
+
+        Two kinds of files, and only those older than :data:`LEFTOVER_AGE_S`: temporary files
+        of an atomic write (``.<name>.<random>.tmp``), anywhere in the history's own folders;
+        and image files named like ours (``<run>_<n>.<ext>``) of a run that has ended or was
+        removed, that no journal record references. A file the journal references is never
+        touched; neither is a file of a run still pending (resuming it reuses that file when
+        it holds the same image) nor anything when a journal line could not be read (it may
+        have been the record of that file). Cheap: a few folder listings, and only the
+        journal reading the history does anyway. Failures are logged, never raised.
+        """
+        try:
+            self._remove_leftovers_now()
+        except OSError as exc:  # a read-only or vanishing history still opens
+            log.info("could not remove leftover files in %s: %s", self.folder, exc)
+
+    def _remove_leftovers_now(self) -> None:
+        images = self.folder / IMAGES_DIR
+        folders = (self.folder, images, images / THUMBS_DIR, self.folder / BLOBS_DIR)
+        temps = [folder / name for folder in folders for name in _names(folder)]
+        temps = [path for path in temps if is_temp_name(path.name)]
+        named = [name for name in _names(images) if _IMAGE_NAME.match(name)]
+        if not temps and not named:
+            return
+        cutoff = self._clock() - LEFTOVER_AGE_S
+        for temp in temps:
+            _unlink_if_older(temp, cutoff)
+        if not named or not (self.folder / JOURNAL_NAME).is_file():
+            return
+        with self._lock, self._journal.locked():
+            self._refresh()
+            if self._journal.skipped_lines:
+                return
+            referenced = {
+                str(record.get("name")) for run in self._runs.values() for record in run.files
+            }
+            ended = {
+                file_stem(run.run_id) for run in self._runs.values() if run.finished is not None
+            }
+            ended |= {file_stem(run_id) for run_id in self._removed}
+            for name in named:
+                match = _IMAGE_NAME.match(name)
+                if match and match["stem"] in ended and f"{IMAGES_DIR}/{name}" not in referenced:
+                    _unlink_if_older(images / name, cutoff)
 
     def _append(self, record: dict[str, Any]) -> None:
         record = {"v": RECORD_VERSION, **record, "t": self._clock()}
@@ -546,6 +617,9 @@ class History:
             self._removed.clear()
         for record in records:
             self._apply(record)
+        if not self._tidied:
+            self._tidied = True
+            self._remove_leftovers()
 
     def _apply(self, record: Mapping[str, Any]) -> None:
         op, run_id = record.get("op"), record.get("run_id")
@@ -624,21 +698,16 @@ class History:
     def _with_metadata(
         self, run: _Run | None, run_id: str, index: int, data: bytes, content_type: str
     ) -> bytes:
-        meta: dict[str, Any] = {
-            "model": run.model if run else "",
-            "input": self._inflate(run.input, run.blobs) if run else {},
-            "task_id": run.task_id if run else None,
-            "created": run.created if run else self._clock(),
-            "run_id": run_id,
-            "index": index,
-        }
-        try:
-            return embed(data, content_type, meta)
-        except MetadataError as exc:
-            log.warning("saving image %d of run %s without metadata: %s", index, run_id, exc)
-        except Exception:  # a paid image is never dropped because its metadata failed
-            log.exception("saving image %d of run %s without metadata", index, run_id)
-        return data
+        meta = image_metadata(
+            model=run.model if run else "",
+            input=self._inflate(run.input, run.blobs) if run else {},
+            task_id=run.task_id if run else None,
+            run_id=run_id,
+            created=run.created if run else self._clock(),
+            index=index,
+        )
+        # ``embed`` is this module's name, looked up at call time (tests make it fail).
+        return with_metadata(data, content_type, meta, embed=embed)
 
     def _store_blobs(self, value: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """Move long data: URIs out of ``value`` into ``blobs/``; returns the marked copy."""
@@ -707,15 +776,6 @@ def _check_run_id(run_id: object) -> None:
         raise ValueError(f"run_id must be a non-empty string, got {run_id!r}")
 
 
-def _file_stem(run_id: str) -> str:
-    """A file-name-safe stem for a run id; a hash keeps distinct ids distinct after cleaning."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]+", "_", run_id).strip("_")[:80]
-    if cleaned != run_id:
-        digest = hashlib.sha256(run_id.encode("utf-8")).hexdigest()[:10]
-        cleaned = f"{cleaned}-{digest}" if cleaned else f"run-{digest}"
-    return cleaned
-
-
 def _is_secret_name(name: str) -> bool:
     normalised = re.sub(r"[^a-z0-9]", "", name.lower())
     return normalised in _SECRET_NAMES or normalised.endswith("apikey")
@@ -769,29 +829,28 @@ def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def _write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+def _quick_write(path: Path, data: bytes) -> None:
+    """An atomic write without fsync (for copies the history does not depend on)."""
+    _write_atomic(path, data, durable=False)
 
-    The bytes go to a temporary file in the same folder, are fsync'ed, then ``os.replace``
-    moves the file into place (atomic on POSIX and Windows). On failure nothing is left behind.
-    """
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+
+def _names(folder: Path) -> list[str]:
+    """The names in ``folder`` ([] when it does not exist)."""
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        _unlink(temp)
-        raise
-    if durable:
-        fsync_folder(path.parent)
+        return os.listdir(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _unlink_if_older(path: Path, cutoff: float) -> None:
+    """Delete ``path`` if it is a regular file last modified before ``cutoff`` (Unix time)."""
+    try:
+        status = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISREG(status.st_mode) and status.st_mtime < cutoff:
+        log.info("removing %s, left behind by an interrupted write", path)
+        _unlink(path)
 
 
 # --- export index --------------------------------------------------------------------------------

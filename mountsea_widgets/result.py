@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import io
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from .images import EXTENSIONS, decode_image, safe_file_name, thumbnail
+from .image_files import file_stem, image_metadata, save_images
+from .images import EXTENSIONS, decode_image, thumbnail
 
 
 class Result:
@@ -21,7 +22,9 @@ class Result:
 
     ``input`` is the JSON that was sent (after validation), ``image_bytes`` the downloaded
     files (kept because result URLs may expire), ``raw`` the hub's last task body.
-    ``images`` decodes the bytes lazily, through the safe decoder.
+    ``images`` decodes the bytes lazily, through the safe decoder. ``run_id`` and ``created``
+    (Unix time) name the run the task belongs to (set by ``mw.generate`` and the Studio; a bare
+    client's result has no run id and is stamped when it is made); saved files carry them.
 
     Once the images are saved (the Studio's history does it), :meth:`keep_on_disk` drops the
     bytes from memory: ``image_bytes`` and ``images`` then read the saved files, so hundreds
@@ -40,8 +43,12 @@ class Result:
         content_types: Sequence[str] = (),
         elapsed_s: float | None = None,
         raw: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        created: float | None = None,
     ) -> None:
         self.task_id = task_id
+        self.run_id = run_id
+        self.created = float(created) if created is not None else time.time()
         self.model = model
         self.input: dict[str, Any] = dict(input or {})
         self.status = status
@@ -121,39 +128,40 @@ class Result:
         return list(self._images)
 
     def file_names(self) -> list[str]:
-        """The names :meth:`save` uses: ``<task_id>_<n>.<ext>``, sanitised, n from 1."""
-        stem = safe_file_name(self.task_id, "task")
-        names = []
-        for number, content_type in enumerate(self.content_types[: self.image_count], 1):
-            ext = EXTENSIONS.get(content_type, "img")
-            names.append(safe_file_name(f"{stem}_{number}.{ext}", f"image_{number}.{ext}"))
-        return names
+        """The names :meth:`save` gives the images first: ``<task_id>_<n>.<ext>``, n from 1.
+
+        The task id is cleaned for any file system; an id that cleaning changed or shortened
+        gets a short hash of the whole id, so two tasks never share names. When a file of that
+        name already holds other bytes, :meth:`save` picks ``<task_id>_<n>-2.<ext>`` instead.
+        """
+        stem = file_stem(self.task_id, "task")
+        return [f"{stem}_{number}.{ext}" for number, ext in enumerate(self._extensions(), 1)]
+
+    def _extensions(self) -> list[str]:
+        return [EXTENSIONS.get(kind, "img") for kind in self.content_types[: self.image_count]]
 
     def save(self, folder: str | os.PathLike[str]) -> list[Path]:
         """Write every image into ``folder`` (created if missing); returns the paths written.
 
         Names are deterministic and sanitised (see :meth:`file_names`); a file never lands
-        outside ``folder`` whatever the task id says. Each PNG, JPEG or WebP file carries the
-        model, input and task id (``mw.read_metadata`` reads them back); other formats are
-        written as received.
+        outside ``folder`` whatever the task id says, and nothing is overwritten: saving the
+        same images again returns the files already there. Each PNG, JPEG or WebP file carries
+        the model, input, task id, run id, created time and index (``mw.read_metadata`` reads
+        them back); other formats are written as received.
         """
-        from .metadata import MetadataError, embed
+        images = list(zip(self.image_bytes, self.content_types, self._extensions(), strict=False))
+        return save_images(folder, file_stem(self.task_id, "task"), images, self.metadata)
 
-        root = Path(folder).expanduser()
-        root.mkdir(parents=True, exist_ok=True)
-        resolved_root = root.resolve()
-        paths = []
-        for index, (name, data) in enumerate(zip(self.file_names(), self.image_bytes, strict=True)):
-            path = root / name
-            if path.resolve().parent != resolved_root:
-                raise ValueError(f"refusing to write {name!r} outside {str(root)!r}")
-            meta = {"model": self.model, "input": self.input, "task_id": self.task_id}
-            # Another format cannot hold metadata: its bytes are still saved, as received.
-            with contextlib.suppress(MetadataError):
-                data = embed(data, self.content_types[index], {**meta, "index": index})
-            path.write_bytes(data)
-            paths.append(path)
-        return paths
+    def metadata(self, index: int) -> dict[str, Any]:
+        """The metadata saved with image ``index`` (from 0)."""
+        return image_metadata(
+            model=self.model,
+            input=self.input,
+            task_id=self.task_id,
+            run_id=self.run_id,
+            created=self.created,
+            index=index,
+        )
 
     def _repr_png_(self) -> bytes | None:
         """The first image as PNG bytes (Jupyter's image display)."""

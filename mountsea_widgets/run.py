@@ -465,6 +465,7 @@ async def _complete(run: Run, history: History | None, result: Result) -> None:
     could not be written, the run stays pending there, so the next session downloads again.
     """
     elapsed = max(0.0, run.clock() - run.started)
+    result.run_id, result.created = run.run_id, run.started  # saved copies name their run
     # Writing files and making thumbnails is slow work: off the loop, which keeps polling.
     keeping = asyncio.ensure_future(asyncio.to_thread(_keep_images, run, history, result))
     cancelled = False
@@ -626,41 +627,34 @@ def image_loaders(run: Run) -> list[Callable[[], bytes]]:
 def save_run(run: Run, folder: str | Path) -> list[Path]:
     """Write ``run``'s images into ``folder`` (created if missing), with metadata embedded.
 
-    File names are ``<task id>_<n>.<ext>``, sanitised; nothing is written outside ``folder``.
-    Each file carries the model, input and task id (``mw.read_metadata`` reads them back).
+    The same files as ``run.result.save(folder)``: ``<task id>_<n>.<ext>``, sanitised, never
+    outside ``folder``, never overwriting another file. Each carries the model, input, task id,
+    run id, created time and index (``mw.read_metadata`` reads them back). A run rebuilt from
+    the history (no result in memory) saves copies of its history files.
     """
-    from .images import safe_file_name
-    from .metadata import MetadataError, embed, extension_for
+    from .image_files import file_stem, image_metadata, save_images
+    from .metadata import extension_for
 
-    root = Path(folder).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
-    resolved_root = root.resolve()
-    stem = safe_file_name(run.task_id or run.run_id, "run")
-    types = list(run.result.content_types) if run.result is not None else []
-    paths: list[Path] = []
-    for index, load in enumerate(image_loaders(run)):
+    if run.result is not None and run.result.image_count:
+        return run.result.save(folder)
+
+    def metadata(index: int) -> dict[str, Any]:
+        return image_metadata(
+            model=run.model,
+            input=run.input,
+            task_id=run.task_id,
+            run_id=run.run_id,
+            created=run.started,
+            index=index,
+        )
+
+    images = []
+    for load in image_loaders(run):
         data = load()
-        content_type = types[index] if index < len(types) else ""
-        meta = {
-            "model": run.model,
-            "input": run.input,
-            "task_id": run.task_id,
-            "run_id": run.run_id,
-            "created": run.started,
-            "index": index,
-        }
-        try:
-            data = embed(data, content_type, meta)
-        except MetadataError as exc:
-            log.info("saving image %d of run %s without metadata: %s", index, run.run_id, exc)
-        ext = extension_for(data, content_type or None)
-        name = safe_file_name(f"{stem}_{index + 1}.{ext}", f"image_{index + 1}.{ext}")
-        path = root / name
-        if path.resolve().parent != resolved_root:
-            raise ValueError(f"refusing to write {name!r} outside {str(root)!r}")
-        path.write_bytes(data)
-        paths.append(path)
-    return paths
+        images.append((data, "", extension_for(data)))
+    # As Result.file_names names them, so both ways give the same files.
+    stem = file_stem(run.task_id, "task") if run.task_id else file_stem(run.run_id, "run")
+    return save_images(folder, stem, images, metadata)
 
 
 def generation_code(model: str, input: Mapping[str, Any]) -> str:
