@@ -32,6 +32,7 @@ from .errors import (
     RateLimitError,
     ServerError,
     TaskFailedError,
+    TaskIdError,
     TaskTimeoutError,
 )
 from .run_journal import RunJournal
@@ -69,6 +70,12 @@ def default_deadline(expected_s: float) -> float:
     return max(DEADLINE_FACTOR * max(expected_s, 0.0), MIN_DEADLINE_S)
 
 
+def _shown_id(task_id: str | None, limit: int = 80) -> str:
+    """A task id as a message shows it: whole when short, else its start (the run keeps it all)."""
+    text = str(task_id)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 def cancel_message(task_id: str | None) -> str:
     """What a local cancel means, in words (the hub documents no cancel endpoint)."""
     if task_id is None:
@@ -77,8 +84,8 @@ def cancel_message(task_id: str | None) -> str:
             "the provider may still run (and bill) it."
         )
     return (
-        f"Stopped waiting for task {task_id}. The hub has no cancel endpoint: the provider may "
-        f"still finish (and bill) it; its result is not fetched."
+        f"Stopped waiting for task {_shown_id(task_id)}. The hub has no cancel endpoint: the "
+        "provider may still finish (and bill) it; its result is not fetched."
     )
 
 
@@ -410,6 +417,10 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
     except TaskFailedError as exc:
         status = exc.status if exc.status in ("failed", "timeout", "cancelled") else "failed"
         _finish(run, history, status, describe_error(exc), exc)
+    except TaskIdError as exc:
+        # An id no poll can carry (refused before sending): polling again would fail the same
+        # way, so the run ends here; the journal keeps the id, to look the task up on the hub.
+        _finish(run, history, "error", describe_error(exc), exc)
     except Exception as exc:
         if run.task_id is None:
             _finish(run, history, "error", describe_error(exc), exc)
@@ -432,8 +443,8 @@ def _keep_pending(run: Run, history: History | None, error: Exception) -> None:
     elapsed = max(0.0, run.clock() - run.started)
     kept = "it is kept in the history, and " if history is not None else ""
     hint = (
-        f" Task {run.task_id} may still finish: {kept}Resume polls it again (nothing is "
-        "submitted twice)."
+        f" Task {_shown_id(run.task_id)} may still finish: {kept}Resume polls it again (nothing "
+        "is submitted twice)."
     )
     # Shown on the run (its cell says why and offers Resume), so a log line is only a trace.
     log.info("run %s: task %s kept pending after %r", run.run_id, run.task_id, error)

@@ -496,9 +496,15 @@ def test_resuming_a_journalled_absurd_id_is_a_typed_error_and_the_run_stays_find
 
     assert isinstance(run.exception, errors.TaskIdError)
     assert "70,004 characters" in (run.error or "")
+    assert len(run.error or "") < 2000  # the start of the id, never all 70 KB of it
     assert hub.requests == []
+    # No poll could ever carry it: the run ends (not pending, so no Resume refuses it again),
+    # and the history keeps the whole id to look the task up by.
     entry = History(history.folder).get("left-behind")
-    assert entry.is_pending and entry.task_id == LONG_ID  # still in the history, findable
+    assert entry.status == "error" and not entry.is_pending and entry.task_id == LONG_ID
+    with Client(base_url=hub.url, sleep=fake.sleep, clock=fake.clock) as client:
+        assert History(history.folder).resume(client=client) == []
+    assert hub.requests == []
 
 
 def test_a_run_whose_submit_answers_an_absurd_id_ends_in_its_error_naming_the_id_start(
