@@ -29,6 +29,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 import mountsea_widgets.client as client_module
+import mountsea_widgets.client._base as client_base  # where downloads read their limit
 from mountsea_widgets import errors
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
@@ -269,7 +270,7 @@ def test_every_hostile_answer_is_a_clear_error_and_nothing_escapes(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(client_module, "MAX_IMAGE_BYTES", IMAGE_LIMIT)
+    monkeypatch.setattr(client_base, "MAX_IMAGE_BYTES", IMAGE_LIMIT)
     work = tmp_path / "work" / "deep" / "er"
     work.mkdir(parents=True)
     monkeypatch.chdir(work)  # a relative "../../x" would land in tmp_path/work

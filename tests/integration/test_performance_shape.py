@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from mountsea_widgets import client as client_module
 from mountsea_widgets import images
+from mountsea_widgets.client import _protocol as client_protocol  # where images are verified
 from mountsea_widgets.comparison import compare
 from mountsea_widgets.history import History
 from mountsea_widgets.images import MAX_THUMBNAIL_BYTES, decode_image, thumbnail
@@ -101,7 +101,7 @@ def test_thumbnails_and_verification_run_off_the_runner_loop(
     make_studio: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: dict[str, list[threading.Thread]] = {"thumbnail": [], "verify": []}
-    real_thumbnail, real_decode = images.thumbnail, client_module.decode_image
+    real_thumbnail, real_decode = images.thumbnail, client_protocol.decode_image
 
     def recording_thumbnail(data: bytes, *args: Any, **kwargs: Any) -> bytes:
         threads["thumbnail"].append(threading.current_thread())
@@ -112,7 +112,7 @@ def test_thumbnails_and_verification_run_off_the_runner_loop(
         return real_decode(data)
 
     monkeypatch.setattr(images, "thumbnail", recording_thumbnail)
-    monkeypatch.setattr(client_module, "decode_image", recording_decode)
+    monkeypatch.setattr(client_protocol, "decode_image", recording_decode)
     monkeypatch.setattr("mountsea_widgets.widgets.gallery.thumbnail", recording_thumbnail)
     studio = make_studio()
     run = _generate(studio, "two cubes", num_images=2)

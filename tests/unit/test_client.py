@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 import mountsea_widgets.client as client_module
+import mountsea_widgets.client._base as client_base  # where downloads read their limit
 from mountsea_widgets import errors
 from mountsea_widgets.client import DEFAULT_BASE_URL, AsyncClient, Client
 from mountsea_widgets.result import Result
@@ -913,7 +914,7 @@ def test_declared_oversized_body_is_refused_unread(harness: Harness, scripted_hu
 def test_streamed_oversized_body_is_cut(
     harness: Harness, scripted_hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(client_module, "MAX_IMAGE_BYTES", 10_000)
+    monkeypatch.setattr(client_base, "MAX_IMAGE_BYTES", 10_000)
     sent: list[int] = []
 
     class Endless(httpx.SyncByteStream, httpx.AsyncByteStream):
