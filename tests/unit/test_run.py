@@ -495,7 +495,7 @@ def test_images_the_history_cannot_save_are_shown_and_downloaded_again_later(
 def test_images_written_before_a_later_one_fails_are_journalled(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import mountsea_widgets.history as history_module
+    import mountsea_widgets.history._store as history_module  # where images are written
 
     history = History(tmp_path / "history")
     history.start("r1", "nano-banana", {"prompt": "x"})

@@ -1,41 +1,9 @@
-"""The history of runs, kept on disk so that nothing paid for is ever lost.
-
-Every run is journalled as it happens: its model and input before it is submitted, its task id
-the moment the hub returns one (before any polling, so a crashed kernel can resume it), its
-images as soon as they are downloaded, and how it ended. Restart the kernel, open a ``History``
-on the same folder, and :meth:`History.pending` lists the tasks to resume polling.
-
-Layout of the history folder (default: ``$MOUNTSEA_HISTORY_DIR``, else
-``$XDG_DATA_HOME/mountsea-widgets/history``, else ``~/.local/share/mountsea-widgets/history``)::
-
-    journal.jsonl           one JSON record per line: start, submitted, images, finished, removed
-    images/<run>_<n>.png    the images, with the generation metadata embedded (see metadata.py)
-    images/.thumbs/         thumbnails, made on first request and cached
-    blobs/<sha256>.txt      long data: URIs from inputs (reference images), stored once each
-
-Why a JSONL journal and not SQLite: the journal is only ever appended to, and an append of one
-line under ``flock`` + ``fsync`` is all the durability and multi-process safety we need (see
-journal.py); a torn last line after a crash is skipped on read. It stays human-readable
-(``tail journal.jsonl``), easy to repair or grep, has no schema migrations, and works the same
-on network and container file systems where SQLite's locking is known to misbehave. Reading
-is incremental (only new bytes are parsed), and long data: URIs live in ``blobs/`` so the
-journal stays small: thousands of runs load in milliseconds. Images are never opened to list
-the history; :meth:`HistoryEntry.thumbnail` decodes one image, on demand, and caches the result.
-
-Image files are written by :mod:`mountsea_widgets.image_files` (the writer ``Result.save`` and
-the Studio's Save use too): atomically, never over another file, named ``<run_id>_<n>.<ext>``
-from our own run id (made file-name safe) and the type the bytes really are, never from
-anything a server sent. What a killed process left (temporary files, images never journalled)
-is removed when a history is first read; see :meth:`History._remove_leftovers`.
-"""
+"""The history store: the journal replayed into runs, and every change written to it."""
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import csv
 import hashlib
-import io
 import json
 import logging
 import os
@@ -47,12 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from .errors import scrub
-from .image_files import (
+from ..errors import scrub
+from ..image_files import (
     MAX_CANDIDATES,
     copy_names,
     file_stem,
@@ -61,162 +28,34 @@ from .image_files import (
     with_metadata,
     write_image,
 )
-from .image_files import write_atomic as _write_atomic
-from .journal import Journal
-from .metadata import embed, extension_for, shorten_data_uris
-from .spreadsheet import text_cell
-from .statuses import JOURNAL_CREATED, JOURNAL_SUBMITTED
+from ..image_files import write_atomic as _write_atomic
+from ..journal import Journal
+from ..metadata import embed, extension_for
+from ._blobs import Blobs
+from ._entry import HistoryEntry
+from ._export import _index_csv, _index_row
+from ._layout import (
+    _IMAGE_NAME,
+    _SECRET_NAMES,
+    BLOBS_DIR,
+    IMAGES_DIR,
+    JOURNAL_NAME,
+    LEFTOVER_AGE_S,
+    RECORD_VERSION,
+    STATUS_CREATED,
+    STATUS_SUBMITTED,
+    THUMBS_DIR,
+    TYPICAL_WINDOW,
+    _unlink,
+    default_folder,
+)
+from ._thumbnails import _remove_thumbnails
 
 if TYPE_CHECKING:
-    from .client import AsyncClient, Client
-    from .run import Run
+    from ..client import AsyncClient, Client
+    from ..run import Run
 
-__all__ = ["History", "HistoryEntry", "cached_thumbnail", "default_folder", "open_history"]
-
-log = logging.getLogger(__name__)
-
-JOURNAL_NAME = "journal.jsonl"
-IMAGES_DIR = "images"
-THUMBS_DIR = ".thumbs"
-BLOBS_DIR = "blobs"
-#: Layout version written into every record.
-RECORD_VERSION = 1
-#: data: URIs in inputs longer than this are stored in ``blobs/`` instead of the journal.
-BLOB_THRESHOLD = 4096
-#: How old (seconds, by the history's clock) a file left by a crash must be before opening a
-#: history removes it: another process sharing the folder may be between writing an image and
-#: journalling it at this very moment, and that file must stay.
-LEFTOVER_AGE_S = 3600.0
-#: How many recently started completed runs of a model :meth:`History.typical_seconds` looks at.
-TYPICAL_WINDOW = 50
-
-#: Status of a run that has been started but has no task id yet (see :mod:`.statuses`).
-STATUS_CREATED = JOURNAL_CREATED
-#: Status of a run whose task id is known and that has not finished.
-STATUS_SUBMITTED = JOURNAL_SUBMITTED
-
-_BLOB_MARK = "mountsea-blob:sha256:"
-#: The names :meth:`History.images` gives image files (extensions as ``extension_for`` picks).
-_IMAGE_NAME = re.compile(r"^(?P<stem>[A-Za-z0-9_-]+)_[0-9]+\.(?:png|jpg|webp|bin)$")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_SECRET_NAMES = frozenset(
-    {
-        "apikey",
-        "xapikey",
-        "authorization",
-        "auth",
-        "authtoken",
-        "accesstoken",
-        "bearer",
-        "token",
-        "secret",
-        "clientsecret",
-        "password",
-    }
-)
-
-
-def default_folder() -> Path:
-    """Where the history lives unless a folder is given (see the module docstring)."""
-    configured = os.environ.get("MOUNTSEA_HISTORY_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME")
-    # The XDG spec says relative values are invalid and must be ignored.
-    base = Path(data_home) if data_home and os.path.isabs(data_home) else None
-    if base is None:
-        base = Path.home() / ".local" / "share"
-    return base / "mountsea-widgets" / "history"
-
-
-# --- entries -------------------------------------------------------------------------------------
-
-
-@dataclass(repr=False)
-class HistoryEntry:
-    """One run as the history knows it (a merged view of its journal records).
-
-    ``status`` is ``created`` (not submitted yet), ``submitted`` (task id known, not finished)
-    or whatever the run ended with (``completed``, ``failed``, ``cancelled``...). ``files``
-    are absolute paths of the saved images, in arrival order. ``created``, ``finished`` and
-    ``submitted_at`` are Unix times.
-    """
-
-    run_id: str
-    model: str
-    input: dict[str, Any]
-    task_id: str | None
-    status: str
-    created: float
-    finished: float | None
-    elapsed_s: float | None
-    error: str | None
-    files: list[Path]
-    submitted_at: float | None = None
-
-    def __repr__(self) -> str:
-        # Short on purpose: inputs can hold megabytes of data: URIs.
-        prompt = self.prompt if len(self.prompt) <= 60 else self.prompt[:57] + "..."
-        return (
-            f"HistoryEntry(run_id={self.run_id!r}, model={self.model!r}, status={self.status!r}, "
-            f"task_id={self.task_id!r}, prompt={prompt!r}, files={len(self.files)})"
-        )
-
-    @property
-    def prompt(self) -> str:
-        """The prompt of the run ('' when it had none)."""
-        prompt = self.input.get("prompt")
-        return prompt if isinstance(prompt, str) else ""
-
-    @property
-    def is_pending(self) -> bool:
-        """True when the task was submitted and has not finished: polling should resume."""
-        return self.task_id is not None and self.finished is None
-
-    def thumbnail(self, max_side: int = 384) -> bytes | None:
-        """A JPEG thumbnail of the first image, or ``None`` when there is none or it is unreadable.
-
-        Lazy: the image is decoded only now, once; the thumbnail is cached beside it in
-        ``.thumbs/`` so later calls (and later sessions) just read the small file.
-        """
-        if max_side < 1:
-            raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
-        if not self.files:
-            return None
-        return _thumbnail_of(self.files[0], int(max_side))
-
-
-def cached_thumbnail(image: str | Path, max_side: int = 384) -> bytes | None:
-    """A JPEG thumbnail of one history image file, cached in ``.thumbs/`` beside it.
-
-    Decodes the image only the first time (per size); ``None`` when it is missing or unreadable.
-    """
-    if max_side < 1:
-        raise ValueError(f"max_side must be a positive number of pixels, got {max_side!r}")
-    return _thumbnail_of(Path(image), int(max_side))
-
-
-def _thumbnail_of(image: Path, max_side: int) -> bytes | None:
-    cached = image.parent / THUMBS_DIR / f"{image.stem}.{max_side}.jpg"
-    try:
-        if cached.stat().st_mtime >= image.stat().st_mtime:
-            return cached.read_bytes()
-    except OSError:
-        pass  # no cache yet (or the image is gone: handled below)
-    from .errors import ImageError
-    from .images import thumbnail
-
-    try:
-        data = thumbnail(image.read_bytes(), max_side)
-    except (OSError, ImageError) as exc:
-        log.warning("no thumbnail for %s: %s", image, exc)
-        return None
-    try:
-        cached.parent.mkdir(exist_ok=True)
-        _write_atomic(cached, data, durable=False)
-    except OSError as exc:  # a read-only history still shows thumbnails
-        log.info("could not cache the thumbnail of %s: %s", image, exc)
-    return data
+log = logging.getLogger("mountsea_widgets.history")
 
 
 # --- the store -----------------------------------------------------------------------------------
@@ -265,7 +104,7 @@ class History:
         self._removed: set[str] = set()
         self._seq = 0
         self._lock = threading.RLock()
-        self._blob_cache: dict[str, str] = {}
+        self._blobs = Blobs(self.folder / BLOBS_DIR)
         #: Whether the leftovers of killed writes were looked for (done on the first reading,
         #: which the Studio does off the kernel's thread).
         self._tidied = False
@@ -293,7 +132,7 @@ class History:
         _check_run_id(run_id)
         clean = _clean_input(input)
         with self._lock, self._journal.locked():
-            journalled, blobs = self._store_blobs(clean)
+            journalled, blobs = self._blobs.store(clean)
             self._append(
                 {
                     "op": "start",
@@ -430,7 +269,7 @@ class History:
         Returns the runs resumed here (see each ``run.status`` / ``run.error``). ``client``:
         a client for the hub the tasks were created on (default: the configured one).
         """
-        from .launch import Launcher
+        from ..launch import Launcher
 
         launcher = Launcher(client, self)  # a client that cannot work is refused here
 
@@ -506,8 +345,7 @@ class History:
                 _remove_thumbnails(path)
             still_used = {sha for other in self._runs.values() for sha in other.blobs}
             for sha in set(run.blobs) - still_used:
-                _unlink(self.folder / BLOBS_DIR / f"{sha}.txt")
-                self._blob_cache.pop(sha, None)
+                self._blobs.forget(sha)
 
     def export(self, run_ids: Iterable[str], folder: str | Path) -> Path:
         """Copy the images of ``run_ids`` to ``folder`` with an ``index.csv`` and ``index.json``.
@@ -673,7 +511,7 @@ class History:
         return HistoryEntry(
             run_id=run.run_id,
             model=run.model,
-            input=self._inflate(run.input, run.blobs),
+            input=self._blobs.inflate(run.input, run.blobs),
             task_id=run.task_id,
             status=run.status,
             created=run.created,
@@ -700,7 +538,7 @@ class History:
     ) -> bytes:
         meta = image_metadata(
             model=run.model if run else "",
-            input=self._inflate(run.input, run.blobs) if run else {},
+            input=self._blobs.inflate(run.input, run.blobs) if run else {},
             task_id=run.task_id if run else None,
             run_id=run_id,
             created=run.created if run else self._clock(),
@@ -708,64 +546,6 @@ class History:
         )
         # ``embed`` is this module's name, looked up at call time (tests make it fail).
         return with_metadata(data, content_type, meta, embed=embed)
-
-    def _store_blobs(self, value: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        """Move long data: URIs out of ``value`` into ``blobs/``; returns the marked copy."""
-        blobs: list[str] = []
-
-        def walk(item: Any) -> Any:
-            if isinstance(item, str) and len(item) > BLOB_THRESHOLD and item[:5] == "data:":
-                raw = item.encode("utf-8")
-                sha = hashlib.sha256(raw).hexdigest()
-                path = self.folder / BLOBS_DIR / f"{sha}.txt"
-                if not path.exists():
-                    path.parent.mkdir(exist_ok=True)
-                    _write_atomic(path, raw)
-                self._blob_cache[sha] = item
-                if sha not in blobs:
-                    blobs.append(sha)
-                return _BLOB_MARK + sha
-            if isinstance(item, dict):
-                return {k: walk(v) for k, v in item.items()}
-            if isinstance(item, list):
-                return [walk(v) for v in item]
-            return item
-
-        marked: dict[str, Any] = walk(value)
-        return marked, blobs
-
-    def _inflate(self, value: dict[str, Any], blobs: list[str]) -> dict[str, Any]:
-        """A fresh copy of a journalled input with its blob marks replaced by the data: URIs."""
-        if not blobs:
-            return copy.deepcopy(value)
-        allowed = set(blobs)
-
-        def walk(item: Any) -> Any:
-            if isinstance(item, str) and item.startswith(_BLOB_MARK):
-                sha = item[len(_BLOB_MARK) :]
-                if sha in allowed and _SHA256.match(sha):
-                    return self._blob(sha, item)
-                return item
-            if isinstance(item, dict):
-                return {k: walk(v) for k, v in item.items()}
-            if isinstance(item, list):
-                return [walk(v) for v in item]
-            return item
-
-        inflated: dict[str, Any] = walk(value)
-        return inflated
-
-    def _blob(self, sha: str, mark: str) -> str:
-        cached = self._blob_cache.get(sha)
-        if cached is None:
-            try:
-                cached = (self.folder / BLOBS_DIR / f"{sha}.txt").read_text("utf-8")
-            except OSError as exc:
-                log.warning("input blob %s is missing: %s", sha, exc)
-                return mark
-            # Kept in memory: the same reference image is usually reused across many runs.
-            self._blob_cache[sha] = cached
-        return cached
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -813,22 +593,6 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def _remove_thumbnails(image: Path) -> None:
-    """Delete every cached thumbnail size of ``image``."""
-    prefix = image.stem + "."
-    try:
-        names = os.listdir(image.parent / THUMBS_DIR)
-    except OSError:
-        return
-    for name in names:
-        if name.startswith(prefix) and name.endswith(".jpg"):
-            _unlink(image.parent / THUMBS_DIR / name)
-
-
-def _unlink(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
 def _quick_write(path: Path, data: bytes) -> None:
     """An atomic write without fsync (for copies the history does not depend on)."""
     _write_atomic(path, data, durable=False)
@@ -851,67 +615,6 @@ def _unlink_if_older(path: Path, cutoff: float) -> None:
     if stat.S_ISREG(status.st_mode) and status.st_mtime < cutoff:
         log.info("removing %s, left behind by an interrupted write", path)
         _unlink(path)
-
-
-# --- export index --------------------------------------------------------------------------------
-
-
-def _iso(stamp: float | None) -> str:
-    if stamp is None:
-        return ""
-    return datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="seconds")
-
-
-def _index_row(entry: HistoryEntry, names: list[str]) -> dict[str, Any]:
-    return {
-        "run_id": entry.run_id,
-        "model": entry.model,
-        "prompt": entry.prompt,
-        "status": entry.status,
-        "task_id": entry.task_id,
-        "created": entry.created,
-        "created_utc": _iso(entry.created),
-        "finished": entry.finished,
-        "elapsed_s": entry.elapsed_s,
-        "error": entry.error,
-        "files": names,
-        "input": entry.input,
-    }
-
-
-_CSV_COLUMNS = (
-    "run_id",
-    "created_utc",
-    "model",
-    "prompt",
-    "status",
-    "task_id",
-    "elapsed_s",
-    "error",
-    "files",
-    "input",
-)
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return text_cell(value if isinstance(value, str) else str(value))  # never a live formula
-
-
-def _index_csv(rows: list[dict[str, Any]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(_CSV_COLUMNS)
-    for row in rows:
-        shortened, _ = shorten_data_uris(row["input"])
-        cells = dict(row, files=";".join(row["files"]))
-        cells["input"] = json.dumps(shortened, ensure_ascii=False, separators=(",", ":"))
-        writer.writerow([_csv_cell(cells[column]) for column in _CSV_COLUMNS])
-    # UTF-8 with BOM so spreadsheet programs detect the encoding of non-ASCII prompts.
-    return buffer.getvalue().encode("utf-8-sig")
 
 
 #: What every ``history=`` argument takes: a History, a folder path, True/None (the standard

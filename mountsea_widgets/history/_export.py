@@ -1,0 +1,76 @@
+"""The index a history export writes beside the copied images: CSV and JSON rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..metadata import shorten_data_uris
+from ..spreadsheet import text_cell
+from ._entry import HistoryEntry
+
+if TYPE_CHECKING:
+    pass
+
+# --- export index --------------------------------------------------------------------------------
+
+
+def _iso(stamp: float | None) -> str:
+    if stamp is None:
+        return ""
+    return datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _index_row(entry: HistoryEntry, names: list[str]) -> dict[str, Any]:
+    return {
+        "run_id": entry.run_id,
+        "model": entry.model,
+        "prompt": entry.prompt,
+        "status": entry.status,
+        "task_id": entry.task_id,
+        "created": entry.created,
+        "created_utc": _iso(entry.created),
+        "finished": entry.finished,
+        "elapsed_s": entry.elapsed_s,
+        "error": entry.error,
+        "files": names,
+        "input": entry.input,
+    }
+
+
+_CSV_COLUMNS = (
+    "run_id",
+    "created_utc",
+    "model",
+    "prompt",
+    "status",
+    "task_id",
+    "elapsed_s",
+    "error",
+    "files",
+    "input",
+)
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return text_cell(value if isinstance(value, str) else str(value))  # never a live formula
+
+
+def _index_csv(rows: list[dict[str, Any]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(_CSV_COLUMNS)
+    for row in rows:
+        shortened, _ = shorten_data_uris(row["input"])
+        cells = dict(row, files=";".join(row["files"]))
+        cells["input"] = json.dumps(shortened, ensure_ascii=False, separators=(",", ":"))
+        writer.writerow([_csv_cell(cells[column]) for column in _CSV_COLUMNS])
+    # UTF-8 with BOM so spreadsheet programs detect the encoding of non-ASCII prompts.
+    return buffer.getvalue().encode("utf-8-sig")
