@@ -26,11 +26,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mountsea_widgets._connection import make_async_client
+from mountsea_widgets._durations import learned_durations
+from mountsea_widgets._polling import PollSchedule
 from mountsea_widgets.client import AsyncClient
-from mountsea_widgets.connection import make_async_client
-from mountsea_widgets.durations import learned_durations
 from mountsea_widgets.history import TYPICAL_WINDOW, History
-from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.run import Run, execute
 
 from .hubs import running_hub

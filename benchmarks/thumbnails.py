@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from PIL import Image
 
+from mountsea_widgets._images import MAX_THUMBNAIL_BYTES, thumbnail
 from mountsea_widgets.catalog import catalog
-from mountsea_widgets.images import MAX_THUMBNAIL_BYTES, thumbnail
 from mountsea_widgets.simulator.render import RenderCache, plan_images
 
 from .report import Figure, at_most, info

@@ -18,9 +18,9 @@ from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 
 if TYPE_CHECKING:
     from . import simulator
+    from ._generation import agenerate, generate
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare
-    from .generation import agenerate, generate
     from .history import History
     from .metadata import read_metadata
     from .result import Result
@@ -35,8 +35,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "AsyncClient": (".client", "AsyncClient"),
     "Result": (".result", "Result"),
     "TaskStatus": (".task", "TaskStatus"),
-    "generate": (".generation", "generate"),
-    "agenerate": (".generation", "agenerate"),
+    "generate": ("._generation", "generate"),
+    "agenerate": ("._generation", "agenerate"),
     "studio": (".widgets.studio", "studio"),
     "Studio": (".widgets.studio", "Studio"),
     "compare": (".comparison", "compare"),

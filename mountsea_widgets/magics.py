@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 
+from ._image_input import to_reference
 from .catalog import ModelSpec, ParamSpec, catalog
 from .errors import ImageError, Problem, ValidationError
-from .image_input import to_reference
 
 if TYPE_CHECKING:
     from .client import AsyncClient
@@ -218,8 +218,8 @@ def mountsea(line: str, cell: str, *, history: HistoryChoice = None) -> Result |
     """
     from IPython.display import HTML, display
 
-    from .config import settings
-    from .launch import Launcher
+    from ._config import settings
+    from ._launch import Launcher
     from .run import interrupted
     from .widgets.task_cell import TaskCell
 

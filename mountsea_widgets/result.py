@@ -13,8 +13,8 @@ from typing import Any
 
 from PIL import Image
 
-from .image_files import file_stem, image_metadata, save_images
-from .images import EXTENSIONS, decode_image, thumbnail
+from ._image_files import file_stem, image_metadata, save_images
+from ._images import EXTENSIONS, decode_image, thumbnail
 
 
 class Result:

@@ -25,6 +25,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._run_journal import RunJournal
+from ._statuses import FINAL_STATUSES, RUN_STATUSES, run_status
+from ._statuses import INTERRUPTED_MESSAGE as INTERRUPTED_MESSAGE  # where it was always read
 from .catalog import catalog
 from .errors import (
     APIConnectionError,
@@ -35,15 +38,12 @@ from .errors import (
     TaskIdError,
     TaskTimeoutError,
 )
-from .run_journal import RunJournal
-from .statuses import FINAL_STATUSES, RUN_STATUSES, run_status
-from .statuses import INTERRUPTED_MESSAGE as INTERRUPTED_MESSAGE  # where it was always read
 
 if TYPE_CHECKING:
+    from ._runner import Runner
     from .client import AsyncClient
     from .history import History
     from .result import Result
-    from .runner import Runner
     from .task import TaskStatus
 
 log = logging.getLogger("mountsea_widgets.run")
@@ -326,7 +326,7 @@ async def execute(
     Never raises for a failed generation: the outcome is in ``run.status`` / ``run.error``.
     Cancelling the task (``run.cancel()``) records ``cancelled`` and re-raises the cancel.
     """
-    from .recovery import POLLED_ELSEWHERE, TAKEN_OVER, claim
+    from ._recovery import POLLED_ELSEWHERE, TAKEN_OVER, claim
 
     require_async_client(client)
     with claim(run, history) as claimed:
@@ -517,7 +517,7 @@ def _keep_images(
     Once every image is safely on disk the result reads its bytes back from the files, so a
     finished run holds thumbnails only, not megabytes of full-size images.
     """
-    from .images import thumbnail
+    from ._images import thumbnail
 
     pairs = list(zip(result.image_bytes, result.content_types, strict=False))
     files = RunJournal(run, history).images(pairs)
@@ -571,7 +571,7 @@ def start(
     A done-callback turns anything :func:`execute` did not record (cancelled before it began,
     an unexpected crash) into the run's visible state.
     """
-    from .runner import get_runner
+    from ._runner import get_runner
 
     active = runner or get_runner()
     run.reopen()  # a run that lost contact goes again; now, so that waiting on it waits
@@ -643,7 +643,7 @@ def save_run(run: Run, folder: str | Path) -> list[Path]:
     run id, created time and index (``mw.read_metadata`` reads them back). A run rebuilt from
     the history (no result in memory) saves copies of its history files.
     """
-    from .image_files import file_stem, image_metadata, save_images
+    from ._image_files import file_stem, image_metadata, save_images
     from .metadata import extension_for
 
     if run.result is not None and run.result.image_count:

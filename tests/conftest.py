@@ -13,7 +13,7 @@ import pytest
 from tests.helpers.environment import HUB_VARIABLES, isolated_folders
 
 if TYPE_CHECKING:  # the package is imported only once the environment below is set
-    from mountsea_widgets.runner import Runner
+    from mountsea_widgets._runner import Runner
 
 _SANDBOX = Path(tempfile.mkdtemp(prefix="mountsea-tests-"))
 
@@ -35,7 +35,7 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def runner() -> Iterator[Runner]:
     """A runner of the test's own (its loop thread is named ``mountsea-runner-test``), shut
     down after the test."""
-    from mountsea_widgets.runner import Runner
+    from mountsea_widgets._runner import Runner
 
     own = Runner(name="mountsea-runner-test")
     yield own

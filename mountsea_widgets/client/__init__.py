@@ -16,7 +16,7 @@ URL) live in one place.
 
 from __future__ import annotations
 
-from ..config import DEFAULT_BASE_URL
+from .._config import DEFAULT_BASE_URL
 from ._async import AsyncClient
 from ._base import BaseClient, StatusCallback, SubmittedCallback
 from ._protocol import (

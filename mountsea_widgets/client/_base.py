@@ -12,9 +12,13 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from .._config import DEFAULT_BASE_URL, configured, settings
+from .._durations import estimate
+from .._image_input import needs_conversion, prepare_input
+from .._images import MAX_IMAGE_BYTES, parse_data_uri
+from .._polling import PollSchedule
+from .._retry import SUBMIT_RETRY_STATUSES, RetryPolicy, never_sent, parse_retry_after
 from ..catalog import catalog
-from ..config import DEFAULT_BASE_URL, configured, settings
-from ..durations import estimate
 from ..errors import (
     APIConnectionError,
     APIError,
@@ -34,11 +38,7 @@ from ..errors import (
     make_status_error,
     scrub,
 )
-from ..image_input import needs_conversion, prepare_input
-from ..images import MAX_IMAGE_BYTES, parse_data_uri
-from ..polling import PollSchedule
 from ..result import Result
-from ..retry import SUBMIT_RETRY_STATUSES, RetryPolicy, never_sent, parse_retry_after
 from ..task import FAILED, ImageRef, TaskStatus
 from ._protocol import (
     _MAYBE_CREATED,

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from .._images import content_type_of, decode_image
+from .._submission import submitted_task_id
 from ..errors import (
     TaskIdError,
 )
-from ..images import content_type_of, decode_image
-from ..submission import submitted_task_id
 from ..task import TaskStatus
 from ._scrub import _short
 from ._steps import _BodyTooLarge, _BodyTooSlow, _Send

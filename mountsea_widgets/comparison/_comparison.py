@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..launch import Launcher, check_client
+from .._launch import Launcher, check_client
 from ..run import Run, describe_error
 from ._csv import write_csv
 from ._plan import (
@@ -30,10 +30,10 @@ from ._plan import (
 from ._views import cell_view, sheet_cell
 
 if TYPE_CHECKING:
+    from .._contact_sheet import SheetCell
+    from .._runner import Runner
     from ..client import AsyncClient, Client
-    from ..contact_sheet import SheetCell
     from ..history import History, HistoryChoice
-    from ..runner import Runner
     from ..widgets.grid import CellView, ComparisonGrid
 
 log = logging.getLogger("mountsea_widgets.comparison")
@@ -212,7 +212,7 @@ class Comparison:
             if self.done:
                 return self
             raise RuntimeError("this comparison was never started")
-        from ..runner import get_runner
+        from .._runner import get_runner
 
         if get_runner().on_runner_thread():
             raise RuntimeError("wait() would block the runner thread; await the cells instead")
@@ -266,7 +266,7 @@ class Comparison:
         The prompt is the title, models/seeds label the rows, the compared values the columns;
         cells without an image show "n/a", the error, or their status if still running.
         """
-        from ..contact_sheet import render_contact_sheet, save_contact_sheet
+        from .._contact_sheet import render_contact_sheet, save_contact_sheet
 
         sheet, _ = render_contact_sheet(
             self.prompt,
@@ -359,7 +359,7 @@ def compare(
     check_client(client)
     subtitle = ""
     if client is None:
-        from ..config import settings
+        from .._config import settings
 
         subtitle = settings().label
     from ..history import open_history

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .._spreadsheet import from_text_cell, text_cell
 from ..catalog import catalog
-from ..spreadsheet import from_text_cell, text_cell
 from ._plan import RECORD_FIELDS
 
 

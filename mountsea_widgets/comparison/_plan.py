@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._image_input import prepare_input
 from ..catalog import catalog
 from ..errors import ValidationError
-from ..image_input import prepare_input
 from ..run import FINAL_STATUSES, Run
 
 #: How many cells run at the same time unless told otherwise.

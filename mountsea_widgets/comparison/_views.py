@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ._plan import DONE_STATUSES, NOT_APPLICABLE, QUEUED, REJECTED, Cell
 
 if TYPE_CHECKING:
-    from ..contact_sheet import SheetCell
+    from .._contact_sheet import SheetCell
     from ..widgets.grid import CellView
 
 
@@ -40,8 +40,8 @@ def describe(cell: Cell) -> dict[str, str]:
 
 def sheet_cell(cell: Cell) -> SheetCell:
     """What ``cell``'s position on the contact sheet shows (image, caption, or message)."""
-    from ..contact_sheet import SheetCell
-    from ..images import decode_image
+    from .._contact_sheet import SheetCell
+    from .._images import decode_image
 
     view = describe(cell)
     image = None
@@ -72,7 +72,7 @@ def cell_view(cell: Cell, index: int, thumbnails: dict[int, bytes]) -> CellView:
         image = made[0]  # made off the runner loop when the run completed
     elif cell.image_count:
         if index not in thumbnails:
-            from ..images import thumbnail
+            from .._images import thumbnail
 
             try:
                 thumbnails[index] = thumbnail(cell.image_bytes[0], max_side=384)

@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..image_files import write_atomic as _write_atomic
+from .._image_files import write_atomic as _write_atomic
 from ._layout import _BLOB_MARK, _SHA256, BLOB_THRESHOLD, _unlink
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .._spreadsheet import text_cell
 from ..metadata import shorten_data_uris
-from ..spreadsheet import text_cell
 from ._entry import HistoryEntry
 
 if TYPE_CHECKING:

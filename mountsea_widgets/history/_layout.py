@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..statuses import JOURNAL_CREATED, JOURNAL_SUBMITTED
+from .._statuses import JOURNAL_CREATED, JOURNAL_SUBMITTED
 
 if TYPE_CHECKING:
     pass

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from ..errors import scrub
-from ..image_files import (
+from .._image_files import (
     MAX_CANDIDATES,
     copy_names,
     file_stem,
@@ -28,8 +27,9 @@ from ..image_files import (
     with_metadata,
     write_image,
 )
-from ..image_files import write_atomic as _write_atomic
-from ..journal import Journal
+from .._image_files import write_atomic as _write_atomic
+from .._journal import Journal
+from ..errors import scrub
 from ..metadata import embed, extension_for
 from ._blobs import Blobs
 from ._entry import HistoryEntry
@@ -269,7 +269,7 @@ class History:
         Returns the runs resumed here (see each ``run.status`` / ``run.error``). ``client``:
         a client for the hub the tasks were created on (default: the configured one).
         """
-        from ..launch import Launcher
+        from .._launch import Launcher
 
         launcher = Launcher(client, self)  # a client that cannot work is refused here
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..image_files import write_atomic as _write_atomic
+from .._image_files import write_atomic as _write_atomic
 from ._layout import THUMBS_DIR, _unlink
 
 if TYPE_CHECKING:
@@ -33,8 +33,8 @@ def _thumbnail_of(image: Path, max_side: int) -> bytes | None:
             return cached.read_bytes()
     except OSError:
         pass  # no cache yet (or the image is gone: handled below)
+    from .._images import thumbnail
     from ..errors import ImageError
-    from ..images import thumbnail
 
     try:
         data = thumbnail(image.read_bytes(), max_side)

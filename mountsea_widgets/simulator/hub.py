@@ -29,10 +29,10 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
+from .._images import decode_image, parse_data_uri
 from ..catalog import Catalog, ModelSpec
 from ..catalog import catalog as default_catalog
 from ..errors import ImageError, Problem, ValidationError
-from ..images import decode_image, parse_data_uri
 from .clock import Clock, monotonic
 from .faults import Dice, Faults
 from .latency import Latency

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..durations import estimate
+from .._durations import estimate
 
 #: Share of a task's duration spent ``pending`` before it turns ``processing``.
 PENDING_FRACTION = 0.15

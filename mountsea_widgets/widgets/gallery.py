@@ -14,7 +14,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..images import decode_image, thumbnail
+from .._images import decode_image, thumbnail
 from .control_base import close_tree
 
 log = logging.getLogger("mountsea_widgets.gallery")

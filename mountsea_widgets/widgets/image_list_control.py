@@ -12,9 +12,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from .._images import decode_image, parse_data_uri, thumbnail, to_data_uri
 from ..catalog import MAX_DATA_URI_CHARS
 from ..errors import ImageError
-from ..images import decode_image, parse_data_uri, thumbnail, to_data_uri
 from .control_base import (
     _STYLE,
     _UNDER,

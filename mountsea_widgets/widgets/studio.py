@@ -29,14 +29,14 @@ from urllib.parse import urlsplit
 
 import ipywidgets as widgets
 
-from .. import recovery
+from .. import _recovery as recovery
+from .._durations import about
+from .._launch import Launcher
+from .._resumption import run_for_entry
+from .._runner import Runner, RunnerThreadError, get_runner
 from ..catalog import catalog
-from ..durations import about
 from ..errors import MountseaError, ValidationError
-from ..launch import Launcher
-from ..resumption import run_for_entry
 from ..run import Run
-from ..runner import Runner, RunnerThreadError, get_runner
 from .control_base import action_button, close_tree
 from .form import Form
 from .gallery import THUMB_SIDE
@@ -485,7 +485,7 @@ class Studio(widgets.VBox):
         (nano-banana by nano-banana-edit, and so on), keeping the prompt and what still fits.
         Returns the string added.
         """
-        from ..image_input import to_reference
+        from .._image_input import to_reference
 
         reference = to_reference(image)
         model = self.form.model

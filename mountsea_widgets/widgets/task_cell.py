@@ -18,8 +18,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..durations import about
-from ..image_input import reference_for, shorten_data_uris
+from .._durations import about
+from .._image_input import reference_for, shorten_data_uris
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
 from .control_base import action_button, close_tree
 from .gallery import Gallery

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mountsea_widgets._polling import PollSchedule
 from mountsea_widgets.client import AsyncClient
-from mountsea_widgets.polling import PollSchedule
 
 #: The simulator speed these tests run at (tasks this many times faster than the real hub).
 SPEED = 60.0

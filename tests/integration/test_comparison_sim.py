@@ -12,9 +12,9 @@ from PIL import Image
 
 import mountsea_widgets as mw
 from mountsea_widgets import simulator
+from mountsea_widgets._contact_sheet import SheetLayout
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.comparison import NO_SEED_NOTE, read_csv
-from mountsea_widgets.contact_sheet import SheetLayout
 from tests.helpers.waiting import capped_sleep
 
 FOUR = ["nano-banana", "nano-banana-2", "nano-banana-pro", "gpt-image-2"]

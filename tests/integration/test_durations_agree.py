@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from mountsea_widgets._durations import about, estimate
+from mountsea_widgets._launch import Launcher
 from mountsea_widgets.catalog import catalog
-from mountsea_widgets.durations import about, estimate
 from mountsea_widgets.history import History
-from mountsea_widgets.launch import Launcher
 from mountsea_widgets.run import Run
 from mountsea_widgets.simulator import embedded
 from mountsea_widgets.simulator.latency import JITTER, Latency

@@ -15,10 +15,10 @@ from PIL import Image
 
 import mountsea_widgets as mw
 from mountsea_widgets import magics
+from mountsea_widgets._images import parse_data_uri, to_data_uri
 from mountsea_widgets.catalog import TYPICAL_SECONDS
 from mountsea_widgets.client import AsyncClient, Client
 from mountsea_widgets.history import History
-from mountsea_widgets.images import parse_data_uri, to_data_uri
 from mountsea_widgets.result import Result
 from mountsea_widgets.run import run_from_entry
 from mountsea_widgets.simulator import SimulatorServer

@@ -23,11 +23,11 @@ import pytest
 
 import mountsea_widgets as mw
 from mountsea_widgets import errors, simulator
+from mountsea_widgets._runner import Runner
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.comparison import Comparison, plan
 from mountsea_widgets.history import History
 from mountsea_widgets.run import Run, run_from_entry, start
-from mountsea_widgets.runner import Runner
 from mountsea_widgets.widgets.studio import Studio
 from tests.helpers.waiting import short_sleep
 

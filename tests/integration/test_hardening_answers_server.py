@@ -27,10 +27,10 @@ import pytest
 from PIL import Image
 
 from mountsea_widgets import errors
+from mountsea_widgets._runner import Runner
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
 from mountsea_widgets.run import Run, start
-from mountsea_widgets.runner import Runner
 
 pytestmark = pytest.mark.timeout(120)
 

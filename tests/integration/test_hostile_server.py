@@ -31,11 +31,11 @@ import pytest
 import mountsea_widgets.client as client_module
 import mountsea_widgets.client._base as client_base  # where downloads read their limit
 from mountsea_widgets import errors
+from mountsea_widgets._polling import PollSchedule
+from mountsea_widgets._runner import Runner
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
-from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.run import Run, save_run
-from mountsea_widgets.runner import Runner
 from mountsea_widgets.widgets.studio import Studio
 from tests.helpers.images import png_chunk, solid_png
 

@@ -18,8 +18,8 @@ import pytest
 
 import mountsea_widgets as mw
 from mountsea_widgets import magics, simulator
+from mountsea_widgets._launch import Launcher
 from mountsea_widgets.history import History
-from mountsea_widgets.launch import Launcher
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_SUBMIT
 from mountsea_widgets.widgets.studio import Studio

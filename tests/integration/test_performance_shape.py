@@ -20,12 +20,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from mountsea_widgets import images
+from mountsea_widgets import _images as images
+from mountsea_widgets._images import MAX_THUMBNAIL_BYTES, decode_image, thumbnail
+from mountsea_widgets._runner import get_runner
 from mountsea_widgets.client import _protocol as client_protocol  # where images are verified
 from mountsea_widgets.comparison import compare
 from mountsea_widgets.history import History
-from mountsea_widgets.images import MAX_THUMBNAIL_BYTES, decode_image, thumbnail
-from mountsea_widgets.runner import get_runner
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
 from tests.helpers.simulated_client import FastClient as SimulatedClient

@@ -24,11 +24,13 @@ import pytest
 from PIL import Image
 
 import mountsea_widgets as mw
-from mountsea_widgets import recovery, resumption, simulator
+from mountsea_widgets import _recovery as recovery
+from mountsea_widgets import _resumption as resumption
+from mountsea_widgets import simulator
+from mountsea_widgets._journal import Journal
+from mountsea_widgets._resumption import SUBMITTING_ELSEWHERE
 from mountsea_widgets.history import History, cached_thumbnail
-from mountsea_widgets.journal import Journal
 from mountsea_widgets.metadata import read_metadata
-from mountsea_widgets.resumption import SUBMITTING_ELSEWHERE
 from mountsea_widgets.run import INTERRUPTED_MESSAGE, Run, execute, start
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_TASK

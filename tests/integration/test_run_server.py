@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from mountsea_widgets import simulator
+from mountsea_widgets._runner import Runner
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
 from mountsea_widgets.run import Run, execute, start
-from mountsea_widgets.runner import Runner
 
 
 def test_an_unreachable_hub_is_an_error_not_a_lost_traceback() -> None:

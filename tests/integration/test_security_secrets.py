@@ -26,7 +26,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import mountsea_widgets as mw
-from mountsea_widgets import config, errors, simulator
+from mountsea_widgets import _config as config
+from mountsea_widgets import errors, simulator
 from mountsea_widgets.client import AsyncClient, Client
 from mountsea_widgets.history import History
 from mountsea_widgets.run import Run, start

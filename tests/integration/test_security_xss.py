@@ -25,9 +25,9 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import mountsea_widgets as mw
 from mountsea_widgets import magics, simulator
+from mountsea_widgets._polling import PollSchedule
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
-from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.result import Result
 from mountsea_widgets.widgets.studio import Studio
 from mountsea_widgets.widgets.task_cell import TaskCell

@@ -79,7 +79,7 @@ def test_ctrl_c_stops_a_blocking_generate_at_once_and_keeps_the_task_id(
     )
     assert json.loads(after.stdout) == ["completed", 1]
     failures = kernel.execute(
-        "from mountsea_widgets.runner import get_runner\n"
+        "from mountsea_widgets._runner import get_runner\n"
         "print(json.dumps([repr(e) for e in get_runner().failures]))"
     )
     assert json.loads(failures.stdout) == []

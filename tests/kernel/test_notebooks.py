@@ -13,7 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from PIL import Image
 
-from mountsea_widgets.contact_sheet import DEFAULT_CELL_SIZE, SheetLayout
+from mountsea_widgets._contact_sheet import DEFAULT_CELL_SIZE, SheetLayout
 from tests.helpers.environment import HUB_VARIABLES, isolated_folders
 
 pytestmark = pytest.mark.kernel

@@ -23,7 +23,7 @@ import json, time
 from mountsea_widgets import simulator
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
-from mountsea_widgets.polling import PollSchedule
+from mountsea_widgets._polling import PollSchedule
 from mountsea_widgets.widgets.studio import Studio
 
 SPEED = 30.0
@@ -218,5 +218,5 @@ def test_nothing_was_lost_on_the_way(kernel: KernelDriver) -> None:
     assert "never retrieved" not in stderr and "Traceback" not in stderr
     assert not [m for m in kernel.log if m["msg_type"] == "error"]
     failures = "json.dumps([repr(e) for e in get_runner().failures])"
-    kernel.execute("from mountsea_widgets.runner import get_runner")
+    kernel.execute("from mountsea_widgets._runner import get_runner")
     assert _json(kernel, failures) == []

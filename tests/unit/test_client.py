@@ -23,9 +23,9 @@ import pytest
 import mountsea_widgets.client as client_module
 import mountsea_widgets.client._base as client_base  # where downloads read their limit
 from mountsea_widgets import errors
+from mountsea_widgets._retry import RetryPolicy, parse_retry_after
 from mountsea_widgets.client import DEFAULT_BASE_URL, AsyncClient, Client
 from mountsea_widgets.result import Result
-from mountsea_widgets.retry import RetryPolicy, parse_retry_after
 from mountsea_widgets.task import TaskStatus
 from tests.helpers.images import png_header, solid_png
 

@@ -485,7 +485,7 @@ def test_cancel_stops_running_and_queued_cells() -> None:
 def test_a_comparison_cancelled_while_the_runner_is_busy_still_settles() -> None:
     import threading
 
-    from mountsea_widgets.runner import Runner
+    from mountsea_widgets._runner import Runner
 
     own = Runner(name="mountsea-runner-comparison-cancel")
     busy, release = threading.Event(), threading.Event()

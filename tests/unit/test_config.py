@@ -7,7 +7,8 @@ import asyncio
 import pytest
 
 import mountsea_widgets as mw
-from mountsea_widgets import config, connection
+from mountsea_widgets import _config as config
+from mountsea_widgets import _connection as connection
 from mountsea_widgets.catalog import TYPICAL_SECONDS
 
 

@@ -10,9 +10,7 @@ import pytest
 from PIL import Image, ImageChops, ImageFont
 
 from mountsea_widgets import simulator
-from mountsea_widgets.client import AsyncClient
-from mountsea_widgets.comparison import compare
-from mountsea_widgets.contact_sheet import (
+from mountsea_widgets._contact_sheet import (
     CELL_BACKGROUND,
     SheetCell,
     SheetLayout,
@@ -20,6 +18,8 @@ from mountsea_widgets.contact_sheet import (
     save_contact_sheet,
     wrap_text,
 )
+from mountsea_widgets.client import AsyncClient
+from mountsea_widgets.comparison import compare
 
 RED = (220, 20, 20)
 

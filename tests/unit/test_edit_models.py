@@ -15,7 +15,9 @@ import httpx
 import pytest
 from PIL import Image
 
-from mountsea_widgets import image_input
+from mountsea_widgets import _image_input as image_input
+from mountsea_widgets._image_input import prepare_input, reference_for, to_reference
+from mountsea_widgets._images import parse_data_uri
 from mountsea_widgets.catalog import (
     MAX_DATA_URI_CHARS,
     MAX_DATA_URI_TOTAL_CHARS,
@@ -24,8 +26,6 @@ from mountsea_widgets.catalog import (
 )
 from mountsea_widgets.client import AsyncClient, Client
 from mountsea_widgets.errors import ImageError, ValidationError
-from mountsea_widgets.image_input import prepare_input, reference_for, to_reference
-from mountsea_widgets.images import parse_data_uri
 from mountsea_widgets.magics import parse_line
 from tests.helpers.images import solid_image, solid_png
 

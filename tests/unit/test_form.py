@@ -407,7 +407,7 @@ def _edit_form() -> tuple[Form, UrlListControl]:
 
 
 def test_an_uploaded_file_becomes_a_data_uri_chip() -> None:
-    from mountsea_widgets.images import parse_data_uri
+    from mountsea_widgets._images import parse_data_uri
 
     form, control = _edit_form()
     assert isinstance(control.upload, widgets.FileUpload)
@@ -488,7 +488,7 @@ def test_an_upload_too_big_to_send_inline_is_refused(monkeypatch: pytest.MonkeyP
 
 
 def test_a_pasted_data_uri_moves_into_a_chip() -> None:
-    from mountsea_widgets.images import to_data_uri
+    from mountsea_widgets._images import to_data_uri
 
     form, control = _edit_form()
     uri = to_data_uri(solid_png(MAGENTA, UPLOAD_SIZE))
@@ -520,7 +520,7 @@ def test_eleven_images_in_the_form_are_refused_naming_image_urls() -> None:
 
 
 def test_set_load_and_model_switch_keep_attachments_with_their_names() -> None:
-    from mountsea_widgets.images import to_data_uri
+    from mountsea_widgets._images import to_data_uri
 
     form, control = _edit_form()
     control.attach(solid_png(MAGENTA, UPLOAD_SIZE), "kept.png")

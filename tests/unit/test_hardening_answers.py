@@ -17,10 +17,10 @@ import httpx
 import pytest
 from PIL import Image
 
-import mountsea_widgets.images as images_module
+import mountsea_widgets._images as images_module
 from mountsea_widgets import errors
+from mountsea_widgets._submission import submitted_task_id, submitted_task_ids
 from mountsea_widgets.client import Client
-from mountsea_widgets.submission import submitted_task_id, submitted_task_ids
 from mountsea_widgets.task import TaskStatus, images_from_data, unpack_json_text
 
 KEY = "sk-answers-canary-5678"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mountsea_widgets.journal import Journal
+from mountsea_widgets._journal import Journal
 
 
 def test_deeply_nested_line_is_skipped_and_later_records_survive(tmp_path: Path) -> None:

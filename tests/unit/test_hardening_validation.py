@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import mountsea_widgets as mw
+from mountsea_widgets._launch import Launcher
 from mountsea_widgets.catalog import SEED_RANGE
 from mountsea_widgets.errors import ValidationError
-from mountsea_widgets.launch import Launcher
 
 SEEDED = [model for model, spec in mw.catalog.items() if spec.has("seed")]
 

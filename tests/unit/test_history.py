@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from mountsea_widgets._journal import Journal
 from mountsea_widgets.history import TYPICAL_WINDOW, History, default_folder
 from mountsea_widgets.history import _store as history_module  # where the store reads its tools
-from mountsea_widgets.journal import Journal
 from mountsea_widgets.metadata import read_metadata
 from tests.helpers.images import solid_image, solid_png
 

@@ -166,9 +166,9 @@ _KILLED = textwrap.dedent(
     """
     import io, os, signal, sys
     from PIL import Image
-    import mountsea_widgets.image_files as image_files
+    import mountsea_widgets._image_files as image_files
     from mountsea_widgets.history import History
-    from mountsea_widgets.journal import Journal
+    from mountsea_widgets._journal import Journal
 
     folder, where = sys.argv[1], sys.argv[2]
     buffer = io.BytesIO()

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mountsea_widgets.errors import ImageError
-from mountsea_widgets.images import (
+from mountsea_widgets._images import (
     MAX_PIXELS,
     decode_image,
     parse_data_uri,
@@ -18,6 +17,7 @@ from mountsea_widgets.images import (
     thumbnail,
     to_data_uri,
 )
+from mountsea_widgets.errors import ImageError
 from tests.helpers.images import png_header
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks import poll_bound
 from benchmarks.poll_bound import Plan, best_plan, poll_ratio_bound
-from mountsea_widgets.polling import PollSchedule
+from mountsea_widgets._polling import PollSchedule
 from mountsea_widgets.simulator.latency import JITTER
 
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mountsea_widgets._polling import PollSchedule
 from mountsea_widgets.client import Client
-from mountsea_widgets.polling import PollSchedule
 from mountsea_widgets.simulator import Hub, ManualClock
 from mountsea_widgets.simulator import transport as hub_transport
 from mountsea_widgets.simulator.latency import JITTER
@@ -352,7 +352,7 @@ def _history_with(tmp_path: Any, model: str, durations: list[float]) -> Any:
 
 
 def test_clients_poll_around_the_durations_the_history_measured(tmp_path: Any) -> None:
-    from mountsea_widgets.connection import make_async_client, make_client
+    from mountsea_widgets._connection import make_async_client, make_client
 
     history = _history_with(tmp_path, "gpt-image-2", [20.0, 22.0, 24.0])
     with make_client(base_url=BASE, history=history) as client:
@@ -364,7 +364,7 @@ def test_clients_poll_around_the_durations_the_history_measured(tmp_path: Any) -
 
 
 def test_a_measurement_far_off_the_estimate_is_not_trusted(tmp_path: Any) -> None:
-    from mountsea_widgets.durations import learned_durations
+    from mountsea_widgets._durations import learned_durations
 
     # e.g. a history filled by a simulator running 50x faster than the real hub
     fast = _history_with(tmp_path, "gpt-image-2", [0.7, 0.7, 0.7])
@@ -374,7 +374,7 @@ def test_a_measurement_far_off_the_estimate_is_not_trusted(tmp_path: Any) -> Non
 
 
 def test_an_unreadable_history_leaves_the_estimates(tmp_path: Any) -> None:
-    from mountsea_widgets.durations import learned_durations, learned_windows
+    from mountsea_widgets._durations import learned_durations, learned_windows
 
     class Broken:
         def recent_durations(self, model: str) -> list[float]:
@@ -385,8 +385,8 @@ def test_an_unreadable_history_leaves_the_estimates(tmp_path: Any) -> None:
 
 
 def test_the_finish_window_is_learned_once_the_history_holds_enough_runs(tmp_path: Any) -> None:
-    from mountsea_widgets.connection import make_client
-    from mountsea_widgets.durations import MIN_WINDOW_RUNS, learned_windows
+    from mountsea_widgets._connection import make_client
+    from mountsea_widgets._durations import MIN_WINDOW_RUNS, learned_windows
 
     few = _history_with(tmp_path / "few", "gpt-image-2", [30.0] * (MIN_WINDOW_RUNS - 1))
     assert learned_windows(few) == {}
@@ -402,7 +402,7 @@ def test_the_finish_window_is_learned_once_the_history_holds_enough_runs(tmp_pat
 
 
 def test_an_odd_run_does_not_stretch_the_learned_window(tmp_path: Any) -> None:
-    from mountsea_widgets.durations import learned_windows
+    from mountsea_widgets._durations import learned_windows
 
     durations = [20.0 + 0.1 * i for i in range(49)] + [95.0]  # one run stuck for over a minute
     history = _history_with(tmp_path, "nano-banana-pro", durations)

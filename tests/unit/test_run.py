@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from mountsea_widgets import simulator
+from mountsea_widgets._runner import Runner
 from mountsea_widgets.client import AsyncClient
 from mountsea_widgets.history import History
 from mountsea_widgets.metadata import read_metadata
@@ -28,7 +29,6 @@ from mountsea_widgets.run import (
     save_run,
     start,
 )
-from mountsea_widgets.runner import Runner
 from mountsea_widgets.simulator import Hub, ManualClock
 from tests.helpers.images import solid_png
 

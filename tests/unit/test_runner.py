@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from mountsea_widgets.runner import Runner, RunnerThreadError, get_runner
+from mountsea_widgets._runner import Runner, RunnerThreadError, get_runner
 
 
 async def _answer(value: int) -> int:

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
-from mountsea_widgets.history import STATUS_CREATED, STATUS_SUBMITTED, History
-from mountsea_widgets.run import Run, run_from_entry
-from mountsea_widgets.run_journal import RunJournal
-from mountsea_widgets.statuses import (
+from mountsea_widgets._run_journal import RunJournal
+from mountsea_widgets._statuses import (
     FINAL_STATUSES,
     INTERRUPTED_MESSAGE,
     JOURNAL_CREATED,
     JOURNAL_SUBMITTED,
     run_status,
 )
+from mountsea_widgets.history import STATUS_CREATED, STATUS_SUBMITTED, History
+from mountsea_widgets.run import Run, run_from_entry
 
 
 @pytest.mark.parametrize(

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .journal import fsync_folder
+from ._journal import fsync_folder
 from .metadata import MetadataError, embed
 
 __all__ = [

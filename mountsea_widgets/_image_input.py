@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
+from ._images import to_data_uri
 from .catalog import MAX_DATA_URI_CHARS
 from .errors import ImageError, Problem, ValidationError
-from .images import to_data_uri
 
 #: The parameters that carry input images: a list of them, and a single one.
 IMAGE_LIST_PARAMS = ("image_urls",)

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from .run import TICK_SECONDS, Run, execute, start
 
 if TYPE_CHECKING:
+    from ._runner import Runner
     from .client import AsyncClient, Client
     from .history import History, HistoryChoice
-    from .runner import Runner
 
 
 def check_client(client: object) -> None:
@@ -37,8 +37,8 @@ def check_client(client: object) -> None:
     or a blocking :class:`~mountsea_widgets.client.Client` made without a transport of its own
     (its async twin carries the runs).
     """
+    from ._connection import check_twinnable
     from .client import Client
-    from .connection import check_twinnable
     from .run import require_async_client
 
     if isinstance(client, Client):
@@ -90,7 +90,7 @@ class Launcher:
     def runner(self) -> Runner:
         """The background runner the runs go on (the process-wide one unless given)."""
         if self._runner is None:
-            from .runner import get_runner
+            from ._runner import get_runner
 
             self._runner = get_runner()
         return self._runner
@@ -104,7 +104,7 @@ class Launcher:
             return self._client
 
     def _make_client(self) -> AsyncClient:
-        from .connection import async_twin, make_async_client
+        from ._connection import async_twin, make_async_client
 
         twin = async_twin(self._given)
         if twin is not None:
@@ -126,7 +126,7 @@ class Launcher:
         """True when the offline simulator answers (None: a given client, not known here)."""
         if self._given is not None:
             return None  # the first run's result says (``result.simulated``)
-        from .config import settings
+        from ._config import settings
 
         return settings().offline
 
@@ -140,7 +140,7 @@ class Launcher:
     def expected_seconds(self, model: str) -> float:
         """How long a task of ``model`` usually takes here: the number the client polls around
         (the catalog's estimate at the target's speed, or what the history measured)."""
-        from .durations import estimate
+        from ._durations import estimate
 
         expected = getattr(self.client, "expected_seconds", None)  # a stand-in may have none
         return float(expected(model)) if callable(expected) else estimate(model)
@@ -167,7 +167,7 @@ class Launcher:
         Runs another session is carrying out are left to it (their run says so); nothing is
         submitted twice. Returns the runs resumed here.
         """
-        from .resumption import runs_to_resume
+        from ._resumption import runs_to_resume
 
         if self.history is None:
             return []

@@ -6,7 +6,7 @@ with a loop of its own. A loop in a dedicated thread keeps polling whatever the 
 works the same in a plain script, and lets a blocking call wait on a
 :class:`concurrent.futures.Future` without re-entering any running loop (no nest-asyncio).
 
->>> from mountsea_widgets.runner import get_runner
+>>> from mountsea_widgets._runner import get_runner
 >>> async def answer() -> int:
 ...     return 42
 >>> get_runner().run(answer())

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .durations import estimates, expected_durations
+from ._durations import estimates, expected_durations
 
 if TYPE_CHECKING:
     from .history import History

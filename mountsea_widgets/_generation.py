@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._launch import Launcher
     from .client import AsyncClient, Client
     from .history import HistoryChoice
-    from .launch import Launcher
     from .result import Result
     from .run import Run
 
@@ -36,8 +36,8 @@ async def _outcome(launcher: Launcher, run: Run) -> Result:
 
 def _prepared(model: str, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
     """The input to send: images as data URIs, validated and cleaned (raises ValidationError)."""
+    from ._image_input import prepare_input
     from .catalog import catalog
-    from .image_input import prepare_input
 
     spec = catalog.spec(model)
     prepared = prepare_input(spec.id, params)
@@ -52,7 +52,7 @@ def _launch(
     params: dict[str, Any],
 ) -> tuple[Launcher, Run]:
     """The launcher and the new run of one call (bad input and bad clients fail here)."""
-    from .launch import Launcher
+    from ._launch import Launcher
 
     input = _prepared(model, prompt, params)  # fail here, in the caller's frame
     launcher = Launcher(client, history)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .config import settings
-from .durations import finish_windows, median_durations, trusted_durations
+from ._config import settings
+from ._durations import finish_windows, median_durations, trusted_durations
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import recovery
+from . import _recovery as recovery
 from .run import Run, run_from_entry
 
 if TYPE_CHECKING:
