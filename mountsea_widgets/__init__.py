@@ -18,6 +18,7 @@ from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 
 if TYPE_CHECKING:
     from . import simulator
+    from ._config import settings
     from ._generation import agenerate, generate
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare
@@ -43,6 +44,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Comparison": (".comparison", "Comparison"),
     "History": (".history", "History"),
     "read_metadata": (".metadata", "read_metadata"),
+    "settings": ("._config", "settings"),
     "simulator": (".simulator", None),
 }
 
@@ -63,6 +65,7 @@ __all__ = [
     "errors",
     "generate",
     "read_metadata",
+    "settings",
     "simulator",
     "studio",
 ]

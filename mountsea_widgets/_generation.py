@@ -4,7 +4,7 @@ Both run on the background runner's loop, so a blocking ``generate()`` in a note
 re-enters the kernel's own event loop, and an ``await agenerate()`` keeps the kernel's loop free.
 
 Each call is a :class:`~mountsea_widgets.run.Run` carried out by
-:class:`~mountsea_widgets.launch.Launcher`, so it is journalled in the history like a Studio run:
+:class:`~mountsea_widgets._launch.Launcher`, so it is journalled in the history like a Studio run:
 the task id is on disk before the first poll, and an interrupted call (Ctrl-C, the stop
 button) names its task, which is never forgotten.
 """

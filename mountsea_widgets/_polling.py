@@ -3,7 +3,7 @@
 The hub gives no polling interval and no progress. Polling early is wasted requests, polling
 late is wasted seconds for the person waiting, so the schedule follows when tasks of the model
 finish: the **finish window** ``[earliest, latest]``. Learned from the history (the spread of the
-durations the hub reported for recent runs, :func:`~mountsea_widgets.durations.learned_windows`),
+durations the hub reported for recent runs, :func:`~mountsea_widgets._durations.learned_windows`),
 or, with nothing learned yet, ``E x (1 ± spread)`` around the expected duration ``E`` (the
 catalog's estimate; ``spread`` ±30 % by default).
 

@@ -604,7 +604,7 @@ def run_from_entry(entry: Any, *, submitting_elsewhere: bool = False) -> Run:
     The only conversion from an entry to a run. ``entry`` is a
     :class:`~mountsea_widgets.history.HistoryEntry` (run_id, model, input, task_id, status,
     created, elapsed_s, error, files); ``submitting_elsewhere``: another live session is
-    submitting it (see :func:`~mountsea_widgets.statuses.run_status`).
+    submitting it (see :func:`~mountsea_widgets._statuses.run_status`).
     """
     run = Run(entry.model, entry.input or {}, run_id=entry.run_id)
     run.task_id = entry.task_id

@@ -1,7 +1,7 @@
 """How long a simulated task takes, and which status it shows at a given moment.
 
 Durations start from the expected seconds per model at ``speed``
-(:func:`~mountsea_widgets.durations.estimate`: the same numbers the client polls around) and get
+(:func:`~mountsea_widgets._durations.estimate`: the same numbers the client polls around) and get
 a deterministic ±25% jitter drawn from a key (the hub seed and the task's number, so runs are
 reproducible). A task shows ``pending`` for its first 15%, then ``processing`` until it ends.
 """

@@ -1,6 +1,6 @@
 """A run's images: small thumbnails inline, the full-size image only when asked for.
 
-Only thumbnails (small JPEGs from :func:`mountsea_widgets.images.thumbnail`) travel over the
+Only thumbnails (small JPEGs from :func:`mountsea_widgets._images.thumbnail`) travel over the
 widget comm up front; a full-size image (possibly many megabytes) is sent when its "full size"
 button is clicked, one at a time.
 """
