@@ -185,9 +185,9 @@ def test_scrubbing_lasts_while_a_client_holding_the_key_lives(
 def test_a_compression_bomb_is_refused_even_for_a_sync_mode_task(
     echoing_hub: EchoingHub,
 ) -> None:
-    with Client(api_key=KEY, base_url=echoing_hub.url, sleep=lambda _s: None) as client:
-        with pytest.raises(errors.ResponseTooLargeError) as info:
-            client.wait("bomb", input={"sync_mode": True}, timeout=600)
+    client = Client(api_key=KEY, base_url=echoing_hub.url, sleep=lambda _s: None)
+    with client, pytest.raises(errors.ResponseTooLargeError) as info:
+        client.wait("bomb", input={"sync_mode": True}, timeout=600)
     message = str(info.value)
     assert "compression bomb" in message and "4 MiB" in message
     assert info.value.task_id == "bomb"  # type: ignore[attr-defined]
