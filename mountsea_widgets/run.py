@@ -120,6 +120,7 @@ class Run:
         deadline_s: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        given = (expected_s is not None, deadline_s is not None)
         if expected_s is None:
             expected_s = catalog.spec(model).typical_seconds  # also refuses an unknown model
         if deadline_s is not None and (isinstance(deadline_s, bool) or not deadline_s > 0):
@@ -139,7 +140,7 @@ class Run:
         self.deadline_s: float = (
             float(deadline_s) if deadline_s is not None else default_deadline(self.expected_s)
         )
-        self._given = (expected_s is not None, deadline_s is not None)
+        self._given = given
         self.error: str | None = None
         #: The exception that ended the run, when one did (None for completed runs).
         self.exception: BaseException | None = None
