@@ -28,8 +28,10 @@ from ..errors import scrub
 SCRUBBED_LOGGERS = ("httpx", "httpcore", "mountsea_widgets")
 
 _lock = threading.Lock()
-#: Each key a living client holds, with how many clients hold it.
+#: Each key a living client holds, with how many clients hold it (changed under the lock).
 _keys: Counter[str] = Counter()
+#: The keys to scrub, as one tuple replaced whole: records are made on any thread, unlocked.
+_scrubbed: tuple[str, ...] = ()
 #: The factory in place before ours, while ours is installed.
 _previous: Callable[..., logging.LogRecord] | None = None
 #: Whether ours is in the chain of factories (it stays there, idle, when another wraps it).
@@ -39,7 +41,7 @@ _installed = False
 def _scrubbed_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
     previous = _previous or logging.LogRecord
     record = previous(*args, **kwargs)
-    keys = list(_keys)
+    keys = _scrubbed
     if keys and _is_scrubbed_logger(record.name):
         _scrub_record(record, keys)
     return record
@@ -49,7 +51,7 @@ def _is_scrubbed_logger(name: str) -> bool:
     return any(name == root or name.startswith(root + ".") for root in SCRUBBED_LOGGERS)
 
 
-def _scrub_record(record: logging.LogRecord, keys: list[str]) -> None:
+def _scrub_record(record: logging.LogRecord, keys: tuple[str, ...]) -> None:
     try:
         text = record.getMessage()
     except Exception:  # a message whose arguments do not fit: left for logging to report
@@ -77,9 +79,10 @@ def guard_logs(owner: object, key: str | None) -> Callable[[], None]:
     close (idempotent; also run when ``owner`` is garbage collected)."""
     if not key:
         return _nothing
-    global _previous, _installed
+    global _previous, _installed, _scrubbed
     with _lock:
         _keys[key] += 1
+        _scrubbed = tuple(_keys)
         if not _installed:
             _previous, _installed = logging.getLogRecordFactory(), True
             logging.setLogRecordFactory(_scrubbed_record)
@@ -87,11 +90,12 @@ def guard_logs(owner: object, key: str | None) -> Callable[[], None]:
 
 
 def _release(key: str) -> None:
-    global _previous, _installed
+    global _previous, _installed, _scrubbed
     with _lock:
         _keys[key] -= 1
         if _keys[key] <= 0:
             del _keys[key]
+        _scrubbed = tuple(_keys)
         if not _keys and logging.getLogRecordFactory() is _scrubbed_record:
             # Put back the factory we wrapped. Had someone wrapped ours meanwhile, ours stays
             # in their chain, doing nothing without keys (and is used again by the next key).
