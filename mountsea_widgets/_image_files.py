@@ -231,8 +231,10 @@ def save_images(
     return paths
 
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
+def write_atomic(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    ``mode``: the new file's permissions (less the umask); the history writes ``0o600``.
 
     The bytes go to a temporary file in the same folder (``.<name>.<random>.tmp``), are
     fsync'ed, then ``os.replace`` moves the file into place (atomic on POSIX and Windows). On
@@ -240,7 +242,7 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> None:
     :func:`is_temp_name` recognises.
     """
     temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), mode)
     try:
         try:
             view = memoryview(data)

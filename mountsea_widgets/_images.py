@@ -17,6 +17,7 @@ from urllib.parse import unquote_to_bytes
 
 from PIL import Image, UnidentifiedImageError
 
+from ._file_kinds import describe_kind
 from .errors import ImageError
 
 #: Most pixels (width x height) an image may declare before we refuse to decode it.
@@ -75,14 +76,18 @@ def _open_checked(data: bytes) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(bytes(data)), formats=_formats())
     except UnidentifiedImageError:
+        # Its kind, never its bytes: a mistyped path must not show a private file's start.
         raise ImageError(
-            f"the data is not an image in a supported format ({', '.join(_formats())});"
-            f" it starts with {bytes(data[:12])!r}"
+            f"the data is not an image: it looks like {describe_kind(data)} (supported image "
+            f"formats: {', '.join(_formats())})"
         ) from None
     except Image.DecompressionBombError as exc:
         raise ImageError(f"the image declares too many pixels: {exc}") from None
-    except Exception as exc:  # Pillow raises many types for malformed headers
-        raise ImageError(f"the image header could not be read: {exc}") from None
+    except Exception:  # Pillow raises many types (some quoting the bytes) for broken headers
+        raise ImageError(
+            "the image header could not be read: the file is damaged or not really an image"
+            f" (it looks like {describe_kind(data)})"
+        ) from None
     width, height = image.size
     if width <= 0 or height <= 0 or width * height > MAX_PIXELS:
         image.close()
@@ -91,6 +96,17 @@ def _open_checked(data: bytes) -> Image.Image:
             f"the limit is {MAX_PIXELS:,} (refused before decoding)"
         )
     return image
+
+
+def declared_pixels(data: bytes) -> int:
+    """How many pixels (width x height) the image in ``data`` declares, read from its header
+    only (no pixel is decoded); :class:`ImageError` as :func:`decode_image` would raise."""
+    image = _open_checked(data)
+    try:
+        width, height = image.size
+        return width * height
+    finally:
+        image.close()
 
 
 def _load(image: Image.Image) -> Image.Image:

@@ -102,7 +102,7 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
         created = not self.path.exists()
-        fd = os.open(self.path, flags, 0o644)
+        fd = os.open(self.path, flags, 0o600)  # prompts and task ids: the owner's only
         if created and self.durable:
             fsync_folder(self.path.parent)
         return fd

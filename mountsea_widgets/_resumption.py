@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import _recovery as recovery
+from .catalog import catalog
 from .run import Run, run_from_entry
 
 if TYPE_CHECKING:
@@ -42,8 +43,10 @@ def run_for_entry(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
     live = recovery.live_run(history, entry.run_id)
     if live is not None:  # going (or kept) in this process: that very run
         return live, False
-    if entry.is_pending:
+    if entry.is_pending and entry.model in catalog:
         return adopt(history, entry)
+    # A pending run of a model this version does not know is shown read-only, never adopted:
+    # its task stays pending in the journal (see run_from_entry).
     unfinished = entry.task_id is None and entry.finished is None
     if unfinished and recovery.held_elsewhere(history, entry.run_id):
         run = run_from_entry(entry, submitting_elsewhere=True)

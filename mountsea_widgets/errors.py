@@ -105,6 +105,18 @@ class InvalidResponseError(APIError):
     """The hub answered 2xx but with a body we cannot understand (malformed JSON, no task id)."""
 
 
+class ResponseTooLargeError(InvalidResponseError):
+    """The hub's answer was bigger than any answer of its kind can need, so it was not read.
+
+    ``limit`` is the cap, in bytes (decoded size). Reading stopped at the cap: a compressed
+    answer can inflate a thousandfold, and the whole of it would have been held in memory.
+    """
+
+    def __init__(self, message: str, *, limit: int, status_code: int | None = None) -> None:
+        super().__init__(message, status_code=status_code)
+        self.limit = limit
+
+
 class AmbiguousTaskIdError(InvalidResponseError):
     """The hub accepted a task but its answer names different task ids; none was followed.
 

@@ -16,6 +16,9 @@ from PIL import Image
 from ._image_files import file_stem, image_metadata, save_images
 from ._images import EXTENSIONS, decode_image, thumbnail
 
+#: Image modes a PNG can hold as they are (others are converted for display).
+_PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
+
 
 class Result:
     """A completed hub task with its images already downloaded.
@@ -171,6 +174,10 @@ class Result:
         image = decode_image(first)
         if image.format == "PNG":
             return bytes(first)
+        if image.mode not in _PNG_MODES:
+            # CMYK (print JPEGs), YCbCr, LAB...: PNG cannot hold them; shown as RGB(A).
+            transparent = "transparency" in image.info or image.mode.endswith("A")
+            image = image.convert("RGBA" if transparent else "RGB")
         buffer = io.BytesIO()
         image.save(buffer, format="PNG")
         return buffer.getvalue()

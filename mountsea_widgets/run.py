@@ -120,7 +120,9 @@ class Run:
         deadline_s: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        spec = catalog.spec(model)
+        given = (expected_s is not None, deadline_s is not None)
+        if expected_s is None:
+            expected_s = catalog.spec(model).typical_seconds  # also refuses an unknown model
         if deadline_s is not None and (isinstance(deadline_s, bool) or not deadline_s > 0):
             raise ValueError(f"deadline_s must be a positive number of seconds, got {deadline_s!r}")
         self.run_id: str = run_id or uuid.uuid4().hex[:12]
@@ -132,13 +134,13 @@ class Run:
         self.elapsed_s: float = 0.0
         #: Seconds the task usually takes (the progress bar's scale): the catalog's estimate
         #: until the run is launched, then what its client expects (see :meth:`expect`).
-        self.expected_s: float = expected_s if expected_s is not None else spec.typical_seconds
+        self.expected_s: float = expected_s
         #: Seconds we wait for the task once submitted; then the run ends ``timeout``
         #: (TaskTimeoutError). Default: :func:`default_deadline` of the expected duration.
         self.deadline_s: float = (
             float(deadline_s) if deadline_s is not None else default_deadline(self.expected_s)
         )
-        self._given = (expected_s is not None, deadline_s is not None)
+        self._given = given
         self.error: str | None = None
         #: The exception that ended the run, when one did (None for completed runs).
         self.exception: BaseException | None = None
@@ -183,7 +185,9 @@ class Run:
 
     def changed_params(self) -> dict[str, Any]:
         """The parameters (other than the prompt) whose values differ from the model defaults."""
-        defaults = catalog.spec(self.model).defaults()
+        # A model this version does not know (a run from the history) has no defaults: all
+        # its parameters are shown.
+        defaults = catalog[self.model].defaults() if self.model in catalog else {}
         return {
             name: value
             for name, value in self.input.items()
@@ -606,7 +610,11 @@ def run_from_entry(entry: Any, *, submitting_elsewhere: bool = False) -> Run:
     created, elapsed_s, error, files); ``submitting_elsewhere``: another live session is
     submitting it (see :func:`~mountsea_widgets._statuses.run_status`).
     """
-    run = Run(entry.model, entry.input or {}, run_id=entry.run_id)
+    known = entry.model in catalog
+    # A model this version does not know (a newer version's, or one the hub retired) has no
+    # duration to expect: the run is shown, never started (see below).
+    expected = None if known else UNKNOWN_MODEL_SECONDS
+    run = Run(entry.model, entry.input or {}, run_id=entry.run_id, expected_s=expected)
     run.task_id = entry.task_id
     run.started = float(entry.created or run.started)
     run.elapsed_s = float(entry.elapsed_s or 0.0)
@@ -620,9 +628,43 @@ def run_from_entry(entry: Any, *, submitting_elsewhere: bool = False) -> Run:
     # The journal's own error, else the reason the mapping gives (an interruption always says
     # what it means).
     run.error = reason if run.status == "interrupted" else entry.error or reason
+    if not known:
+        _read_only(run)
     if run.done:
         run._done.set()
     return run
+
+
+#: Seconds shown as expected for a run whose model this version does not know.
+UNKNOWN_MODEL_SECONDS = 60.0
+
+
+def unknown_model_message(model: str, task_id: str | None) -> str:
+    """Why a run from the history is shown but cannot be carried on here."""
+    text = (
+        f"This version of mountsea-widgets does not know the model {model!r}, so this run is "
+        "shown read-only: it cannot be resumed or reused here."
+    )
+    if task_id is not None:
+        text += (
+            f" Its task {_shown_id(task_id)} stays pending in the history: a version that knows "
+            f"the model resumes it, or poll it with mw.Client().wait({task_id!r})."
+        )
+    return text
+
+
+def _read_only(run: Run) -> None:
+    """Mark a rebuilt run whose model is unknown: shown as it is, never started.
+
+    An unfinished one ends ``error`` in memory only, saying why; the journal is not written,
+    so its task stays pending there for a version that knows the model.
+    """
+    if run.done:
+        run.warnings = [*run.warnings, unknown_model_message(run.model, None)]
+        return
+    run.status = "error"
+    run.error = unknown_model_message(run.model, run.task_id)
+    run.resumable = False
 
 
 def image_loaders(run: Run) -> list[Callable[[], bytes]]:

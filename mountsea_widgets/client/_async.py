@@ -133,6 +133,8 @@ class AsyncClient(BaseClient):
         except RuntimeError:
             if self._loop is None or self._loop is asyncio.get_running_loop():
                 raise
+        finally:
+            self._release_logs()
 
     def _refuse_on_another_loop(self) -> None:
         """Refuse, before sending, a use from a loop other than the one the client works on.
@@ -217,7 +219,7 @@ class AsyncClient(BaseClient):
             started = self._clock()
             async for chunk in response.aiter_bytes():
                 body += chunk
-                _check_body(body, action, self._clock() - started)
+                _check_body(body, action, self._clock() - started, response.num_bytes_downloaded)
         finally:
             await response.aclose()
         return _Reply(response.status_code, response.headers, bytes(body), str(response.url))

@@ -15,7 +15,7 @@ import httpx
 from .._config import DEFAULT_BASE_URL, configured, settings
 from .._durations import estimate
 from .._image_input import needs_conversion, prepare_input
-from .._images import MAX_IMAGE_BYTES, parse_data_uri
+from .._images import MAX_IMAGE_BYTES, declared_pixels, parse_data_uri
 from .._polling import PollSchedule
 from .._retry import SUBMIT_RETRY_STATUSES, RetryPolicy, never_sent, parse_retry_after
 from ..catalog import catalog
@@ -30,6 +30,7 @@ from ..errors import (
     NotFoundError,
     Problem,
     RateLimitError,
+    ResponseTooLargeError,
     TaskFailedError,
     TaskIdError,
     TaskNotFoundError,
@@ -40,6 +41,7 @@ from ..errors import (
 )
 from ..result import Result
 from ..task import FAILED, ImageRef, TaskStatus
+from ._log_scrub import guard_logs
 from ._protocol import (
     _MAYBE_CREATED,
     _REDIRECTS,
@@ -48,8 +50,11 @@ from ._protocol import (
     IMAGE_NOT_FOUND_RETRIES,
     MAX_DOWNLOAD_SECONDS,
     MAX_IMAGES_PER_TASK,
+    MAX_INLINE_JSON_BYTES,
     MAX_JSON_BYTES,
+    MAX_JSON_INFLATION,
     MAX_REDIRECTS,
+    MAX_TASK_PIXELS,
     TASK_NOT_FOUND_RETRIES,
     USER_AGENT,
     StatusCallback,
@@ -127,6 +132,8 @@ class BaseClient:
         # Learned finish windows (earliest, latest seconds) per model, from a history.
         self.windows: dict[str, tuple[float, float]] = dict(windows or {})
         self._closed = False
+        # Log records of httpx, httpcore and the package lose the key while this client lives.
+        self._release_logs = guard_logs(self, self._api_key)
 
     @property
     def closed(self) -> bool:
@@ -238,9 +245,18 @@ class BaseClient:
     # -- flows ----------------------------------------------------------------------------------
 
     def _api_flow(
-        self, method: str, path: str, *, json_body: Any = None, idempotent: bool
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        idempotent: bool,
+        max_bytes: int = MAX_JSON_BYTES,
     ) -> Flow[tuple[dict[str, Any], _Reply]]:
-        """One hub call with retries; returns the JSON object it answered and the reply."""
+        """One hub call with retries; returns the JSON object it answered and the reply.
+
+        ``max_bytes`` caps the decoded answer (a task status needs far less than the cap).
+        """
         url = self.base_url + path
         what = f"{method} {path}"
         attempt = 0
@@ -249,7 +265,9 @@ class BaseClient:
             try:
                 # The whole answer within the timeout: the per-read timeout alone lets a
                 # server trickle a byte at a time forever, past any wait's deadline.
-                reply: _Reply = yield _Send(request, MAX_JSON_BYTES, self.timeout)
+                reply: _Reply = yield _Send(
+                    request, max_bytes, self.timeout, max_inflation=MAX_JSON_INFLATION
+                )
             except httpx.RequestError as exc:
                 retry = self._retry.may_retry_transport(exc, idempotent=idempotent)
                 if retry and attempt < self._retry.max_retries:
@@ -269,8 +287,7 @@ class BaseClient:
                 maybe = "" if idempotent else _MAYBE_CREATED
                 raise APITimeoutError(f"{what} timed out: {exc}.{maybe}") from None
             except _BodyTooLarge as exc:
-                maybe = "" if idempotent else _MAYBE_CREATED
-                raise InvalidResponseError(f"{what}: {exc}.{maybe}") from None
+                raise self._too_large(exc, what, idempotent=idempotent) from None
             except MountseaError:  # the driver refused before sending (a closed client)
                 raise
             except Exception as exc:
@@ -310,6 +327,21 @@ class BaseClient:
                 yield _Sleep(delay)
                 continue
             raise self._status_error(reply, retry_after, what, idempotent=idempotent)
+
+    def _too_large(self, exc: _BodyTooLarge, what: str, *, idempotent: bool) -> APIError:
+        """The typed error for an answer stopped at its size cap, naming the cap."""
+        maybe = "" if idempotent else _MAYBE_CREATED
+        hint = ""
+        if exc.limit == MAX_JSON_BYTES and not exc.inflated and what.startswith("GET"):
+            hint = (
+                "; a task asked with sync_mode=True carries its images inline: pass its input "
+                "(input={'sync_mode': True}) to wait() to allow a bigger answer"
+            )
+        need = "" if exc.inflated else ", more than a task status can need"
+        return ResponseTooLargeError(
+            f"{what}: {exc}{need}, so it was not read{hint}.{maybe}",
+            limit=exc.limit,
+        )
 
     def _submit_flow(
         self, model: str, input: Mapping[str, Any]
@@ -352,10 +384,12 @@ class BaseClient:
         log.info("submitted %s task %s", model, task_id)
         return task_id, cleaned
 
-    def _poll_flow(self, task_id: str) -> Flow[tuple[TaskStatus, float | None]]:
+    def _poll_flow(
+        self, task_id: str, max_bytes: int = MAX_JSON_BYTES
+    ) -> Flow[tuple[TaskStatus, float | None]]:
         """One poll of the task; also returns any Retry-After the hub sent with it."""
         path = _TASK_PATH + quote(_check_task_id(task_id), safe="")
-        body, reply = yield from self._api_flow("GET", path, idempotent=True)
+        body, reply = yield from self._api_flow("GET", path, idempotent=True, max_bytes=max_bytes)
         status = TaskStatus.parse(body, task_id, base_url=self.base_url)
         return status, parse_retry_after(reply.headers.get("retry-after"))
 
@@ -374,6 +408,9 @@ class BaseClient:
         if timeout is not None and (isinstance(timeout, bool) or timeout <= 0):
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         schedule = self.poll_schedule(model)
+        # Only a task asked for inline images may answer with more than a status needs.
+        inline = isinstance(input, Mapping) and input.get("sync_mode") is True
+        answer_cap = MAX_INLINE_JSON_BYTES if inline else MAX_JSON_BYTES
         start = self._clock()
         retry_after: float | None = None
         poll_now = poll_first
@@ -396,7 +433,7 @@ class BaseClient:
                 yield _Sleep(delay)
             poll_now = False
             try:
-                status, retry_after = yield from self._poll_flow(task_id)
+                status, retry_after = yield from self._poll_flow(task_id, answer_cap)
             except RateLimitError as exc:
                 # A poll changes nothing: a 429 (once its retries are spent) means "slower",
                 # never "stop waiting"; the deadline still ends the wait. Without a Retry-After
@@ -456,10 +493,19 @@ class BaseClient:
             self._download_flow(task_id, number, ref) for number, ref in enumerate(status.images, 1)
         )
         try:
-            downloads: list[tuple[bytes, str]] = yield _Gather(flows)
+            fetched: list[bytes] = yield _Gather(flows)
         except MountseaError as exc:
-            # ``downloaded`` (set by the gather) keeps the images that did arrive.
+            # ``downloaded`` (set by the gather) keeps the files that did arrive: checked like
+            # the others, they are paid-for images to keep.
+            arrived = list(getattr(exc, "downloaded", None) or ())
+            kept, _ = yield from _checked_images(task_id, arrived)
+            exc.downloaded = kept  # type: ignore[attr-defined]
             raise _with_task(exc, task_id) from None
+        checked, problem = yield from _checked_images(task_id, list(fetched))
+        if problem is not None:
+            problem.downloaded = checked  # type: ignore[attr-defined]
+            raise _with_task(problem, task_id)
+        downloads = [item for item in checked if item is not None]
         elapsed = (
             status.elapsed_ms / 1000 if status.elapsed_ms is not None else self._clock() - start
         )
@@ -509,8 +555,8 @@ class BaseClient:
         )
         return result
 
-    def _download_flow(self, task_id: str, number: int, ref: ImageRef) -> Flow[tuple[bytes, str]]:
-        """Fetch one result image (or unpack its data URI) and check it really is an image."""
+    def _download_flow(self, task_id: str, number: int, ref: ImageRef) -> Flow[bytes]:
+        """Fetch one result image (or unpack its data URI); checked by :func:`_checked_images`."""
         where = f"Task {task_id} image {number}"
         if ref.url[:5].lower() == "data:":
             try:
@@ -519,11 +565,7 @@ class BaseClient:
                 raise ImageError(f"{where}: {exc}") from None
         else:
             data = yield from self._fetch_flow(ref.url, where)
-        try:
-            content_type: str = yield _Call(_verify_image, (data,), offload=True)
-        except ImageError as exc:
-            raise ImageError(f"{where}: {exc}") from None
-        return data, content_type
+        return data
 
     def _fetch_flow(self, url: str, where: str) -> Flow[bytes]:
         """GET an untrusted image URL: http(s) only, redirects re-checked, size-capped."""
@@ -590,6 +632,40 @@ class BaseClient:
             return self._build_request("GET", url, accept="image/*")
         except (httpx.InvalidURL, ValueError) as exc:
             raise ImageError(f"{where}: invalid URL {_short(url)!r} ({exc})") from None
+
+
+def _checked_images(
+    task_id: str, fetched: list[bytes | None]
+) -> Flow[tuple[list[tuple[bytes, str] | None], ImageError | None]]:
+    """Each fetched file (None: not fetched) checked to be an image, within the pixel budget.
+
+    An image's size is read from its header before it is decoded: one that would take the
+    task past :data:`MAX_TASK_PIXELS` is refused undecoded. The images are decoded one at a
+    time, so at most one is held decoded. Returns ``(bytes, content_type)`` per image (None
+    for those refused or missing) and the error for the first one refused.
+    """
+    checked: list[tuple[bytes, str] | None] = [None] * len(fetched)
+    problem: ImageError | None = None
+    used = 0
+    for index, data in enumerate(fetched):
+        if data is None:
+            continue
+        where = f"Task {task_id} image {index + 1}"
+        try:
+            pixels: int = yield _Call(declared_pixels, (data,), offload=True)
+            if used + pixels > MAX_TASK_PIXELS:
+                raise ImageError(
+                    f"the task's images declare more than {MAX_TASK_PIXELS:,} pixels in all "
+                    f"(this one is {pixels:,}, after {used:,} in the images before it), the "
+                    "most decoded for one task; it was refused before decoding"
+                )
+            content_type: str = yield _Call(_verify_image, (data,), offload=True)
+        except ImageError as exc:
+            problem = problem or ImageError(f"{where}: {exc}")
+            continue
+        used += pixels
+        checked[index] = (data, content_type)
+    return checked, problem
 
 
 def _callback_flow(fn: Callable[..., Any], args: tuple[Any, ...], task_id: str) -> Flow[None]:

@@ -23,8 +23,21 @@ from ._steps import _BodyTooLarge, _BodyTooSlow, _Send
 log = logging.getLogger("mountsea_widgets.client")
 
 
-#: Largest JSON answer we read (sync_mode answers carry whole images as data URIs).
-MAX_JSON_BYTES = 256 * 1024 * 1024
+#: Largest JSON answer read for a submit or a poll: a task status (ids, a status, a few URLs,
+#: an error text) is a few KB. A gzip answer of 255 KB can inflate to 250 MB, so the cap is on
+#: the decoded size, and reading stops as soon as it is passed.
+MAX_JSON_BYTES = 4 * 1024 * 1024
+#: Largest poll answer read for a task asked with ``sync_mode=True``: its images come inline,
+#: as data URIs (up to 4 big images, in base64).
+MAX_INLINE_JSON_BYTES = 256 * 1024 * 1024
+#: Past MAX_JSON_BYTES, an answer whose decoded size is more than this many times what came
+#: over the wire is refused even with the inline cap: base64 of PNG, JPEG or WebP hardly
+#: compresses (about 4:3), while a compression bomb inflates a thousandfold.
+MAX_JSON_INFLATION = 20
+#: Most pixels (width x height, summed over its images) decoded for one task: four of the
+#: largest images a model makes (4096 x 4096) with room to spare. Checked from each image's
+#: header before any is decoded: 16 solid 7000 x 7000 PNGs are 208 KB each but 3 GB decoded.
+MAX_TASK_PIXELS = 100_000_000
 #: Redirect hops followed for one image URL (each hop's scheme is checked again).
 MAX_REDIRECTS = 5
 #: Most images downloaded for one task. Models make at most 4 (num_images); a server listing
@@ -62,10 +75,21 @@ StatusCallback = Callable[[TaskStatus], Any]
 SubmittedCallback = Callable[[str], Any]
 
 
-def _check_body(body: bytearray, action: _Send, elapsed_s: float) -> None:
-    """Stop reading an answer that grows past its size limit or takes past its time limit."""
+def _check_body(body: bytearray, action: _Send, elapsed_s: float, wire_bytes: int) -> None:
+    """Stop reading an answer that grows past its size limit or takes past its time limit.
+
+    ``wire_bytes`` is what came over the network so far (before any gzip/deflate decoding):
+    past the JSON cap, an answer inflating far more than image data can is a compression bomb.
+    """
     if len(body) > action.max_bytes:
         raise _BodyTooLarge(action.max_bytes)
+    if (
+        action.max_inflation is not None
+        and wire_bytes > 0  # 0: a transport that does not count (an in-memory test double)
+        and len(body) > MAX_JSON_BYTES
+        and len(body) > action.max_inflation * wire_bytes
+    ):
+        raise _BodyTooLarge(MAX_JSON_BYTES, inflated=True)
     if action.max_seconds is not None and elapsed_s > action.max_seconds:
         raise _BodyTooSlow(action.max_seconds)
 

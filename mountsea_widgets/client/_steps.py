@@ -25,6 +25,9 @@ class _Send:
     request: httpx.Request
     max_bytes: int
     max_seconds: float | None = None
+    #: Most times the decoded answer may outgrow the bytes that came over the wire (JSON
+    #: answers; None for image files, which are checked by decoding).
+    max_inflation: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,25 @@ class _Reply:
 
 
 class _BodyTooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the answer is larger than {limit:,} bytes")
+    def __init__(self, limit: int, *, inflated: bool = False) -> None:
+        if inflated:
+            text = (
+                f"the answer inflates past {_size(limit)} from far fewer compressed bytes "
+                "(a compression bomb, not a task status or image data)"
+            )
+        else:
+            text = f"the answer is larger than {_size(limit)}"
+        super().__init__(text)
         self.limit = limit
+        self.inflated = inflated
+
+
+def _size(count: int) -> str:
+    """A byte count in plain words: "4 MiB", "256 MiB", "1,000 bytes"."""
+    mib = 1024 * 1024
+    if count >= mib and count % mib == 0:
+        return f"{count // mib:,} MiB"
+    return f"{count:,} bytes"
 
 
 class _BodyTooSlow(Exception):

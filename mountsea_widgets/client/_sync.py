@@ -141,7 +141,10 @@ class Client(BaseClient):
     def close(self) -> None:
         """Close the connection pool; the client refuses (sends nothing) from then on."""
         self._closed = True
-        self._http.close()
+        try:
+            self._http.close()
+        finally:
+            self._release_logs()
 
     def __enter__(self) -> Client:
         return self
@@ -202,7 +205,7 @@ class Client(BaseClient):
             started = self._clock()
             for chunk in response.iter_bytes():
                 body += chunk
-                _check_body(body, action, self._clock() - started)
+                _check_body(body, action, self._clock() - started, response.num_bytes_downloaded)
         finally:
             response.close()
         return _Reply(response.status_code, response.headers, bytes(body), str(response.url))

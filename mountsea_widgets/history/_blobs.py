@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._image_files import write_atomic as _write_atomic
 from ._layout import _BLOB_MARK, _SHA256, BLOB_THRESHOLD, _unlink
+from ._permissions import PRIVATE_FILE_MODE, private_folder
 
 if TYPE_CHECKING:
     pass
@@ -43,8 +44,8 @@ class Blobs:
                 sha = hashlib.sha256(raw).hexdigest()
                 path = self.folder / f"{sha}.txt"
                 if not path.exists():
-                    path.parent.mkdir(exist_ok=True)
-                    _write_atomic(path, raw)
+                    private_folder(path.parent)
+                    _write_atomic(path, raw, mode=PRIVATE_FILE_MODE)
                 self._cache[sha] = item
                 if sha not in blobs:
                     blobs.append(sha)

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import re
 import stat
@@ -49,6 +50,7 @@ from ._layout import (
     _unlink,
     default_folder,
 )
+from ._permissions import PRIVATE_FILE_MODE, private_folder, tighten
 from ._thumbnails import _remove_thumbnails
 
 if TYPE_CHECKING:
@@ -94,9 +96,11 @@ class History:
         self, folder: str | Path | None = None, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.folder = Path(folder).expanduser() if folder is not None else default_folder()
-        # 0o700: prompts and images are private; only the owner may read the history.
-        self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # 0o700: prompts and images are private; only the owner may read the history (an
+        # existing folder of the user's is tightened, see _permissions).
+        private_folder(self.folder, parents=True)
         self.folder = self.folder.resolve()
+        tighten(self.folder / JOURNAL_NAME, PRIVATE_FILE_MODE)
         self._clock = clock
         self._journal = Journal(self.folder / JOURNAL_NAME)
         self._runs: dict[str, _Run] = {}
@@ -181,10 +185,16 @@ class History:
             if run_id in self._removed:
                 return []  # the user removed this run: its late images are not kept
             run = self._runs.get(run_id)
-            known = {f["sha256"]: self._path_of(f) for f in run.files} if run else {}
+            # A record without a digest (an older or damaged journal) matches nothing: the
+            # image is then saved once more, never lost, and nothing raises.
+            known = {
+                f["sha256"]: self._path_of(f)
+                for f in (run.files if run else ())
+                if isinstance(f.get("sha256"), str)
+            }
             count = len(run.files) if run else 0
             folder = self.folder / IMAGES_DIR
-            folder.mkdir(exist_ok=True)
+            private_folder(folder)
             stem = file_stem(run_id)
             paths: list[Path] = []
             saved: list[dict[str, Any]] = []
@@ -202,7 +212,7 @@ class History:
                     # the next free number is taken. ``_write_atomic`` is looked up here, at
                     # call time, so that tests can make the disk fail.
                     names = (f"{stem}_{n}.{ext}" for n in range(number, number + MAX_CANDIDATES))
-                    path = write_image(folder, names, content, write=_write_atomic)
+                    path = write_image(folder, names, content, write=_write_private)
                     record = {
                         "name": f"{IMAGES_DIR}/{path.name}",
                         "sha256": digest,
@@ -588,9 +598,20 @@ def _clean_input(value: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _number(value: Any) -> float | None:
+    """A journalled number, or None when missing or not a real one (``Infinity`` and ``NaN``
+    parse from JSON, and no time or duration can be them)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too big for a float (10**400)
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """An atomic write of a history file, readable by its owner only."""
+    _write_atomic(path, data, mode=PRIVATE_FILE_MODE)
 
 
 def _quick_write(path: Path, data: bytes) -> None:

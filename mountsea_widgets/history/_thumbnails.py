@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .._image_files import write_atomic as _write_atomic
 from ._layout import THUMBS_DIR, _unlink
+from ._permissions import PRIVATE_FILE_MODE, private_folder
 
 if TYPE_CHECKING:
     pass
@@ -42,8 +43,8 @@ def _thumbnail_of(image: Path, max_side: int) -> bytes | None:
         log.warning("no thumbnail for %s: %s", image, exc)
         return None
     try:
-        cached.parent.mkdir(exist_ok=True)
-        _write_atomic(cached, data, durable=False)
+        private_folder(cached.parent)
+        _write_atomic(cached, data, durable=False, mode=PRIVATE_FILE_MODE)
     except OSError as exc:  # a read-only history still shows thumbnails
         log.info("could not cache the thumbnail of %s: %s", image, exc)
     return data

@@ -20,6 +20,7 @@ import ipywidgets as widgets
 
 from .._durations import about
 from .._image_input import reference_for, shorten_data_uris
+from ..catalog import catalog
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
 from .control_base import action_button, close_tree
 from .gallery import Gallery
@@ -220,7 +221,7 @@ class TaskCell(widgets.VBox):
 
     def _render(self) -> None:
         run = self.run
-        started = time.strftime("%H:%M:%S", time.localtime(run.started))
+        started = _clock_time(run.started)
         task = (
             f"<code>{html.escape(run.task_id)}</code>" if run.task_id else "<i>no task id yet</i>"
         )
@@ -262,6 +263,8 @@ class TaskCell(widgets.VBox):
         resumable = (not run.done or run.resumable) and not running and run.task_id is not None
         self.cancel_button.layout.display = "" if running else "none"
         self.resume_button.layout.display = "" if resumable and self._on_resume else "none"
+        # A model this version does not know cannot be loaded into the form.
+        self.reuse_button.layout.display = "" if run.model in catalog else "none"
         has_images = bool(image_loaders(run))
         self.save_button.disabled = not has_images
         usable = run.status == "completed" and has_images and self._on_use_input is not None
@@ -395,3 +398,12 @@ class TaskCell(widgets.VBox):
 
     def __repr__(self) -> str:
         return f"<TaskCell {self.run!r}>"
+
+
+def _clock_time(stamp: float) -> str:
+    """``stamp`` (Unix time) as the local ``HH:MM:SS``, or "at an unknown time" when no clock
+    can show it (a damaged history: a time in the year 300,000, or not a number at all)."""
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(stamp))
+    except (OverflowError, OSError, ValueError, TypeError):
+        return "at an unknown time"

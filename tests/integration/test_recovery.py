@@ -12,7 +12,6 @@ import csv
 import hashlib
 import io
 import json
-import logging
 import subprocess
 import sys
 import threading
@@ -329,18 +328,20 @@ def test_a_run_without_a_task_id_shows_interrupted_and_is_never_sent(
 
 
 def test_an_unfinished_run_this_version_cannot_rebuild_is_named_with_its_task(
-    history: History, make_studio: Any, caplog: pytest.LogCaptureFixture
+    history: History, make_studio: Any
 ) -> None:
     history.start("gone", "a-model-since-retired", {"prompt": "still on the hub"})
     history.submitted("gone", "hub-retired-1")
 
-    with caplog.at_level(logging.WARNING, logger="mountsea_widgets"):
-        studio = make_studio()
-        assert studio.wait_loaded(30)
+    studio = make_studio()
+    assert studio.wait_loaded(30)
 
-    assert studio.cells == [] and studio.resumed == []
-    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert any("hub-retired-1" in text and "client.wait" in text for text in warned), warned
+    # Shown read-only, saying why and naming its task; never resumed here.
+    (cell,) = studio.cells
+    assert studio.resumed == [] and cell.run.status == "error"
+    assert cell.run.error is not None
+    assert "hub-retired-1" in cell.run.error and "Client().wait" in cell.run.error
+    assert history.get("gone").is_pending
 
 
 def test_a_run_being_submitted_by_another_session_is_not_called_interrupted(
