@@ -434,9 +434,19 @@ class Hub:
         return task
 
     def image_bytes(self, task: Task, index: int) -> bytes:
-        """The encoded bytes of image ``index`` of ``task`` (rendered once, then cached)."""
+        """The encoded bytes of image ``index`` of ``task`` (rendered once, then cached).
+
+        A task without a seed (gpt-image-2 has none) is drawn from the hub's seed and the
+        task's number: unseeded runs differ, and a hub with the same seed replays them.
+        """
+        nonce = None if task.input.get("seed") is not None else f"{self.seed}:{task.number}"
         return self.renders.get(
-            task.spec.id, task.input, index, plan=task.plans[index], source=task.source
+            task.spec.id,
+            task.input,
+            index,
+            plan=task.plans[index],
+            source=task.source,
+            nonce=nonce,
         )
 
     def _source(
