@@ -124,12 +124,12 @@ def apply_style(picture: Image.Image, style: str | None) -> Image.Image:
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     small = picture.resize(size, Image.Resampling.BOX)
     if style == "watercolour":
-        wash = small.filter(ImageFilter.GaussianBlur(2)).filter(ImageFilter.ModeFilter(3))
+        wash = _flatten(small.filter(ImageFilter.GaussianBlur(2)), 20)
         edges = ImageOps.invert(wash.convert("L").filter(ImageFilter.FIND_EDGES)).convert("RGB")
         paper = Image.new("RGB", size, (250, 246, 236))
         small = ImageChops.multiply(Image.blend(wash, paper, 0.35), edges)
     elif style == "oil painting":
-        strokes = small.filter(ImageFilter.ModeFilter(5)).filter(ImageFilter.SMOOTH_MORE)
+        strokes = _flatten(small, 28).filter(ImageFilter.SMOOTH_MORE)
         relief = strokes.convert("L").filter(ImageFilter.EMBOSS).convert("RGB")
         small = ImageChops.overlay(strokes, relief)
     elif style == "sketch":
@@ -140,3 +140,8 @@ def apply_style(picture: Image.Image, style: str | None) -> Image.Image:
         small = ImageChops.multiply(lines, tone).convert("RGB")
         small = ImageChops.multiply(small, Image.new("RGB", size, (250, 244, 228)))
     return small.resize((width, height), Image.Resampling.BICUBIC)
+
+
+def _flatten(picture: Image.Image, colours: int) -> Image.Image:
+    """``picture`` reduced to a few flat colours (paint patches)."""
+    return picture.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).convert("RGB")
