@@ -55,7 +55,7 @@ def _add_objects(picture: Image.Image, reading: Reading, look: Look, seed: str) 
         Item(
             kind,
             x=(number - (count - 1) / 2) * 0.24 + dice.between(-0.03, 0.03),
-            y=0.36,
+            y=0.24,
             size=0.24,
             colour=colours[number % len(colours)],
             accent=colours[(number + 1) % len(colours)],

@@ -58,7 +58,7 @@ LOOKS: dict[str, Look] = {
     "nano-banana-pro": Look("inked detail", saturation=1.1, contrast=1.15, outline=(22, 20, 30)),
     # Warm film print: muted, warm colours and a cream matte around the picture.
     "gpt-image-2": Look(
-        "warm print", saturation=0.7, contrast=0.92, warmth=22, matte=(240, 232, 214)
+        "warm print", saturation=0.8, contrast=0.92, warmth=12, matte=(240, 232, 214)
     ),
 }
 
@@ -94,7 +94,7 @@ def finish(picture: Image.Image, look: Look, detail: float) -> Image.Image:
         if detail < 0.2:
             picture = ImageOps.posterize(picture, 5)
     if look.matte is not None:
-        border = max(2, round(short * 0.03))
+        border = max(2, round(short * 0.02))
         draw = ImageDraw.Draw(picture)
         for box in (
             (0, 0, width, border),
@@ -127,7 +127,7 @@ def apply_style(picture: Image.Image, style: str | None) -> Image.Image:
         wash = _flatten(small.filter(ImageFilter.GaussianBlur(2)), 20)
         edges = ImageOps.invert(wash.convert("L").filter(ImageFilter.FIND_EDGES)).convert("RGB")
         paper = Image.new("RGB", size, (250, 246, 236))
-        small = ImageChops.multiply(Image.blend(wash, paper, 0.35), edges)
+        small = ImageChops.multiply(Image.blend(wash, paper, 0.2), edges)
     elif style == "oil painting":
         strokes = _flatten(small, 28).filter(ImageFilter.SMOOTH_MORE)
         relief = strokes.convert("L").filter(ImageFilter.EMBOSS).convert("RGB")

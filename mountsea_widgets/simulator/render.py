@@ -170,8 +170,10 @@ def paint(
     source: Image.Image | None = None,
     *,
     nonce: str | None = None,
+    labelled: bool = True,
 ) -> Image.Image:
-    """Paint the RGB picture: the scene (or the edited source), the prompt and a model badge."""
+    """Paint the RGB picture: the scene (or the edited source), then, if ``labelled``, the
+    prompt as a caption and a model badge."""
     prompt = str(input.get("prompt", ""))
     reading = read_prompt(prompt)
     seed = input.get("seed")
@@ -186,6 +188,8 @@ def paint(
         picture = draw_scene(scene, look, width, height, detail)
         picture = finish(apply_style(picture, scene.style), look, detail)
         accent = scene.tint or mix(scene.sky_horizon, (255, 255, 255), 0.3)
+    if not labelled:
+        return picture
     draw = ImageDraw.Draw(picture)
     _caption(picture, draw, prompt, accent)
     badge = f"{model} · simulated" + (f" · seed {seed}" if seed is not None else "")
@@ -285,7 +289,7 @@ def _caption(
     accent: RGB,
 ) -> None:
     width, height = picture.size
-    size = max(9, min(round(min(width, height) / 11), round(width / 18)))
+    size = max(9, min(round(min(width, height) / 14), round(width / 20)))
     font = ImageFont.load_default(size=size)
     margin = max(4, size // 2)
     avg = max(1.0, font.getlength("abcdefghijklmnopqrstuvwxyz") / 26)

@@ -88,6 +88,10 @@ class Dice:
         """One of ``choices``."""
         return choices[min(len(choices) - 1, int(self.unit() * len(choices)))]
 
+    def pick_number(self, choices: tuple[float, ...]) -> float:
+        """One of ``choices`` (well-separated levels make two seeds look clearly different)."""
+        return choices[min(len(choices) - 1, int(self.unit() * len(choices)))]
+
 
 def mix(a: RGB, b: RGB, share: float) -> RGB:
     """``a`` moved ``share`` of the way to ``b``."""
@@ -116,18 +120,18 @@ def compose(reading: Reading, seed: str) -> Scene:
     time = reading.time or dice.pick(times)
     top, horizon_colour, ground, light = _SKIES[time]
     # The seed turns the sky's hue a little, so two seeds never share a palette.
-    turn = dice.between(-0.1, 0.1)
+    turn = dice.pick_number((-0.12, -0.04, 0.04, 0.12)) + dice.between(-0.02, 0.02)
     top, horizon_colour = _shift_hue(top, turn), _shift_hue(horizon_colour, turn)
     named = reading.colours
     if named:
         # A colour named in the prompt dominates: it floods the sky, the ground and the subject.
-        top = mix(top, named[0], 0.55)
-        horizon_colour = mix(horizon_colour, named[0], 0.45)
-        ground = mix(ground, named[-1], 0.5)
+        top = mix(top, named[0], 0.62)
+        horizon_colour = mix(horizon_colour, named[0], 0.55)
+        ground = mix(ground, named[-1], 0.6)
     water = reading.water or (not reading.objects and dice.unit() < 0.3)
     if water:
         ground = mix(ground, (40, 96, 150), 0.6) if not named else ground
-    horizon = dice.between(-0.15, 0.2)
+    horizon = dice.pick_number((-0.16, -0.05, 0.06, 0.17)) + dice.between(-0.02, 0.02)
     side = -1.0 if dice.unit() < 0.5 else 1.0
     sun = (side * dice.between(0.15, 0.42), horizon - dice.between(0.12, 0.32))
     if time == "night":
@@ -179,14 +183,16 @@ def _subjects(
     """The prompt's objects, large and near the centre (so every frame shows them)."""
     count = len(kinds)
     span = 0.22 * (count - 1)
-    start = lean * dice.between(0.04, 0.2) - span / 2
+    start = lean * dice.between(0.04, 0.16) - span / 2
     items = []
     for number, kind in enumerate(kinds):
         colour = named[number % len(named)] if named else _hue_colour(dice)
         accent = named[(number + 1) % len(named)] if len(named) > 1 else _hue_colour(dice)
-        x = start + number * 0.22 + dice.between(-0.03, 0.03)
         depth = dice.between(0.12, 0.26)
         size = dice.between(0.22, 0.4) * (1.3 if kind in ("lighthouse", "mountain") else 1.0)
+        # Subjects stay inside the centre square, which every aspect ratio shows.
+        reach = max(0.0, 0.42 - size * 0.65)
+        x = max(-reach, min(reach, start + number * 0.22 + dice.between(-0.03, 0.03)))
         if kind == "bird":
             depth, size = dice.between(-0.42, -0.25) - horizon, 0.08
         items.append(Item(kind, x, horizon + depth, size, colour, accent, flip=dice.unit() < 0.5))
