@@ -88,11 +88,9 @@ def finish(picture: Image.Image, look: Look, detail: float) -> Image.Image:
     width, height = picture.size
     short = min(width, height)
     if detail < 0.5:
-        # Little detail: soft edges and, at the lowest levels, banded colour. (More detail needs
+        # Little detail: soft edges. (More detail needs
         # no filter: the texture marks and the crisp edges of a larger frame are the detail.)
-        picture = picture.filter(ImageFilter.GaussianBlur(short * (0.5 - detail) * 0.006))
-        if detail < 0.2:
-            picture = ImageOps.posterize(picture, 5)
+        picture = picture.filter(ImageFilter.GaussianBlur(short * (0.5 - detail) * 0.008))
     if look.matte is not None:
         border = max(2, round(short * 0.02))
         draw = ImageDraw.Draw(picture)

@@ -33,7 +33,7 @@ from .edits import edit_picture
 from .looks import apply_style, detail_for, finish, look_for
 from .painter import draw_scene
 from .scene import compose, mix, vary
-from .words import RGB, read_prompt
+from .words import RGB, read_prompt, without_style
 
 #: Long edge, in pixels, of each ``resolution`` tier (the nano-banana family).
 RESOLUTION_LONG_EDGE: dict[str, int] = {"0.5K": 512, "1K": 1024, "2K": 2048, "4K": 4096}
@@ -200,8 +200,9 @@ def paint(
 
 
 def scene_key(prompt: str, seed: object, nonce: str | None) -> str:
-    """What a scene is drawn from: the prompt and the seed, or ``nonce`` when there is no seed."""
-    words = " ".join(prompt.lower().split())
+    """What a scene is drawn from: the prompt's words (without its style: a style is a filter
+    over the same scene) and the seed, or ``nonce`` when there is no seed."""
+    words = " ".join(re.findall(r"[a-z0-9]+", without_style(prompt.lower())))
     if seed is not None:
         return f"{words}|seed {seed}"
     return f"{words}|run {nonce or 'default'}"

@@ -137,3 +137,11 @@ def read_prompt(prompt: str) -> Reading:
         style=_first(text, STYLE_WORDS),
         water=bool(_WATER.search(text)) or "boat" in objects or "lighthouse" in objects,
     )
+
+
+def without_style(text: str) -> str:
+    """``text`` (lower case) with its style words taken out."""
+    for words in STYLE_WORDS.values():
+        for word in words:
+            text = re.sub(rf"\b{re.escape(word)}\b", " ", text)
+    return text
