@@ -142,4 +142,4 @@ def apply_style(picture: Image.Image, style: str | None) -> Image.Image:
 
 def _flatten(picture: Image.Image, colours: int) -> Image.Image:
     """``picture`` reduced to a few flat colours (paint patches)."""
-    return picture.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).convert("RGB")
+    return picture.quantize(colors=colours, method=Image.Quantize.FASTOCTREE).convert("RGB")

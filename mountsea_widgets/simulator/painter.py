@@ -19,6 +19,10 @@ from .words import RGB
 
 Point = tuple[float, float]
 
+#: Steps of the sky and ground gradients: computed once per picture whatever its size (a step
+#: is at most a level of each channel apart, so no banding shows even at 4K).
+_LEVELS = 128
+
 
 @dataclass(frozen=True)
 class Frame:
@@ -68,6 +72,7 @@ class Painter:
         self._ink = look.outline
         self._ink_width = max(1, round(frame.unit * 0.005)) if look.outline else 0
         self._plain = self.picture
+        self._sky, self._ground = self._gradients()
 
     # --- colours -----------------------------------------------------------------------------
 
@@ -86,19 +91,26 @@ class Painter:
         s = self.scene
         top = s.horizon - 0.95
         t = max(0.0, min(1.0, (y - top) / (s.horizon - top)))
-        if self.look.sky_bands:
-            t = round(t * self.look.sky_bands) / self.look.sky_bands
-        return self.look.colour(mix(s.sky_top, s.sky_horizon, t**1.3))
+        return self._sky[round(t * _LEVELS)]
 
     def ground_at(self, y: float) -> RGB:
         """Ground (or water) colour at world depth ``y`` below the horizon."""
-        s = self.scene
-        t = max(0.0, min(1.0, (y - s.horizon) / 0.9))
-        if self.look.sky_bands:
-            t = round(t * self.look.sky_bands) / self.look.sky_bands
+        t = max(0.0, min(1.0, (y - self.scene.horizon) / 0.9))
+        return self._ground[round(t * _LEVELS)]
+
+    def _gradients(self) -> tuple[list[RGB], list[RGB]]:
+        """The sky and ground gradients, as the look paints them, at ``_LEVELS`` + 1 steps."""
+        s, look = self.scene, self.look
         far = mix(s.ground, s.sky_horizon, 0.45 if s.water else 0.25)
         near = shade(s.ground, 0.7 if s.water else 0.8)
-        return self.look.colour(mix(far, near, t))
+        sky, ground = [], []
+        for level in range(_LEVELS + 1):
+            t = level / _LEVELS
+            if look.sky_bands:
+                t = round(t * look.sky_bands) / look.sky_bands
+            sky.append(look.colour(mix(s.sky_top, s.sky_horizon, t**1.3)))
+            ground.append(look.colour(mix(far, near, t)))
+        return sky, ground
 
     # --- the picture ---------------------------------------------------------------------------
 
