@@ -3,7 +3,8 @@
 The output is the input, fitted to the output frame (centre-cropped when the shapes differ) and
 changed as the instruction says: a colour word tints it, a time of day relights it ("make it
 night" darkens it and turns it blue, "at sunset" warms it), a style word filters it, and named
-objects are drawn into its foreground. Nothing else moves, so the input stays recognisable.
+objects are drawn into its foreground (then the colour words colour them: "add a red boat").
+Nothing else moves, so the input stays recognisable.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def edit_picture(
         brightness, colour, share = _RELIGHT[reading.time]
         picture = ImageEnhance.Brightness(picture).enhance(brightness)
         picture = Image.blend(picture, Image.new("RGB", picture.size, colour), share)
-    if reading.colours:
+    if reading.colours and not reading.objects:  # "add a red boat": the colour is the boat's
         picture = Image.blend(
             picture, Image.new("RGB", picture.size, reading.colours[0]), TINT_SHARE
         )
@@ -51,10 +52,11 @@ def _add_objects(picture: Image.Image, reading: Reading, look: Look, seed: str) 
     dice = Dice(f"edit|{seed}")
     colours = reading.colours or ((230, 230, 230),)
     count = len(reading.objects)
+    side = -1.0 if dice.unit() < 0.5 else 1.0  # beside the centre, where the subject usually is
     items = tuple(
         Item(
             kind,
-            x=(number - (count - 1) / 2) * 0.24 + dice.between(-0.03, 0.03),
+            x=side * 0.22 + (number - (count - 1) / 2) * 0.24 + dice.between(-0.03, 0.03),
             y=0.24,
             size=0.24,
             colour=colours[number % len(colours)],
