@@ -29,11 +29,22 @@ _RELIGHT: dict[str, tuple[float, RGB, float]] = {
 
 
 def edit_picture(
-    source: Image.Image, reading: Reading, look: Look, width: int, height: int, seed: str
+    source: Image.Image,
+    reading: Reading,
+    look: Look,
+    width: int,
+    height: int,
+    seed: str,
+    variation: int = 0,
 ) -> Image.Image:
     """``source`` changed as the instruction (already read) says, in a ``width`` x ``height``
-    frame; ``seed`` places any objects the instruction adds."""
+    frame; ``seed`` places any objects the instruction adds; ``variation`` > 0 (the later images
+    of a ``num_images`` request) nudges the light and colour a little."""
     picture = ImageOps.fit(source.convert("RGB"), (width, height), Image.Resampling.BILINEAR)
+    if variation:
+        dice = Dice(f"edit variation|{seed}|{variation}")
+        picture = ImageEnhance.Brightness(picture).enhance(dice.between(0.92, 1.08))
+        picture = ImageEnhance.Color(picture).enhance(dice.between(0.8, 1.2))
     if reading.objects:
         picture = _add_objects(picture, reading, look, seed)
     if reading.time is not None:

@@ -181,7 +181,7 @@ def paint(
     look = look_for(model)
     accent: RGB = reading.colours[0] if reading.colours else (240, 200, 80)
     if source is not None:
-        picture = edit_picture(source, reading, look, width, height, f"{key}|{index}")
+        picture = edit_picture(source, reading, look, width, height, key, variation=index)
     else:
         scene = vary(compose(reading, key), index, key)
         detail = detail_for(model, input, width, height)

@@ -364,3 +364,13 @@ def test_num_images_gives_variations_of_one_scene() -> None:
     for first, second in itertools.combinations(images, 2):
         assert 0.5 < mad(first, second) < mad(images[0], other_seed)
     assert all(mad(image, images[0]) < OTHER_SCENE for image in images)
+
+
+def test_num_images_of_an_edit_are_variations_of_the_edited_input() -> None:
+    source = _source()
+    clean = catalog.spec("nano-banana-edit").validate(
+        {"prompt": "make it night", "image_urls": ["data:image/png;base64,AAAA"], "num_images": 3}
+    )
+    edits = [paint("nano-banana-edit", clean, index, 1024, 1024, source) for index in range(3)]
+    for first, second in itertools.combinations(edits, 2):
+        assert 0.3 < mad(first.crop(_UPPER), second.crop(_UPPER), (256, 144)) < OTHER_SCENE
