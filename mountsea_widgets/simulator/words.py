@@ -96,11 +96,6 @@ class Reading:
     style: str | None = None
     water: bool = False
 
-    @property
-    def colour_names(self) -> tuple[str, ...]:
-        """The colour words found (for messages and tests)."""
-        return tuple(name for name, rgb in COLOURS.items() if rgb in self.colours)
-
 
 def _first(text: str, table: dict[str, tuple[str, ...]]) -> str | None:
     """The key whose word appears first in ``text`` (None if none does)."""
