@@ -5,7 +5,7 @@ grid of four models shows four recognisable renderers of the same scene. *Detail
 resolution tier or ``quality``) changes edges and fine texture only. *Styles* named in the
 prompt (pixel art, watercolour, oil painting, sketch) are filters over the drawn picture.
 
-Every filter that would be slow at 4K runs on a reduced copy and is scaled back up.
+Every style filter runs on a reduced copy and is scaled back up, so it costs little at 4K.
 """
 
 from __future__ import annotations
