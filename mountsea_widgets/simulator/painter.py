@@ -453,7 +453,7 @@ class Painter:
         )
 
     def _draw_mountain(self, item: Item) -> None:
-        x, y, s = item.x, item.y, item.size * 1.6
+        x, y, s = item.x, item.y, item.size * 1.1
         rock, dark, _ = self._faces(mix(item.colour, (110, 110, 130), 0.6))
         snow = self.lit((246, 248, 252))
         self._poly([(x - s * 0.8, y), (x + s * 0.8, y), (x, y - s)], rock)
