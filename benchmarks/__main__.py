@@ -12,13 +12,14 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import imports, memory, polling, responsiveness, thumbnails
+from . import imports, memory, pictures, polling, responsiveness, thumbnails
 from .report import Figure, notes, table
 
 #: Every benchmark, in the order they run (quick ones first).
 BENCHMARKS: dict[str, Callable[[Callable[[str], None]], list[Figure]]] = {
     "import": imports.run,
     "thumbnails": thumbnails.run,
+    "pictures": pictures.run,
     "memory": memory.run,
     "responsiveness": responsiveness.run,
     "polling": polling.run,

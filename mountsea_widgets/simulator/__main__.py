@@ -26,7 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--api-key", default=None, help="require Authorization: Bearer <key>")
     parser.add_argument("--submit-shape", choices=SUBMIT_SHAPES, default="task_id")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the latency jitter")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the latency jitter and of unseeded pictures"
+    )
     args = parser.parse_args(argv)
     try:
         faults = Faults.parse(args.faults)

@@ -36,7 +36,7 @@ from ..errors import ImageError, Problem, ValidationError
 from .clock import Clock, monotonic
 from .faults import Dice, Faults
 from .latency import Latency
-from .render import ImagePlan, RenderCache, plan_images
+from .render import ImagePlan, RenderCache, paint, plan_images
 
 #: The two documented submit answers: ``{"task_id": ...}`` with 200 or ``{"taskId": ...}`` with 201.
 SUBMIT_SHAPES = ("task_id", "taskId")
@@ -434,9 +434,37 @@ class Hub:
         return task
 
     def image_bytes(self, task: Task, index: int) -> bytes:
-        """The encoded bytes of image ``index`` of ``task`` (rendered once, then cached)."""
+        """The encoded bytes of image ``index`` of ``task`` (rendered once, then cached).
+
+        A task without a seed (gpt-image-2 has none) is drawn from the hub's seed and the
+        task's number: unseeded runs differ, and a hub with the same seed replays them.
+        """
         return self.renders.get(
-            task.spec.id, task.input, index, plan=task.plans[index], source=task.source
+            task.spec.id,
+            task.input,
+            index,
+            plan=task.plans[index],
+            source=task.source,
+            nonce=self._nonce(task),
+        )
+
+    def _nonce(self, task: Task) -> str | None:
+        return None if task.input.get("seed") is not None else f"{self.seed}:{task.number}"
+
+    def _picture(self, task: Task, index: int) -> Image.Image:
+        """Image ``index`` of ``task`` without its caption and badge: what an edit of that
+        result starts from (so an edit of an edit does not stack captions)."""
+        plan = task.plans[index]
+        source = task.source() if task.source else None
+        return paint(
+            task.spec.id,
+            task.input,
+            index,
+            plan.width,
+            plan.height,
+            source,
+            nonce=self._nonce(task),
+            labelled=False,
         )
 
     def _source(
@@ -468,7 +496,7 @@ class Hub:
         if task is None or task.ending != "completed" or index >= len(task.plans):
             return None, None
         plan = task.plans[index]
-        return (plan.width, plan.height), lambda: _decode_or_none(self.image_bytes(task, index))
+        return (plan.width, plan.height), lambda: self._picture(task, index)
 
     def _ending(self) -> str:
         f = self.faults

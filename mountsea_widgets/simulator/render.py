@@ -1,19 +1,22 @@
 """Pillow renderer of the simulator's demo images: deterministic, readable, fast at 4K.
 
-An image is a pure function of ``(model, input, index)``: the palette and composition come from
-a hash of the model, the input (prompt, seed, every other parameter) and the image index, so the
-same request gives the same bytes and another seed gives another picture. gpt-image-2 has no
-``seed`` parameter, so its images depend on the model and input only.
+What a picture shows is a scene composed from the prompt and the seed only (``scene.py``): the
+same prompt and seed give the same scene at every resolution tier, quality and aspect ratio
+(a wider frame shows more of the same world), and another seed gives another scene. The model
+decides how the scene is drawn (``looks.py``: each renderer has its own look), the tier or
+``quality`` how much detail. Image ``index`` of a request is a variation of the same scene.
+A request without a seed (gpt-image-2 has none) takes its scene from ``nonce``, which the hub
+derives from its own seed and the task's number: unseeded runs differ from run to run, yet a
+hub started with the same seed replays them. An edit changes its first input image as the
+instruction says (``edits.py``).
 
-Speed: the background is painted on a small canvas and scaled up (a 4096 px image is never
-painted pixel by pixel), the text is drawn at full size so it stays sharp, and PNGs are written
-with a fast compression level (the default level takes seconds at 4K).
+Speed: everything is drawn opaque with precomputed colours, style filters work on a reduced
+copy, the text is drawn at full size so it stays sharp, and PNGs are written with a fast
+compression level (the default level takes seconds at 4K).
 """
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 import io
 import json
 import re
@@ -24,7 +27,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
+
+from .edits import edit_picture
+from .looks import apply_style, detail_for, finish, look_for
+from .painter import draw_scene
+from .scene import compose, mix, vary
+from .words import RGB, read_prompt, without_style
 
 #: Long edge, in pixels, of each ``resolution`` tier (the nano-banana family).
 RESOLUTION_LONG_EDGE: dict[str, int] = {"0.5K": 512, "1K": 1024, "2K": 2048, "4K": 4096}
@@ -47,9 +56,6 @@ FORMATS: dict[str, tuple[str, str]] = {
     "jpeg": ("image/jpeg", "jpg"),
     "webp": ("image/webp", "webp"),
 }
-
-#: Long edge of the canvas the background is painted on before scaling up.
-_CANVAS_LONG_EDGE = 256
 
 _WIDE_WORDS = re.compile(r"\b(landscape|panorama|panoramic|wide|horizon|banner|cinematic)\b", re.I)
 _TALL_WORDS = re.compile(r"\b(portrait|tall|poster|vertical|tower|phone wallpaper)\b", re.I)
@@ -143,14 +149,15 @@ def render(
     *,
     plan: ImagePlan | None = None,
     source: Image.Image | None = None,
+    nonce: str | None = None,
 ) -> bytes:
     """Encode image ``index`` of a request as bytes in its ``output_format``.
 
     ``plan`` overrides the size and format (the hub passes the one it announced); ``source`` is
-    the edit's input image, shown as an inset so an edit looks like one.
+    the edit's input image, which the edit changes; ``nonce`` stands in for a missing seed.
     """
     plan = plan or plan_images(model, input)[0]
-    picture = paint(model, input, index, plan.width, plan.height, source)
+    picture = paint(model, input, index, plan.width, plan.height, source, nonce=nonce)
     return encode(picture, plan.output_format)
 
 
@@ -161,22 +168,44 @@ def paint(
     width: int,
     height: int,
     source: Image.Image | None = None,
+    *,
+    nonce: str | None = None,
+    labelled: bool = True,
 ) -> Image.Image:
-    """Paint the RGB picture: gradient, shapes, the prompt as a caption and a model badge."""
-    digest = hashlib.sha256(_identity(model, input, index).encode("utf-8")).digest()
-    stream = _ByteStream(digest)
-    colors = _palette(stream)
-    picture = _background(stream, colors, width, height)
-    draw = ImageDraw.Draw(picture)
-    if source is not None:
-        _inset(picture, draw, source)
-    _caption(picture, draw, str(input.get("prompt", "")), colors)
+    """Paint the RGB picture: the scene (or the edited source), then, if ``labelled``, the
+    prompt as a caption and a model badge."""
+    prompt = str(input.get("prompt", ""))
+    reading = read_prompt(prompt)
     seed = input.get("seed")
+    key = scene_key(prompt, seed, nonce)
+    look = look_for(model)
+    accent: RGB = reading.colours[0] if reading.colours else (240, 200, 80)
+    if source is not None:
+        picture = edit_picture(source, reading, look, width, height, key, variation=index)
+    else:
+        scene = vary(compose(reading, key), index, key)
+        detail = detail_for(model, input, width, height)
+        picture = draw_scene(scene, look, width, height, detail)
+        picture = finish(apply_style(picture, scene.style), look, detail)
+        accent = scene.tint or mix(scene.sky_horizon, (255, 255, 255), 0.3)
+    if not labelled:
+        return picture
+    draw = ImageDraw.Draw(picture)
+    _caption(picture, draw, prompt, accent)
     badge = f"{model} · simulated" + (f" · seed {seed}" if seed is not None else "")
     if int(input.get("num_images", 1)) > 1:
         badge += f" · #{index + 1}"
     _badge(picture, draw, badge)
     return picture
+
+
+def scene_key(prompt: str, seed: object, nonce: str | None) -> str:
+    """What a scene is drawn from: the prompt's words (without its style: a style is a filter
+    over the same scene) and the seed, or ``nonce`` when there is no seed."""
+    words = " ".join(re.findall(r"[a-z0-9]+", without_style(prompt.lower())))
+    if seed is not None:
+        return f"{words}|seed {seed}"
+    return f"{words}|run {nonce or 'default'}"
 
 
 def encode(picture: Image.Image, output_format: str) -> bytes:
@@ -192,7 +221,7 @@ def encode(picture: Image.Image, output_format: str) -> bytes:
 
 
 class RenderCache:
-    """Rendered bytes by ``(model, input, index)``, bounded by total size; thread-safe."""
+    """Rendered bytes by ``(model, input, index, nonce)``, bounded by total size; thread-safe."""
 
     def __init__(self, max_bytes: int = 256 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
@@ -209,12 +238,14 @@ class RenderCache:
         *,
         plan: ImagePlan | None = None,
         source: Callable[[], Image.Image | None] | None = None,
+        nonce: str | None = None,
     ) -> bytes:
         """The image bytes, rendering them once even if several threads ask at the same time.
 
-        ``source`` loads the edit's input image, only if a render is needed.
+        ``source`` loads the edit's input image, only if a render is needed; ``nonce`` stands
+        in for a missing seed (see :func:`paint`).
         """
-        key = _identity(model, input, index)
+        key = _identity(model, input, index) + f"|{nonce}"
         if plan is not None:
             key += f"|{plan.width}x{plan.height}.{plan.output_format}"
         while True:
@@ -228,7 +259,9 @@ class RenderCache:
                     break
             waiter.wait()
         try:
-            data = render(model, input, index, plan=plan, source=source() if source else None)
+            data = render(
+                model, input, index, plan=plan, source=source() if source else None, nonce=nonce
+            )
         finally:
             with self._lock:
                 self._busy.pop(key).set()
@@ -250,79 +283,14 @@ def _identity(model: str, input: Mapping[str, Any], index: int) -> str:
     return json.dumps([model, shown, index], sort_keys=True, default=str)
 
 
-class _ByteStream:
-    """Deterministic numbers drawn from a digest (re-hashed when exhausted)."""
-
-    def __init__(self, digest: bytes) -> None:
-        self._digest = digest
-        self._pos = 0
-
-    def unit(self) -> float:
-        if self._pos + 2 > len(self._digest):
-            self._digest = hashlib.sha256(self._digest).digest()
-            self._pos = 0
-        value = int.from_bytes(self._digest[self._pos : self._pos + 2], "big")
-        self._pos += 2
-        return value / 65535.0
-
-
-def _color(hue: float, saturation: float, value: float) -> tuple[int, int, int]:
-    r, g, b = colorsys.hsv_to_rgb(hue % 1.0, saturation, value)
-    return round(r * 255), round(g * 255), round(b * 255)
-
-
-def _palette(stream: _ByteStream) -> list[tuple[int, int, int]]:
-    base = stream.unit()
-    spread = 0.08 + 0.25 * stream.unit()
-    return [
-        _color(base, 0.55 + 0.3 * stream.unit(), 0.35 + 0.2 * stream.unit()),
-        _color(base + spread, 0.5 + 0.3 * stream.unit(), 0.75 + 0.2 * stream.unit()),
-        _color(base + 0.5, 0.45 + 0.4 * stream.unit(), 0.8 + 0.2 * stream.unit()),
-        _color(base - spread, 0.35 + 0.4 * stream.unit(), 0.6 + 0.3 * stream.unit()),
-        _color(base + 0.5 + spread, 0.6 + 0.3 * stream.unit(), 0.9),
-    ]
-
-
-def _background(
-    stream: _ByteStream, colors: list[tuple[int, int, int]], width: int, height: int
-) -> Image.Image:
-    scale = _CANVAS_LONG_EDGE / max(width, height)
-    cw, ch = max(8, round(width * scale)), max(8, round(height * scale))
-    mask = Image.linear_gradient("L").rotate(360 * stream.unit(), resample=Image.Resampling.BICUBIC)
-    mask = mask.crop((48, 48, 208, 208)).resize((cw, ch), Image.Resampling.BILINEAR)
-    canvas = Image.composite(
-        Image.new("RGB", (cw, ch), colors[0]), Image.new("RGB", (cw, ch), colors[1]), mask
-    )
-    layer = Image.new("RGBA", (cw, ch), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(layer)
-    unit = max(cw, ch)
-    for _ in range(5 + int(stream.unit() * 5)):
-        color = colors[2 + int(stream.unit() * 2.99)]
-        alpha = 60 + int(stream.unit() * 120)
-        x, y = stream.unit() * cw, stream.unit() * ch
-        radius = unit * (0.06 + 0.22 * stream.unit())
-        box = (x - radius, y - radius, x + radius, y + radius)
-        kind = stream.unit()
-        if kind < 0.5:
-            draw.ellipse(box, fill=(*color, alpha))
-        elif kind < 0.8:
-            draw.rounded_rectangle(box, radius=radius * 0.3, fill=(*color, alpha))
-        else:
-            points = [(x, y - radius), (x + radius, y + radius), (x - radius, y + radius)]
-            draw.polygon(points, fill=(*color, alpha))
-    canvas = Image.alpha_composite(canvas.convert("RGBA"), layer).convert("RGB")
-    canvas = canvas.filter(ImageFilter.BoxBlur(1))
-    return canvas.resize((width, height), Image.Resampling.BILINEAR)
-
-
 def _caption(
     picture: Image.Image,
     draw: ImageDraw.ImageDraw,
     prompt: str,
-    colors: list[tuple[int, int, int]],
+    accent: RGB,
 ) -> None:
     width, height = picture.size
-    size = max(9, min(round(min(width, height) / 11), round(width / 18)))
+    size = max(9, min(round(min(width, height) / 14), round(width / 20)))
     font = ImageFont.load_default(size=size)
     margin = max(4, size // 2)
     avg = max(1.0, font.getlength("abcdefghijklmnopqrstuvwxyz") / 26)
@@ -342,21 +310,7 @@ def _caption(
     for number, line in enumerate(lines):
         y = top + margin + number * line_height
         draw.text((2 * margin, y), line, font=font, fill=(250, 250, 250))
-    accent = colors[4]
     draw.rectangle((margin, top, margin + max(2, size // 6), region[3]), fill=accent)
-
-
-def _inset(picture: Image.Image, draw: ImageDraw.ImageDraw, source: Image.Image) -> None:
-    """The edit's source image as a framed thumbnail in the top-right corner."""
-    width, height = picture.size
-    box = max(16, min(width, height) // 3)
-    thumb = source.convert("RGB")
-    thumb.thumbnail((box, box), Image.Resampling.BILINEAR)
-    pad = max(2, box // 20)
-    left, top = width - thumb.width - 2 * pad, 2 * pad
-    frame = (left - pad, top - pad, left + thumb.width + pad - 1, top + thumb.height + pad - 1)
-    draw.rectangle(frame, fill=(255, 255, 255))
-    picture.paste(thumb, (left, top))
 
 
 def _badge(picture: Image.Image, draw: ImageDraw.ImageDraw, text: str) -> None:
