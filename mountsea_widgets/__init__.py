@@ -18,6 +18,8 @@ from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 
 if TYPE_CHECKING:
     from . import simulator
+    from ._cost import Estimate, estimate_cost
+    from ._prices import reset_prices, use_prices
     from ._generation import agenerate, generate
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare
@@ -44,6 +46,10 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "History": (".history", "History"),
     "read_metadata": (".metadata", "read_metadata"),
     "simulator": (".simulator", None),
+    "estimate_cost": ("._cost", "estimate_cost"),
+    "Estimate": ("._cost", "Estimate"),
+    "use_prices": ("._prices", "use_prices"),
+    "reset_prices": ("._prices", "reset_prices"),
 }
 
 __all__ = [
@@ -51,6 +57,7 @@ __all__ = [
     "Catalog",
     "Client",
     "Comparison",
+    "Estimate",
     "History",
     "ModelSpec",
     "ParamSpec",
@@ -61,10 +68,13 @@ __all__ = [
     "catalog",
     "compare",
     "errors",
+    "estimate_cost",
     "generate",
     "read_metadata",
+    "reset_prices",
     "simulator",
     "studio",
+    "use_prices",
 ]
 
 
