@@ -18,9 +18,9 @@ from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 
 if TYPE_CHECKING:
     from . import simulator
-    from ._cost import Estimate, estimate_cost
-    from ._prices import reset_prices, use_prices
+    from ._cost import BudgetError, Estimate, estimate_cost
     from ._generation import agenerate, generate
+    from ._prices import reset_prices, use_prices
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare
     from .history import History
@@ -48,12 +48,14 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "simulator": (".simulator", None),
     "estimate_cost": ("._cost", "estimate_cost"),
     "Estimate": ("._cost", "Estimate"),
+    "BudgetError": ("._cost", "BudgetError"),
     "use_prices": ("._prices", "use_prices"),
     "reset_prices": ("._prices", "reset_prices"),
 }
 
 __all__ = [
     "AsyncClient",
+    "BudgetError",
     "Catalog",
     "Client",
     "Comparison",

@@ -84,16 +84,9 @@ def settings(api_key: str | None = None, base_url: str | None = None) -> Setting
     return Settings(api_key=key, base_url=(url or DEFAULT_BASE_URL).rstrip("/"), offline=False)
 
 
-# --- cost: the price file, the budget guard, the credits service ------------------------------
+# --- the credits service ----------------------------------------------------------------------
 
 DEFAULT_USAGE_URL = "https://dk.mountsea.ai"
-#: Estimated dollars above which a grid needs confirming (``MOUNTSEA_CONFIRM_ABOVE`` changes it).
-DEFAULT_CONFIRM_ABOVE = 1.0
-
-
-def prices_path() -> str | None:
-    """The user's price file (``MOUNTSEA_PRICES``), or None."""
-    return os.environ.get("MOUNTSEA_PRICES") or None
 
 
 def usage_url(base_url: str | None = None) -> str:
@@ -101,14 +94,3 @@ def usage_url(base_url: str | None = None) -> str:
     ``https://dk.mountsea.ai``. The one place the package reads ``MOUNTSEA_USAGE_URL``."""
     url = base_url or os.environ.get("MOUNTSEA_USAGE_URL") or DEFAULT_USAGE_URL
     return url.rstrip("/")
-
-
-def confirm_above() -> float:
-    """Estimated dollars above which a grid needs confirming: ``MOUNTSEA_CONFIRM_ABOVE`` when
-    it is a number of 0 or more, else :data:`DEFAULT_CONFIRM_ABOVE`."""
-    text = os.environ.get("MOUNTSEA_CONFIRM_ABOVE")
-    try:
-        value = float(text) if text else DEFAULT_CONFIRM_ABOVE
-    except ValueError:
-        return DEFAULT_CONFIRM_ABOVE
-    return value if value >= 0 else DEFAULT_CONFIRM_ABOVE

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._prices import UNKNOWN, PriceTable, price_table
+from ._prices import UNKNOWN, PriceTable, confirm_above, price_table
 from .catalog import catalog
 
 __all__ = ["BudgetError", "Estimate", "check_budget", "estimate_cost", "estimate_input", "total"]
@@ -202,8 +202,6 @@ def check_budget(
     ``threshold`` (default ``MOUNTSEA_CONFIRM_ABOVE``, else $1) ``confirm=True`` is needed.
     Raises :class:`BudgetError` saying the estimate and how to go on.
     """
-    from ._config import confirm_above
-
     shown = estimate.label.removeprefix("≈ ")
     if max_cost is not None:
         if isinstance(max_cost, bool) or not isinstance(max_cost, int | float) or max_cost < 0:
@@ -227,6 +225,6 @@ def check_budget(
     raise BudgetError(
         f"{what.capitalize()} is estimated at {shown} ({estimate.basis}), above the "
         f"{money(limit, estimate.unit)} that needs confirming; nothing was submitted. Pass "
-        f"confirm=True, or max_cost=<dollars> to allow up to that amount (the threshold is "
-        "set by MOUNTSEA_CONFIRM_ABOVE)."
+        'confirm=True to run it, confirm="ask" to confirm in the grid, or max_cost=<dollars> '
+        "to allow up to that amount (the threshold is set by MOUNTSEA_CONFIRM_ABOVE)."
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import warnings
 from collections.abc import Mapping
@@ -119,7 +120,9 @@ def _check_points(where: str, points: Any, problems: list[str]) -> None:
             and all(isinstance(p, list) and len(p) == 2 for p in pair)
         )
         if not ok:
-            problems.append(f'{where}.{tier}: must be [[pixels, price], [pixels, price]] or "unknown"')
+            problems.append(
+                f'{where}.{tier}: must be [[pixels, price], [pixels, price]] or "unknown"'
+            )
             continue
         (low_px, low), (high_px, high) = pair
         for price in (low, high):
@@ -156,7 +159,8 @@ def _check_entry(model: str, entry: Any, models: Mapping[str, Any], problems: li
         return
     for key in entry:
         if key not in _ENTRY_KEYS:
-            problems.append(f"{where}.{key}: not a price field (allowed: {', '.join(sorted(_ENTRY_KEYS))})")
+            allowed = ", ".join(sorted(_ENTRY_KEYS))
+            problems.append(f"{where}.{key}: not a price field (allowed: {allowed})")
     kinds = [key for key in ("per_image", "by_pixels", "same_as") if key in entry]
     if len(kinds) != 1:
         problems.append(f"{where}: needs exactly one of per_image, by_pixels or same_as")
@@ -207,7 +211,8 @@ def parse_table(data: Any, origin: str, base: PriceTable | None = None) -> Price
     for model, entry in data["models"].items():
         _check_entry(str(model), entry, models, problems)
     if problems:
-        shown = "; ".join(problems[:8]) + (f"; and {len(problems) - 8} more" if len(problems) > 8 else "")
+        more = f"; and {len(problems) - 8} more" if len(problems) > 8 else ""
+        shown = "; ".join(problems[:8]) + more
         raise PriceFileError(
             f"The price table {origin} is not usable ({shown}); the built-in prices stay in use."
         )
@@ -263,6 +268,30 @@ def load_file(path: str | Path, base: PriceTable) -> PriceTable:
 
 # --- the table in use -------------------------------------------------------------------------
 
+#: Estimated dollars above which a grid needs confirming (``MOUNTSEA_CONFIRM_ABOVE`` changes it).
+DEFAULT_CONFIRM_ABOVE = 1.0
+
+
+def prices_path() -> str | None:
+    """The user's price file: ``MOUNTSEA_PRICES``, or None.
+
+    Read here rather than in ``_config`` so that pricing never imports the configuration
+    (which starts the simulator, which prices its tasks).
+    """
+    return os.environ.get("MOUNTSEA_PRICES") or None
+
+
+def confirm_above() -> float:
+    """Estimated dollars above which a grid needs confirming: ``MOUNTSEA_CONFIRM_ABOVE`` when
+    it is a number of 0 or more, else :data:`DEFAULT_CONFIRM_ABOVE`."""
+    text = os.environ.get("MOUNTSEA_CONFIRM_ABOVE")
+    try:
+        value = float(text) if text else DEFAULT_CONFIRM_ABOVE
+    except ValueError:
+        return DEFAULT_CONFIRM_ABOVE
+    return value if value >= 0 else DEFAULT_CONFIRM_ABOVE
+
+
 _lock = threading.Lock()
 _state: dict[str, PriceTable | None] = {"builtin": None, "chosen": None, "env": None}
 _env_seen: dict[str, str | None] = {"path": None}
@@ -278,8 +307,6 @@ def _builtin() -> PriceTable:
 def price_table() -> PriceTable:
     """The table in use: one set by :func:`use_prices`, else ``MOUNTSEA_PRICES``'s file over the
     built-in one, else the built-in one. A bad file is reported once (a warning) and skipped."""
-    from ._config import prices_path
-
     with _lock:
         chosen = _state["chosen"]
         if chosen is not None:
