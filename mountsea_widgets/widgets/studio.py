@@ -675,7 +675,8 @@ class Studio(widgets.VBox):
         run's way); returns its future, or None when no credits service is known here."""
         from .._credits import CreditsError, credits_target, fetch_credits
 
-        target = credits_target(self.client, self._offline)
+        # Offline only when the embedded simulator is the target (not just a simulated result).
+        target = credits_target(self.client, self.launcher.offline)
         if target is None:
             return None
         url, key = target
