@@ -127,9 +127,10 @@ class Studio(widgets.VBox):
     none); ``past_runs`` how many earlier runs a page of the history shows (0: none are shown
     and none resumed). Public parts: ``form``, ``model_select``, ``generate_button``, ``runs``,
     ``cells``, ``resumed``, ``generate()``, ``load_image()``, ``show_older()``,
-    ``export_selected()``, ``wait_loaded()``, ``wait_idle()``. ``deadline_s`` is how long a run
-    waits for its task before it ends ``timeout`` (default: 10 x the model's expected time, at
-    least 10 minutes).
+    ``export_selected()``, ``wait_loaded()``, ``wait_idle()``, ``cost`` (the estimate beside
+    Generate, the session's spent total, the credits) and ``refresh_credits()``.
+    ``deadline_s`` is how long a run waits for its task before it ends ``timeout`` (default: 10 x
+    the model's expected time, at least 10 minutes).
     """
 
     def __init__(
