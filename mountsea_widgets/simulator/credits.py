@@ -38,7 +38,10 @@ class Account:
 
     def price(self, task_id: str, model: str, input: Mapping[str, Any]) -> None:
         """Note what task ``task_id`` is estimated to cost (charged once it completes)."""
-        amount = estimate_input(model, input).amount
+        try:
+            amount = estimate_input(model, input).amount
+        except Exception:  # a model of another catalog, or a broken price table: no charge
+            amount = None
         with self._lock:
             self._prices[task_id] = float(amount or 0.0)
 
