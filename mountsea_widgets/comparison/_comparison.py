@@ -74,6 +74,8 @@ class Comparison:
         self._future: concurrent.futures.Future[None] | None = None
         #: True while the grid waits for the person to confirm its estimated cost.
         self.awaiting_confirmation = False
+        # The inputs are fixed once planned: the estimate is worked out once, not per update.
+        self._estimate = grid_estimate(layout)
         for index, cell in enumerate(self.plan.cells):
             if cell.run is not None:
                 cell.run.observe(functools.partial(self._changed, index))
@@ -112,7 +114,7 @@ class Comparison:
     @property
     def estimate(self) -> Estimate:
         """What the runnable cells are estimated to cost together (upstream list prices)."""
-        return grid_estimate(self.plan)
+        return self._estimate
 
     @property
     def done(self) -> bool:
@@ -410,14 +412,14 @@ def compare(
     check_client(client)
     if confirm not in (True, False, "ask"):
         raise ValueError(f'confirm must be True, False or "ask", got {confirm!r}')
-    from .._cost import check_budget
+    from .._cost import BudgetError, check_budget
 
     estimate = grid_estimate(layout)
     ask = False
     if confirm == "ask" and max_cost is None:
         try:
             check_budget(estimate)
-        except ValueError:
+        except BudgetError:
             ask = True
     else:
         check_budget(estimate, confirm=confirm is True, max_cost=max_cost)
