@@ -19,7 +19,9 @@ from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 if TYPE_CHECKING:
     from . import simulator
     from ._config import settings
+    from ._cost import BudgetError, Estimate, estimate_cost
     from ._generation import agenerate, generate
+    from ._prices import reset_prices, use_prices
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare
     from .history import History
@@ -46,13 +48,20 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "read_metadata": (".metadata", "read_metadata"),
     "settings": ("._config", "settings"),
     "simulator": (".simulator", None),
+    "estimate_cost": ("._cost", "estimate_cost"),
+    "Estimate": ("._cost", "Estimate"),
+    "BudgetError": ("._cost", "BudgetError"),
+    "use_prices": ("._prices", "use_prices"),
+    "reset_prices": ("._prices", "reset_prices"),
 }
 
 __all__ = [
     "AsyncClient",
+    "BudgetError",
     "Catalog",
     "Client",
     "Comparison",
+    "Estimate",
     "History",
     "ModelSpec",
     "ParamSpec",
@@ -63,11 +72,14 @@ __all__ = [
     "catalog",
     "compare",
     "errors",
+    "estimate_cost",
     "generate",
     "read_metadata",
+    "reset_prices",
     "settings",
     "simulator",
     "studio",
+    "use_prices",
 ]
 
 

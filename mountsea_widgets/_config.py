@@ -82,3 +82,24 @@ def settings(api_key: str | None = None, base_url: str | None = None) -> Setting
         hub = embedded()
         return Settings(api_key=None, base_url=hub.url, offline=True, speed=hub.hub.speed)
     return Settings(api_key=key, base_url=(url or DEFAULT_BASE_URL).rstrip("/"), offline=False)
+
+
+# --- the credits service ----------------------------------------------------------------------
+
+DEFAULT_USAGE_URL = "https://dk.mountsea.ai"
+
+
+def usage_url(hub_url: str | None = None) -> str | None:
+    """The credits service's base URL for a hub at ``hub_url``, or None when it is not known.
+
+    ``MOUNTSEA_USAGE_URL`` when set (the one place the package reads it); else the documented
+    ``https://dk.mountsea.ai`` for the real hub (``hub_url`` None or :data:`DEFAULT_BASE_URL`).
+    Another hub (a proxy, a simulator) has no known credits service: the key is never sent to
+    a guessed address.
+    """
+    url = os.environ.get("MOUNTSEA_USAGE_URL")
+    if url:
+        return url.rstrip("/")
+    if hub_url is None or hub_url.rstrip("/") == DEFAULT_BASE_URL:
+        return DEFAULT_USAGE_URL
+    return None

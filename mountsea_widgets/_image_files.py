@@ -85,7 +85,7 @@ def image_metadata(
     ``index`` is the image's place in its task, from 0; ``created`` the Unix time the run
     started. Every writer passes all six, so a file says the same whichever way it was saved.
     """
-    return {
+    meta = {
         "model": model,
         "input": dict(input),
         "task_id": task_id,
@@ -93,6 +93,24 @@ def image_metadata(
         "created": created,
         "index": index,
     }
+    cost = _run_cost(model, input)
+    if cost is not None:
+        meta["cost"] = cost  # the whole run's estimated cost (all its images)
+    return meta
+
+
+def _run_cost(model: str, input: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The estimated cost of the run an image came from, as data (None for an unknown model)."""
+    from ._cost import estimate_input
+    from .catalog import catalog
+
+    if model not in catalog:
+        return None
+    try:
+        return estimate_input(model, input).to_dict()
+    except Exception as exc:  # a broken price table must never stop an image being saved
+        log.info("no cost estimate for the image metadata: %s", exc)
+        return None
 
 
 def file_stem(identifier: str | None, fallback: str = "run") -> str:

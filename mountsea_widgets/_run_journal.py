@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .history import History
@@ -42,6 +42,17 @@ def _reason(error: Exception) -> str:
     return text[:200] if text else "an unexpected problem"
 
 
+def run_cost(run: Run) -> dict[str, Any] | None:
+    """``run``'s estimated cost as data, or None when it cannot be estimated."""
+    from ._cost import estimate_input
+
+    try:
+        return estimate_input(run.model, run.input).to_dict()
+    except Exception as exc:  # a broken price table must never stop a run
+        log.info("run %s: no cost estimate: %s", run.run_id, exc)
+        return None
+
+
 class RunJournal:
     """The journal records of ``run`` in ``history`` (None: nothing is written)."""
 
@@ -52,7 +63,10 @@ class RunJournal:
     def started(self) -> None:
         """The run starts: its model and input, before anything is sent."""
         run, input = self.run, dict(self.run.input)
-        self._write("start", lambda into: into.start(run.run_id, run.model, input, run.started))
+        cost = run_cost(run)
+        self._write(
+            "start", lambda into: into.start(run.run_id, run.model, input, run.started, cost)
+        )
 
     def submitted(self, task_id: str) -> None:
         """The hub created ``task_id`` for the run (written before the first poll)."""
@@ -69,14 +83,16 @@ class RunJournal:
     ) -> None:
         """The run's outcome (``task_s``: the task's own time, for completed runs)."""
         run_id = self.run.run_id
-        if task_s is None:
+        # The hub bills completed tasks only: only they carry what they are estimated to cost.
+        cost = run_cost(self.run) if status == "completed" else None
+        if task_s is None and cost is None:
             self._write(
                 "finished", lambda history: history.finished(run_id, status, error, elapsed_s)
             )
         else:
             self._write(
                 "finished",
-                lambda history: history.finished(run_id, status, error, elapsed_s, task_s),
+                lambda history: history.finished(run_id, status, error, elapsed_s, task_s, cost),
             )
 
     def _write(self, record: str, write: Callable[[History], _T]) -> _T | None:

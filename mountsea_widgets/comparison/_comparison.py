@@ -31,6 +31,7 @@ from ._views import cell_view, sheet_cell
 
 if TYPE_CHECKING:
     from .._contact_sheet import SheetCell
+    from .._cost import Estimate
     from .._runner import Runner
     from ..client import AsyncClient, Client
     from ..history import History, HistoryChoice
@@ -71,6 +72,10 @@ class Comparison:
         self._widget: ComparisonGrid | None = None
         self._thumbnails: dict[int, bytes] = {}
         self._future: concurrent.futures.Future[None] | None = None
+        #: True while the grid waits for the person to confirm its estimated cost.
+        self.awaiting_confirmation = False
+        # The inputs are fixed once planned: the estimate is worked out once, not per update.
+        self._estimate = grid_estimate(layout)
         for index, cell in enumerate(self.plan.cells):
             if cell.run is not None:
                 cell.run.observe(functools.partial(self._changed, index))
@@ -105,6 +110,11 @@ class Comparison:
     def cell(self, row: int, column: int) -> Cell:
         """The cell at ``(row, column)``."""
         return self.plan.cell(row, column)
+
+    @property
+    def estimate(self) -> Estimate:
+        """What the runnable cells are estimated to cost together (upstream list prices)."""
+        return self._estimate
 
     @property
     def done(self) -> bool:
@@ -167,6 +177,25 @@ class Comparison:
         self._future.add_done_callback(lambda _: self._refresh_summary())
         return self
 
+    def ask_confirmation(self) -> Comparison:
+        """Wait for the person to confirm the estimated cost in the grid (nothing is sent
+        until then); :meth:`confirm` does the same from code. Returns self."""
+        if self._future is not None:
+            raise RuntimeError("this comparison was already started")
+        self.awaiting_confirmation = True
+        self._refresh_summary()
+        return self
+
+    def confirm(self) -> Comparison:
+        """Start a comparison that waits for its cost to be confirmed; returns self."""
+        with self._lock:
+            if not self.awaiting_confirmation:
+                return self
+            self.awaiting_confirmation = False
+        self.start()
+        self._refresh_summary()
+        return self
+
     async def _run_all(self, launcher: Launcher) -> None:
         slots = asyncio.Semaphore(self.concurrency)
         try:
@@ -211,6 +240,11 @@ class Comparison:
         if self._future is None:
             if self.done:
                 return self
+            if self.awaiting_confirmation:
+                raise RuntimeError(
+                    f"this comparison waits for its estimated cost ({self.estimate.label}) to be "
+                    "confirmed: click its Run button, or call confirm()"
+                )
             raise RuntimeError("this comparison was never started")
         from .._runner import get_runner
 
@@ -292,6 +326,7 @@ class Comparison:
                     self.column_labels,
                     subtitle=self.subtitle,
                     on_cancel=self.cancel,
+                    on_confirm=self.confirm,
                 )
                 for index in range(len(self.plan.cells)):
                     self._render(index)
@@ -320,9 +355,20 @@ class Comparison:
         with self._lock:
             if self._widget is not None:
                 running = self._future is not None and not self._future.done() and not self.done
+                estimate = self.estimate
                 with self._widget.hold_sync():
                     self._widget.set_summary(self.summary())
                     self._widget.set_running(running)
+                    self._widget.set_estimate(
+                        f"Estimated cost: {estimate.label} for {estimate.images} images "
+                        "(upstream list prices; the hub bills completed runs only)",
+                        estimate.basis,
+                    )
+                    self._widget.ask_confirmation(
+                        f"Run this grid? It is estimated at {estimate.label}."
+                        if self.awaiting_confirmation
+                        else None
+                    )
 
     def _render(self, index: int) -> None:
         assert self._widget is not None
@@ -342,6 +388,8 @@ def compare(
     concurrency: int = DEFAULT_CONCURRENCY,
     params: Mapping[str, Any] | None = None,
     history: HistoryChoice = None,
+    confirm: bool | str = False,
+    max_cost: float | None = None,
 ) -> Comparison:
     """Run ``prompt`` on every model × seed × varied value, at most ``concurrency`` at a time.
 
@@ -353,10 +401,28 @@ def compare(
     client, the configured hub is used (the offline simulator when no ``MOUNTSEA_API_KEY`` is
     set); ``client`` may be an ``mw.AsyncClient`` or a blocking ``mw.Client``. See the module
     docs for the layout and for parameters a model does not have.
+
+    **Budget guard.** A grid estimated above ``MOUNTSEA_CONFIRM_ABOVE`` dollars (default $1,
+    upstream list prices) is refused before anything is sent unless ``confirm=True``, or
+    ``max_cost=<dollars>`` allows it; ``confirm="ask"`` returns the grid unstarted, asking for
+    confirmation in its widget (a Run button), or ``.confirm()`` from code.
     """
     layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params)
     _check_concurrency(concurrency)
     check_client(client)
+    if confirm not in (True, False, "ask"):
+        raise ValueError(f'confirm must be True, False or "ask", got {confirm!r}')
+    from .._cost import BudgetError, check_budget
+
+    estimate = grid_estimate(layout)
+    ask = False
+    if confirm == "ask" and max_cost is None:
+        try:
+            check_budget(estimate)
+        except BudgetError:
+            ask = True
+    else:
+        check_budget(estimate, confirm=confirm is True, max_cost=max_cost)
     subtitle = ""
     if client is None:
         from .._config import settings
@@ -371,5 +437,14 @@ def compare(
         history=open_history(history),
         subtitle=subtitle,
     )
+    if ask:
+        return comparison.ask_confirmation()
     comparison.start()
     return comparison
+
+
+def grid_estimate(layout: Plan) -> Estimate:
+    """The estimated cost of ``layout``'s runnable cells together."""
+    from .._cost import total
+
+    return total((cell.estimate for cell in layout.cells if cell.estimate is not None), "runs")

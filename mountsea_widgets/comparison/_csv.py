@@ -66,6 +66,8 @@ def read_csv(path: str | Path) -> list[dict[str, Any]]:
             record["column"] = int(raw["column"])
             record["seed"] = int(raw["seed"]) if raw.get("seed") else None
             record["seconds"] = float(raw["seconds"]) if raw.get("seconds") else None
+            cost = raw.get("estimated_cost")  # absent from files written before costs
+            record["estimated_cost"] = float(cost) if cost else None
             record["params"] = json.loads(raw["params"]) if raw.get("params") else None
             record["note"] = raw.get("note") or ""
             if record["param"] and raw.get("value"):

@@ -10,12 +10,15 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._image_input import prepare_input
 from ..catalog import catalog
 from ..errors import ValidationError
 from ..run import FINAL_STATUSES, Run
+
+if TYPE_CHECKING:
+    from .._cost import Estimate
 
 #: How many cells run at the same time unless told otherwise.
 DEFAULT_CONCURRENCY = 4
@@ -42,6 +45,7 @@ RECORD_FIELDS = (
     "file",
     "error",
     "note",
+    "estimated_cost",
 )
 #: Note shown on cells of a model that takes no seed when ``seeds=`` asked for one.
 NO_SEED_NOTE = "seed: n/a (model has no seed)"
@@ -58,6 +62,12 @@ def format_value(value: Any) -> str:
 
 def _seed_label(seed: int | None) -> str:
     return "no seed" if seed is None else f"seed {seed}"
+
+
+def _amount(estimate: Estimate | None) -> float | None:
+    if estimate is None or estimate.amount is None:
+        return None
+    return round(estimate.amount, 6)
 
 
 @dataclass
@@ -147,6 +157,15 @@ class Cell:
         """The cell's notes joined ("seed: n/a (model has no seed)", ignored fixed params)."""
         return "; ".join(self.notes)
 
+    @property
+    def estimate(self) -> Estimate | None:
+        """What this cell's run is estimated to cost (None when nothing is sent)."""
+        if self.kind != "run" or self.input is None:
+            return None
+        from .._cost import estimate_input
+
+        return estimate_input(self.model, self.input)
+
     def _sent_seed(self) -> int | None:
         seed = self.input.get("seed") if self.input is not None else None
         return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
@@ -169,6 +188,8 @@ class Cell:
             "file": str(file) if file is not None else None,
             "error": self.error,
             "note": self.note,
+            # Dollars at the upstream list prices (None: nothing sent, or no known price).
+            "estimated_cost": _amount(self.estimate),
         }
 
 

@@ -38,6 +38,9 @@ class HistoryEntry:
     error: str | None
     files: list[Path]
     submitted_at: float | None = None
+    #: The run's estimated cost as journalled (``amount``, ``unit``, ``basis``...), None for
+    #: runs journalled before costs were recorded.
+    cost: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         # Short on purpose: inputs can hold megabytes of data: URIs.

@@ -83,6 +83,8 @@ class _Run:
     task_s: float | None = None
     error: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
+    #: The estimated cost journalled with the run (None in journals written before costs).
+    cost: dict[str, Any] | None = None
 
 
 class History:
@@ -126,9 +128,16 @@ class History:
     # --- recording a run -------------------------------------------------------------------
 
     def start(
-        self, run_id: str, model: str, input: dict[str, Any], created: float | None = None
+        self,
+        run_id: str,
+        model: str,
+        input: dict[str, Any],
+        created: float | None = None,
+        cost: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a run about to be submitted: its model and the exact input JSON.
+
+        ``cost`` is the run's estimated cost as data (optional: older journals have none).
 
         Keys that look like credentials (``api_key``, ``authorization``...) are dropped, and
         long data: URIs are stored once in ``blobs/`` (the entry's ``input`` still has them).
@@ -137,16 +146,17 @@ class History:
         clean = _clean_input(input)
         with self._lock, self._journal.locked():
             journalled, blobs = self._blobs.store(clean)
-            self._append(
-                {
-                    "op": "start",
-                    "run_id": run_id,
-                    "model": str(model),
-                    "input": journalled,
-                    "blobs": blobs,
-                    "created": self._clock() if created is None else float(created),
-                }
-            )
+            record: dict[str, Any] = {
+                "op": "start",
+                "run_id": run_id,
+                "model": str(model),
+                "input": journalled,
+                "blobs": blobs,
+                "created": self._clock() if created is None else float(created),
+            }
+            if cost is not None:
+                record["cost"] = dict(cost)
+            self._append(record)
 
     def submitted(self, run_id: str, task_id: str, model: str | None = None) -> None:
         """Record the hub's task id. Call it the moment the id is known, before polling.
@@ -236,8 +246,12 @@ class History:
         error: str | None = None,
         elapsed_s: float | None = None,
         task_s: float | None = None,
+        cost: Mapping[str, Any] | None = None,
     ) -> None:
         """Record how the run ended (``completed``, ``failed``, ``cancelled``, ``timeout``...).
+
+        ``cost``: what a completed run is estimated to have cost (optional; the hub bills only
+        completed tasks, so other endings carry none).
 
         ``elapsed_s`` is the run's time as the person saw it (submission, waiting, download);
         ``task_s`` the task's own time (the hub's ``elapsed_ms`` when it reported one).
@@ -246,17 +260,18 @@ class History:
         if not isinstance(status, str) or not status:
             raise ValueError(f"status must be a non-empty string, got {status!r}")
         message = None if error is None else _scrub_key(str(error))[:4000]
+        record: dict[str, Any] = {
+            "op": "finished",
+            "run_id": run_id,
+            "status": status,
+            "error": message,
+            "elapsed_s": None if elapsed_s is None else float(elapsed_s),
+            "task_s": None if task_s is None else float(task_s),
+        }
+        if cost is not None:
+            record["cost"] = dict(cost)
         with self._lock:
-            self._append(
-                {
-                    "op": "finished",
-                    "run_id": run_id,
-                    "status": status,
-                    "error": message,
-                    "elapsed_s": None if elapsed_s is None else float(elapsed_s),
-                    "task_s": None if task_s is None else float(task_s),
-                }
-            )
+            self._append(record)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -493,6 +508,8 @@ class History:
             blobs = record.get("blobs")
             run.blobs = [b for b in blobs if isinstance(b, str)] if isinstance(blobs, list) else []
             run.created = _number(record.get("created")) or stamp
+            cost = record.get("cost")
+            run.cost = cost if isinstance(cost, dict) else None
         elif op == "submitted":
             task_id = record.get("task_id")
             if isinstance(task_id, str) and task_id:
@@ -515,6 +532,9 @@ class History:
             run.error = error if isinstance(error, str) else None
             run.elapsed_s = _number(record.get("elapsed_s"))
             run.task_s = _number(record.get("task_s"))
+            cost = record.get("cost")
+            if isinstance(cost, dict):
+                run.cost = cost
 
     def _entry(self, run: _Run) -> HistoryEntry:
         files = [path for path in map(self._path_of, run.files) if path is not None]
@@ -530,6 +550,7 @@ class History:
             error=run.error,
             files=files,
             submitted_at=run.submitted_at,
+            cost=run.cost,
         )
 
     def _path_of(self, record: Mapping[str, Any]) -> Path | None:

@@ -34,6 +34,7 @@ from ..catalog import Catalog, ModelSpec
 from ..catalog import catalog as default_catalog
 from ..errors import ImageError, Problem, ValidationError
 from .clock import Clock, monotonic
+from .credits import CREDITS_PATH, DEFAULT_CREDITS, Account
 from .faults import Dice, Faults
 from .latency import Latency
 from .render import ImagePlan, RenderCache, paint, plan_images
@@ -46,6 +47,7 @@ ROUTE_TASK = "GET /hub/v1/tasks/{id}"
 ROUTE_MODELS = "GET /hub/v1/models"
 ROUTE_MODEL = "GET /hub/v1/models/{id}"
 ROUTE_FILE = "GET /files/{task_id}/{file}"
+ROUTE_CREDITS = "GET /api-user/credits"
 ROUTE_OTHER = "other"
 
 _TASK_PATH = re.compile(r"^/hub/v1/tasks/([^/]+)/?$")
@@ -216,6 +218,7 @@ class Hub:
         clock: Clock | None = None,
         catalog: Catalog | None = None,
         prerender: bool = True,
+        credits: float = DEFAULT_CREDITS,
     ) -> None:
         if submit_shape not in SUBMIT_SHAPES:
             raise ValueError(f"submit_shape must be one of {SUBMIT_SHAPES}, got {submit_shape!r}")
@@ -227,6 +230,8 @@ class Hub:
         self.catalog = catalog or default_catalog
         self.renders = RenderCache()
         self._api_key = api_key or None
+        #: The credits service's account (``GET /api-user/credits``).
+        self.account = Account(credits, api_key)
         self._dice = Dice(self.faults.seed)
         self._tasks: dict[str, Task] = {}
         self._created = 0
@@ -288,6 +293,9 @@ class Hub:
         if route == ROUTE_FILE:
             assert match is not None
             return self._file(match, request)
+        if route == ROUTE_CREDITS:  # its own key header (X-API-Key), checked by the account
+            status, body = self.account.answer(request.headers, request.query, self._completed)
+            return Reply.json(status, body)
         if not self._authorized(request):
             self.stats.count("unauthorized")
             return Reply.error(
@@ -427,6 +435,7 @@ class Hub:
         )
         with self._lock:
             self._tasks[task.id] = task
+        self.account.price(task.id, spec.id, clean)
         self.stats.count_submit()
         if ending == "completed" and self._jobs is not None:
             for index in range(len(task.plans)):
@@ -513,6 +522,12 @@ class Hub:
                 return status
             draw -= rate
         return "completed"
+
+    def _completed(self, task_id: str) -> bool:
+        """Whether task ``task_id`` has ended ``completed`` by now (what the account bills)."""
+        with self._lock:
+            task = self._tasks.get(task_id)
+        return task is not None and self._status(task, self.clock()) == "completed"
 
     def _status(self, task: Task, now: float) -> str:
         phase = self.latency.phase(now, task.created, task.duration)
@@ -667,6 +682,8 @@ def _route(request: Request) -> tuple[str, re.Match[str] | None]:
         return ROUTE_OTHER, None
     if path.rstrip("/") == "/hub/v1/models":
         return ROUTE_MODELS, None
+    if path.rstrip("/") == CREDITS_PATH:
+        return ROUTE_CREDITS, None
     for route, pattern in (
         (ROUTE_TASK, _TASK_PATH),
         (ROUTE_MODEL, _MODEL_PATH),

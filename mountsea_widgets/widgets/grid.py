@@ -104,6 +104,7 @@ class ComparisonGrid(widgets.VBox):
         *,
         subtitle: str = "",
         on_cancel: Callable[[], Any] | None = None,
+        on_confirm: Callable[[], Any] | None = None,
     ) -> None:
         self.row_labels = list(row_labels)
         self.column_labels = list(column_labels)
@@ -112,6 +113,22 @@ class ComparisonGrid(widgets.VBox):
             _text_html(subtitle, color=TONE_COLORS["muted"], small=True) if subtitle else ""
         )
         self.summary_html = widgets.HTML()
+        self.estimate_html = widgets.HTML()
+        self.estimate_html.add_class("mountsea-comparison-estimate")
+        self.confirm_html = widgets.HTML()
+        self.confirm_button = widgets.Button(
+            description="Run the grid",
+            icon="play",
+            button_style="warning",
+            tooltip="Submit every cell (each completed run is billed)",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.confirm_button.add_class("mountsea-comparison-confirm")
+        if on_confirm is not None:
+            self.confirm_button.on_click(lambda _button: on_confirm())
+        self.confirm_box = widgets.HBox(
+            [self.confirm_html, self.confirm_button], layout=widgets.Layout(display="none")
+        )
         self.cancel_button = widgets.Button(
             description="Cancel",
             icon="stop",
@@ -152,6 +169,8 @@ class ComparisonGrid(widgets.VBox):
                 self.title_html,
                 self.subtitle_html,
                 widgets.HBox([self.summary_html, self.cancel_button]),
+                self.estimate_html,
+                self.confirm_box,
                 self.grid,
             ],
             layout=widgets.Layout(overflow="auto"),
@@ -180,3 +199,19 @@ class ComparisonGrid(widgets.VBox):
         self.summary_html.value = _text_html(
             text, color=TONE_COLORS.get(tone, "inherit"), small=True
         )
+
+    def set_estimate(self, text: str, basis: str = "") -> None:
+        """Show the grid's estimated cost (``basis``: how it was worked out, as a tooltip)."""
+        body = _text_html(text, color=TONE_COLORS["muted"], small=True)
+        if basis:
+            body = f'<span title="{html.escape(basis, quote=True)}">{body}</span>'
+        self.estimate_html.value = body
+
+    def ask_confirmation(self, question: str | None) -> None:
+        """Show ``question`` with the Run button (None hides them: nothing to confirm)."""
+        if question is None:
+            self.confirm_box.layout.display = "none"
+            self.confirm_html.value = ""
+            return
+        self.confirm_html.value = _text_html(question, bold=True)
+        self.confirm_box.layout.display = ""

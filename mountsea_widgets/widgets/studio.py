@@ -38,6 +38,7 @@ from ..catalog import catalog
 from ..errors import MountseaError, ValidationError
 from ..run import Run
 from .control_base import action_button, close_tree
+from .cost_panel import CostPanel, estimate_of
 from .form import Form
 from .gallery import THUMB_SIDE
 from .history_panel import DEFAULT_EXPORT_PREFIX, HistoryPanel
@@ -126,9 +127,10 @@ class Studio(widgets.VBox):
     none); ``past_runs`` how many earlier runs a page of the history shows (0: none are shown
     and none resumed). Public parts: ``form``, ``model_select``, ``generate_button``, ``runs``,
     ``cells``, ``resumed``, ``generate()``, ``load_image()``, ``show_older()``,
-    ``export_selected()``, ``wait_loaded()``, ``wait_idle()``. ``deadline_s`` is how long a run
-    waits for its task before it ends ``timeout`` (default: 10 x the model's expected time, at
-    least 10 minutes).
+    ``export_selected()``, ``wait_loaded()``, ``wait_idle()``, ``cost`` (the estimate beside
+    Generate, the session's spent total, the credits) and ``refresh_credits()``.
+    ``deadline_s`` is how long a run waits for its task before it ends ``timeout`` (default: 10 x
+    the model's expected time, at least 10 minutes).
     """
 
     def __init__(
@@ -217,7 +219,11 @@ class Studio(widgets.VBox):
         self.history_panel = HistoryPanel()
         self.history_panel.show_tools(self.history is not None)
 
-        controls = widgets.HBox([self.generate_button, self.activity, self.save_folder])
+        #: The form's estimated cost (beside Generate), the session's spent total, the credits.
+        self.cost = CostPanel()
+        controls = widgets.HBox(
+            [self.generate_button, self.cost.estimate_html, self.activity, self.save_folder]
+        )
         controls.add_class("mountsea-actions")
         super().__init__(
             [
@@ -227,6 +233,7 @@ class Studio(widgets.VBox):
                 loader,
                 self.form,
                 controls,
+                self.cost,
                 self.reason,
                 self.history_panel,
             ]
@@ -260,6 +267,9 @@ class Studio(widgets.VBox):
             if self._page_size > 0:
                 self._past_loading = self._in_background(self._open_history)
             self._refresh_size()
+        #: The last credits refresh started (None: no credits service is known for this hub).
+        self.credits_loading: concurrent.futures.Future[None] | None = None
+        self.refresh_credits()
 
     # --- setup ----------------------------------------------------------------------------------
 
@@ -641,6 +651,7 @@ class Studio(widgets.VBox):
 
     def _form_changed(self) -> None:
         problems = self.form.problems()
+        self.cost.show_estimate(estimate_of(self.form.model, self.form.value()))
         self.generate_button.disabled = bool(problems)
         if problems:
             text = "; ".join(f"{name}: {message}" for name, message in problems.items())
@@ -655,6 +666,37 @@ class Studio(widgets.VBox):
         if run.done:
             self._show_activity()
             self._refresh_size()
+            if run.future is not None:  # started here: billed in this session if completed
+                self.cost.count(run)
+                if run.status == "completed":
+                    self.refresh_credits()
+
+    def refresh_credits(self) -> concurrent.futures.Future[None] | None:
+        """Ask the credits service for the account's balance, in a worker thread (never in a
+        run's way); returns its future, or None when no credits service is known here."""
+        from .._credits import CreditsError, credits_target, fetch_credits
+
+        # Offline only when the embedded simulator is the target (not just a simulated result).
+        target = credits_target(self.client, self.launcher.offline)
+        if target is None:
+            return None
+        url, key = target
+
+        def fetch() -> None:
+            try:
+                balance = fetch_credits(url, key)
+            except CreditsError as exc:
+                self.cost.show_credits(f"credits unknown: {exc}", quiet=True)
+            except Exception:  # quietly: the credits are a courtesy, never a failure
+                log.info("credits refresh failed", exc_info=True)
+                self.cost.show_credits("credits unknown", quiet=True)
+            else:
+                label = "simulated account" if self._offline else "account"
+                self.cost.show_credits(f"{label}: {balance}")
+
+        future = self._in_background(fetch)
+        self.credits_loading = future
+        return future
 
     def _background_failed(self, error: BaseException) -> None:
         self._show_reason(f"Background task failed: {type(error).__name__}: {error}")

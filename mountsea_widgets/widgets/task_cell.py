@@ -23,6 +23,7 @@ from .._image_input import reference_for, shorten_data_uris
 from ..catalog import catalog
 from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
 from .control_base import action_button, close_tree
+from .cost_panel import estimate_of, estimate_span
 from .gallery import Gallery
 from .image_list_control import name_attachment
 
@@ -201,15 +202,16 @@ class TaskCell(widgets.VBox):
             '<div style="white-space:pre-wrap;font-weight:500">'
             f"{html.escape(run.prompt) or '<i>(no prompt)</i>'}</div>"
         )
+        cost = estimate_span(estimate_of(run.model, run.input))
         changed = run.changed_params()
         if changed:
             items = " · ".join(
                 f"<code>{html.escape(name)}={html.escape(_short(value))}</code>"
                 for name, value in changed.items()
             )
-            self.params.value = f'<div style="color:#555">{items}</div>'
+            self.params.value = f'<div style="color:#555">{items}{cost}</div>'
         else:
-            self.params.value = '<div style="color:#888">default parameters</div>'
+            self.params.value = f'<div style="color:#888">default parameters{cost}</div>'
 
     def render(self) -> None:
         """Show the run's current state (called on every change, from any thread)."""

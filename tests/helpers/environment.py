@@ -18,7 +18,13 @@ ISOLATED_FOLDERS: tuple[str, ...] = (
 )
 
 #: The variables that would point the package at the real hub with a real key.
-HUB_VARIABLES: tuple[str, ...] = ("MOUNTSEA_API_KEY", "MOUNTSEA_BASE_URL")
+HUB_VARIABLES: tuple[str, ...] = (
+    "MOUNTSEA_API_KEY",
+    "MOUNTSEA_BASE_URL",
+    "MOUNTSEA_USAGE_URL",
+    "MOUNTSEA_PRICES",
+    "MOUNTSEA_CONFIRM_ABOVE",
+)
 
 
 def isolated_folders(base: Path) -> dict[str, str]:
