@@ -374,7 +374,7 @@ def test_a_lease_is_exclusive_and_dies_with_its_process(tmp_path: Path) -> None:
             "-c",
             "import sys\n"
             "from mountsea_widgets.history import History\n"
-            "from mountsea_widgets import recovery\n"
+            "from mountsea_widgets import _recovery as recovery\n"
             f"lease = recovery.acquire(History({str(history.folder)!r}), 'r2')\n"
             "print('held' if lease else 'busy', flush=True)\n"
             "sys.stdin.read()\n",

@@ -36,7 +36,8 @@ CELLS = [
     "assert studio.wait_idle(60)\n"
     "comparison.wait(60)\n"
     "print(run.status, [cell.status for cell in comparison.cells])",
-    "mw.Client(), mw.AsyncClient(), mw.config.settings(), studio, run",
+    "from mountsea_widgets._config import settings\n"
+    "mw.Client(), mw.AsyncClient(), settings(), studio, run",
     "mw.generate('nano-banana', 'refused', history=False,\n"
     "            client=mw.AsyncClient(api_key=os.environ['MOUNTSEA_TEST_WRONG_KEY']))",
 ]
