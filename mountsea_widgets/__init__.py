@@ -19,6 +19,7 @@ from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 if TYPE_CHECKING:
     from . import simulator
     from ._generation import agenerate, generate
+    from ._unchecked import UncheckedValueWarning
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare
     from .history import History
@@ -44,6 +45,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "History": (".history", "History"),
     "read_metadata": (".metadata", "read_metadata"),
     "simulator": (".simulator", None),
+    "UncheckedValueWarning": ("._unchecked", "UncheckedValueWarning"),
 }
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "Result",
     "Studio",
     "TaskStatus",
+    "UncheckedValueWarning",
     "agenerate",
     "catalog",
     "compare",

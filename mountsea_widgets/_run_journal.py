@@ -52,6 +52,15 @@ class RunJournal:
     def started(self) -> None:
         """The run starts: its model and input, before anything is sent."""
         run, input = self.run, dict(self.run.input)
+        if run.unchecked:  # only then: a history of an older release takes no such argument
+            unchecked = list(run.unchecked)
+            self._write(
+                "start",
+                lambda into: into.start(
+                    run.run_id, run.model, input, run.started, unchecked=unchecked
+                ),
+            )
+            return
         self._write("start", lambda into: into.start(run.run_id, run.model, input, run.started))
 
     def submitted(self, task_id: str) -> None:

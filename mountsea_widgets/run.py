@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +119,7 @@ class Run:
         expected_s: float | None = None,
         deadline_s: float | None = None,
         clock: Callable[[], float] = time.time,
+        unchecked: Sequence[str] = (),
     ) -> None:
         spec = catalog.spec(model)
         if deadline_s is not None and (isinstance(deadline_s, bool) or not deadline_s > 0):
@@ -126,6 +127,9 @@ class Run:
         self.run_id: str = run_id or uuid.uuid4().hex[:12]
         self.model: str = model
         self.input: dict[str, Any] = dict(input)
+        #: Parameters whose values the catalog refused and that are sent all the same
+        #: (``strict=False``): the hub decides. The history's start record lists them.
+        self.unchecked: tuple[str, ...] = tuple(unchecked)
         self.status: str = "submitting"
         self.task_id: str | None = None
         self.started: float = clock()
@@ -390,7 +394,7 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
     try:
         task_id = run.task_id
         if task_id is None:
-            task_id = await client.submit(run.model, dict(run.input))
+            task_id = await _submit(run, client)
             # In memory first: whoever sees the id in the journal (an interrupt, another
             # session) finds it on the run too.
             run.update(task_id=task_id, status="pending")
@@ -430,6 +434,16 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
     finally:
         ticker.cancel()
     return run
+
+
+async def _submit(run: Run, client: AsyncClient) -> str:
+    """Create the run's task; values the caller chose to send unchecked are sent unchecked."""
+    if not run.unchecked:
+        return await client.submit(run.model, dict(run.input))
+    from ._unchecked import announced
+
+    with announced():  # said where the run was made (its warnings, the caller's warning)
+        return await client.submit(run.model, dict(run.input), strict=False)
 
 
 def _keep_pending(run: Run, history: History | None, error: Exception) -> None:
@@ -606,7 +620,8 @@ def run_from_entry(entry: Any, *, submitting_elsewhere: bool = False) -> Run:
     created, elapsed_s, error, files); ``submitting_elsewhere``: another live session is
     submitting it (see :func:`~mountsea_widgets.statuses.run_status`).
     """
-    run = Run(entry.model, entry.input or {}, run_id=entry.run_id)
+    unchecked = getattr(entry, "unchecked", None) or ()
+    run = Run(entry.model, entry.input or {}, run_id=entry.run_id, unchecked=unchecked)
     run.task_id = entry.task_id
     run.started = float(entry.created or run.started)
     run.elapsed_s = float(entry.elapsed_s or 0.0)

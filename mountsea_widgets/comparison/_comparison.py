@@ -342,6 +342,7 @@ def compare(
     concurrency: int = DEFAULT_CONCURRENCY,
     params: Mapping[str, Any] | None = None,
     history: HistoryChoice = None,
+    strict: bool = True,
 ) -> Comparison:
     """Run ``prompt`` on every model × seed × varied value, at most ``concurrency`` at a time.
 
@@ -352,9 +353,11 @@ def compare(
     :class:`Comparison`: display it to see the grid fill in, or call ``.wait()``. Without a
     client, the configured hub is used (the offline simulator when no ``MOUNTSEA_API_KEY`` is
     set); ``client`` may be an ``mw.AsyncClient`` or a blocking ``mw.Client``. See the module
-    docs for the layout and for parameters a model does not have.
+    docs for the layout and for parameters a model does not have. ``strict=False`` sends a
+    value a model's catalog refuses (e.g. ``vary={"aspect_ratio": ["21:9"]}``) instead of
+    rejecting its cell, with an ``mw.UncheckedValueWarning`` naming it; the hub decides.
     """
-    layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params)
+    layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params, strict=strict)
     _check_concurrency(concurrency)
     check_client(client)
     subtitle = ""
@@ -371,5 +374,20 @@ def compare(
         history=open_history(history),
         subtitle=subtitle,
     )
+    _warn_unchecked(layout)
     comparison.start()
     return comparison
+
+
+def _warn_unchecked(layout: Plan) -> None:
+    """One warning per value sent unchecked (the same value for several cells: once)."""
+    from .._unchecked import warn
+
+    said: set[str] = set()
+    for cell in layout.cells:
+        if cell.run is None:
+            continue
+        fresh = [message for message in cell.run.warnings if message not in said]
+        said.update(fresh)
+        if cell.run.unchecked and fresh:
+            warn(cell.model, fresh)

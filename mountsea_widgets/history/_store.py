@@ -81,6 +81,8 @@ class _Run:
     task_s: float | None = None
     error: str | None = None
     files: list[dict[str, Any]] = field(default_factory=list)
+    #: Parameters sent although the catalog refused their values (``strict=False``).
+    unchecked: list[str] = field(default_factory=list)
 
 
 class History:
@@ -122,27 +124,38 @@ class History:
     # --- recording a run -------------------------------------------------------------------
 
     def start(
-        self, run_id: str, model: str, input: dict[str, Any], created: float | None = None
+        self,
+        run_id: str,
+        model: str,
+        input: dict[str, Any],
+        created: float | None = None,
+        *,
+        unchecked: Iterable[str] = (),
     ) -> None:
         """Record a run about to be submitted: its model and the exact input JSON.
 
         Keys that look like credentials (``api_key``, ``authorization``...) are dropped, and
         long data: URIs are stored once in ``blobs/`` (the entry's ``input`` still has them).
+        ``unchecked``: parameters sent although the catalog refused their values
+        (``strict=False``), recorded as the record's optional ``"unchecked"`` list (readers
+        that do not know the field skip it).
         """
         _check_run_id(run_id)
         clean = _clean_input(input)
+        names = [str(name) for name in unchecked]
         with self._lock, self._journal.locked():
             journalled, blobs = self._blobs.store(clean)
-            self._append(
-                {
-                    "op": "start",
-                    "run_id": run_id,
-                    "model": str(model),
-                    "input": journalled,
-                    "blobs": blobs,
-                    "created": self._clock() if created is None else float(created),
-                }
-            )
+            record: dict[str, Any] = {
+                "op": "start",
+                "run_id": run_id,
+                "model": str(model),
+                "input": journalled,
+                "blobs": blobs,
+                "created": self._clock() if created is None else float(created),
+            }
+            if names:
+                record["unchecked"] = names
+            self._append(record)
 
     def submitted(self, run_id: str, task_id: str, model: str | None = None) -> None:
         """Record the hub's task id. Call it the moment the id is known, before polling.
@@ -483,6 +496,9 @@ class History:
             blobs = record.get("blobs")
             run.blobs = [b for b in blobs if isinstance(b, str)] if isinstance(blobs, list) else []
             run.created = _number(record.get("created")) or stamp
+            unchecked = record.get("unchecked")
+            if isinstance(unchecked, list):
+                run.unchecked = [name for name in unchecked if isinstance(name, str)]
         elif op == "submitted":
             task_id = record.get("task_id")
             if isinstance(task_id, str) and task_id:
@@ -520,6 +536,7 @@ class History:
             error=run.error,
             files=files,
             submitted_at=run.submitted_at,
+            unchecked=list(run.unchecked),
         )
 
     def _path_of(self, record: Mapping[str, Any]) -> Path | None:
