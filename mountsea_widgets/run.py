@@ -683,8 +683,12 @@ def save_run(run: Run, folder: str | Path) -> list[Path]:
     return save_images(folder, stem, images, metadata)
 
 
-def generation_code(model: str, input: Mapping[str, Any]) -> str:
-    """The ``mw.generate(...)`` call that repeats a run: valid Python, arguments repr'd."""
+def generation_code(model: str, input: Mapping[str, Any], unchecked: Sequence[str] = ()) -> str:
+    """The ``mw.generate(...)`` call that repeats a run: valid Python, arguments repr'd.
+
+    ``unchecked``: parameters the run sent unchecked; the call then says ``strict=False``, so
+    it sends them again rather than stopping at the catalog.
+    """
     params = {name: value for name, value in input.items() if name != "prompt"}
     lines = [
         "import mountsea_widgets as mw",
@@ -697,5 +701,7 @@ def generation_code(model: str, input: Mapping[str, Any]) -> str:
         if not name.isidentifier():
             raise ValueError(f"parameter name {name!r} is not a Python identifier")
         lines.append(f"    {name}={value!r},")
+    if unchecked:
+        lines.append(f"    strict=False,  # sent unchecked: {', '.join(unchecked)}")
     lines += [")", "result"]
     return "\n".join(lines)

@@ -236,3 +236,18 @@ def test_a_comparison_cell_is_rejected_by_default_and_runs_unchecked_when_not_st
     assert unchecked_cell.run is not None and unchecked_cell.run.unchecked == ("aspect_ratio",)
     assert unchecked_cell.input == {"prompt": "a cube", "aspect_ratio": NEW_RATIO}
     assert "aspect_ratio sent unchecked" in unchecked_cell.note
+
+
+def test_the_code_of_a_run_sent_unchecked_says_strict_false() -> None:
+    from mountsea_widgets.run import generation_code
+
+    code = generation_code(MODEL, {"prompt": "a cube", "aspect_ratio": NEW_RATIO}, ["aspect_ratio"])
+    assert "strict" not in generation_code(MODEL, {"prompt": "a cube"})
+    calls: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    def record(*args: Any, **kwargs: Any) -> None:
+        calls.append((args, kwargs))
+
+    # The code as Python reads it, with the call recorded instead of made.
+    exec(compile(code.replace("mw.generate(", "record("), "<code>", "exec"), {"record": record})
+    assert calls == [((MODEL, "a cube"), {"aspect_ratio": NEW_RATIO, "strict": False})]
