@@ -92,7 +92,11 @@ def check_input(spec: ModelSpec, input: Mapping[str, Any], *, strict: bool = Tru
         problems = exc.problems
     overridden: list[Problem] = []
     blocking: list[Problem] = []
+    unset: set[str] = set()
     for problem in problems:
+        if problem.param in input and _is_unset(input[problem.param]):
+            unset.add(problem.param)  # a parameter the catalog does not know, left unset
+            continue
         reason = _why_unsendable(problem, input)
         if reason is None:
             overridden.append(problem)
@@ -108,7 +112,7 @@ def check_input(spec: ModelSpec, input: Mapping[str, Any], *, strict: bool = Tru
     if blocking:
         raise ValidationError(spec.id, blocking)
     names = {problem.param for problem in overridden}
-    rest = {name: value for name, value in input.items() if name not in names}
+    rest = {name: value for name, value in input.items() if name not in names | unset}
     cleaned = _cleaned(spec, rest, names)
     # The input's own order, as the caller gave it: checked values cleaned, the others as given.
     sent = {
@@ -118,6 +122,11 @@ def check_input(spec: ModelSpec, input: Mapping[str, Any], *, strict: bool = Tru
     }
     ordered = sorted(overridden, key=lambda problem: list(input).index(problem.param))
     return CheckedInput(sent, tuple(ordered))
+
+
+def _is_unset(value: Any) -> bool:
+    """Whether ``value`` means "not given" (None, blank text): dropped, as validate() does."""
+    return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _why_unsendable(problem: Problem, input: Mapping[str, Any]) -> str | None:
@@ -161,8 +170,8 @@ def _cleaned(spec: ModelSpec, checked: Mapping[str, Any], unchecked: set[str]) -
             raise
     cleaned: dict[str, Any] = {}
     for name, value in checked.items():
-        if value is None or (isinstance(value, str) and not value.strip()):
-            continue  # unset, as validate() drops it
+        if _is_unset(value):
+            continue
         clean, reason = spec.param(name).check(value)
         if reason is not None:  # cannot happen: validate() found no problem with it
             raise ValidationError(spec.id, [Problem(name, reason, value)])

@@ -86,6 +86,13 @@ def test_not_strict_sends_a_parameter_the_catalog_does_not_know() -> None:
     assert checked.names == ["style_strength"]
 
 
+def test_an_unknown_parameter_left_unset_is_dropped_as_known_ones_are() -> None:
+    given = {"prompt": "a", "style_strength": None, "mood": " ", "seed": None}
+    checked = check_input(catalog[MODEL], given, strict=False)
+    assert checked.input == {"prompt": "a"}
+    assert checked.unchecked == ()
+
+
 def test_a_required_parameter_sent_unchecked_is_not_reported_missing() -> None:
     spec = catalog["nano-banana-edit"]
     checked = check_input(spec, {"prompt": "edit", "image_urls": ["ftp://x/y.png"]}, strict=False)
