@@ -1,6 +1,8 @@
 # The two commands of the README:
 #   make lab    installs what the lab needs, then opens JupyterLab on notebooks/quickstart.ipynb
-#   make test   installs the rest too (Chromium included), then runs lint, types and every test
+#   make test   installs the rest too (Chromium included), then runs lint, types and every test,
+#               then the unit and integration tests again with the lowest versions pyproject
+#               allows (make lowest, in .venv-lowest)
 # Everything lives in .venv; nothing is installed into the system Python.
 
 PYTHON ?= python3
@@ -13,7 +15,13 @@ SUDO   := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 # JupyterLab refuses to start as root (containers, CI machines) unless told it may.
 LAB_ROOT := $(shell [ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
-.PHONY: lab test lint unit integration kernel browser benchmark simulator chromium clean
+# The lowest versions: a venv of their own, the oldest Python pyproject allows when this
+# machine has it (python3.10 on the PATH or under pyenv), else $(PYTHON).
+LOWEST := .venv-lowest
+LOWEST_STAMP := $(LOWEST)/.installed-stamp
+LOWEST_PYTHON ?= $(firstword $(foreach p,python3.10 $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10),$(shell $(p) -c "" >/dev/null 2>&1 && echo $(p))) $(PYTHON))
+
+.PHONY: lab test lint unit integration lowest kernel browser benchmark simulator chromium clean
 
 # The lab needs the package and JupyterLab only; the test tools come with `make test`.
 $(LAB_STAMP): pyproject.toml
@@ -37,6 +45,7 @@ lab: $(LAB_STAMP)
 
 test: $(STAMP) chromium lint
 	$(BIN)/python -m pytest
+	$(MAKE) lowest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,6 +60,20 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest tests/integration
 
+# uv picks the lowest version of each direct requirement (the package's own and the test
+# extra's); what they pull in comes at its newest, as for anyone installing the package.
+$(LOWEST_STAMP): pyproject.toml
+	rm -rf $(LOWEST)
+	$(LOWEST_PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/python -m pip install --quiet uv
+	$(LOWEST)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
+	  --resolution lowest-direct -e '.[test]'
+	touch $@
+
+# The unit and integration tests with the lowest versions pyproject allows.
+lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
+
 kernel: $(STAMP)
 	$(BIN)/python -m pytest tests/kernel
 
@@ -64,4 +87,4 @@ simulator: $(STAMP)
 	$(BIN)/python -m mountsea_widgets.simulator --port 8000
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ._cost import BudgetError, Estimate, estimate_cost
     from ._generation import agenerate, generate
     from ._prices import reset_prices, use_prices
+    from ._unchecked import UncheckedValueWarning
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare
     from .history import History
@@ -53,6 +54,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "BudgetError": ("._cost", "BudgetError"),
     "use_prices": ("._prices", "use_prices"),
     "reset_prices": ("._prices", "reset_prices"),
+    "UncheckedValueWarning": ("._unchecked", "UncheckedValueWarning"),
 }
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "Result",
     "Studio",
     "TaskStatus",
+    "UncheckedValueWarning",
     "agenerate",
     "catalog",
     "compare",

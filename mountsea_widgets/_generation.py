@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._launch import Launcher
+    from ._unchecked import CheckedInput
     from .client import AsyncClient, Client
     from .history import HistoryChoice
     from .result import Result
@@ -34,14 +35,16 @@ async def _outcome(launcher: Launcher, run: Run) -> Result:
     raise MountseaError(run.error or f"the run ended {run.status}")
 
 
-def _prepared(model: str, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The input to send: images as data URIs, validated and cleaned (raises ValidationError)."""
+def _prepared(model: str, prompt: str, params: dict[str, Any], strict: bool) -> CheckedInput:
+    """The input to send: images as data URIs, validated and cleaned (raises ValidationError);
+    with ``strict=False``, values the catalog refuses are kept (and listed) to send unchecked."""
     from ._image_input import prepare_input
+    from ._unchecked import check_input
     from .catalog import catalog
 
     spec = catalog.spec(model)
     prepared = prepare_input(spec.id, params)
-    return spec.validate({"prompt": prompt, **prepared})
+    return check_input(spec, {"prompt": prompt, **prepared}, strict=strict)
 
 
 def _launch(
@@ -50,13 +53,16 @@ def _launch(
     client: AsyncClient | Client | None,
     history: HistoryChoice,
     params: dict[str, Any],
+    strict: bool = True,
 ) -> tuple[Launcher, Run]:
     """The launcher and the new run of one call (bad input and bad clients fail here)."""
     from ._launch import Launcher
+    from ._unchecked import warn
 
-    input = _prepared(model, prompt, params)  # fail here, in the caller's frame
+    checked = _prepared(model, prompt, params, strict)  # fail here, in the caller's frame
     launcher = Launcher(client, history)
-    return launcher, launcher.new_run(model, input)
+    warn(model, checked)  # once the call is known to go ahead
+    return launcher, launcher.new_run(model, checked.input, unchecked=checked.unchecked)
 
 
 def generate(
@@ -65,6 +71,7 @@ def generate(
     *,
     client: AsyncClient | Client | None = None,
     history: HistoryChoice = None,
+    strict: bool = True,
     **params: Any,
 ) -> Result:
     """Generate images and block until they are downloaded; returns a :class:`Result`.
@@ -72,7 +79,10 @@ def generate(
     Works in a notebook cell and in a plain script. With no ``MOUNTSEA_API_KEY`` and no
     ``MOUNTSEA_BASE_URL`` the offline simulator answers (``result.simulated`` is True).
     Parameters are the model's own (see ``mw.catalog[model].params``); they are validated
-    before anything is sent. An edit model's ``image_urls`` may mix URL strings with PIL images,
+    before anything is sent; ``strict=False`` sends a value the catalog refuses all the same
+    (e.g. an aspect ratio the hub added since), with an ``mw.UncheckedValueWarning`` naming it,
+    and the history records it as sent unchecked. An edit model's ``image_urls`` may mix URL
+    strings with PIL images,
     ``pathlib.Path`` objects and bytes, which are sent as data URIs (a plain string is never
     read as a file name: use ``Path`` for files). ``client``: an ``mw.AsyncClient`` or a
     blocking ``mw.Client`` (default: the configured hub).
@@ -81,7 +91,7 @@ def generate(
     :class:`~mountsea_widgets.history.History`). Interrupting the call (Ctrl-C, the kernel's
     stop button) stops waiting at once and raises KeyboardInterrupt naming the task id.
     """
-    launcher, run = _launch(model, prompt, client, history, params)
+    launcher, run = _launch(model, prompt, client, history, params, strict)
     try:
         return launcher.runner.run(_outcome(launcher, run))
     except KeyboardInterrupt:
@@ -96,8 +106,9 @@ async def agenerate(
     *,
     client: AsyncClient | Client | None = None,
     history: HistoryChoice = None,
+    strict: bool = True,
     **params: Any,
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""
-    launcher, run = _launch(model, prompt, client, history, params)
+    launcher, run = _launch(model, prompt, client, history, params, strict)
     return await launcher.runner.arun(_outcome(launcher, run))

@@ -18,7 +18,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .run import TICK_SECONDS, Run, execute, start
@@ -26,6 +26,7 @@ from .run import TICK_SECONDS, Run, execute, start
 if TYPE_CHECKING:
     from ._runner import Runner
     from .client import AsyncClient, Client
+    from .errors import Problem
     from .history import History, HistoryChoice
 
 
@@ -133,9 +134,19 @@ class Launcher:
     # --- starting runs ------------------------------------------------------------------------
 
     @staticmethod
-    def new_run(model: str, input: Mapping[str, Any]) -> Run:
-        """A new run of ``model`` with a validated ``input`` (nothing is sent yet)."""
-        return Run(model, dict(input))
+    def new_run(model: str, input: Mapping[str, Any], *, unchecked: Sequence[Problem] = ()) -> Run:
+        """A new run of ``model`` with a validated ``input`` (nothing is sent yet).
+
+        ``unchecked``: the catalog's refusals of values sent all the same (``strict=False``):
+        the run sends them unchecked, says so in its warnings, and the journal lists them.
+        """
+        if not unchecked:
+            return Run(model, dict(input))
+        from ._unchecked import unchecked_message
+
+        run = Run(model, dict(input), unchecked=[problem.param for problem in unchecked])
+        run.warnings = [unchecked_message(model, problem) for problem in unchecked]
+        return run
 
     def expected_seconds(self, model: str) -> float:
         """How long a task of ``model`` usually takes here: the number the client polls around

@@ -64,6 +64,15 @@ class RunJournal:
         """The run starts: its model and input, before anything is sent."""
         run, input = self.run, dict(self.run.input)
         cost = run_cost(run)
+        if run.unchecked:  # only then: a history of an older release takes no such argument
+            unchecked = list(run.unchecked)
+            self._write(
+                "start",
+                lambda into: into.start(
+                    run.run_id, run.model, input, run.started, cost, unchecked=unchecked
+                ),
+            )
+            return
         self._write(
             "start", lambda into: into.start(run.run_id, run.model, input, run.started, cost)
         )

@@ -21,7 +21,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +119,7 @@ class Run:
         expected_s: float | None = None,
         deadline_s: float | None = None,
         clock: Callable[[], float] = time.time,
+        unchecked: Sequence[str] = (),
     ) -> None:
         given = (expected_s is not None, deadline_s is not None)
         if expected_s is None:
@@ -128,6 +129,9 @@ class Run:
         self.run_id: str = run_id or uuid.uuid4().hex[:12]
         self.model: str = model
         self.input: dict[str, Any] = dict(input)
+        #: Parameters whose values the catalog refused and that are sent all the same
+        #: (``strict=False``): the hub decides. The history's start record lists them.
+        self.unchecked: tuple[str, ...] = tuple(unchecked)
         self.status: str = "submitting"
         self.task_id: str | None = None
         self.started: float = clock()
@@ -394,7 +398,7 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
     try:
         task_id = run.task_id
         if task_id is None:
-            task_id = await client.submit(run.model, dict(run.input))
+            task_id = await _submit(run, client)
             # In memory first: whoever sees the id in the journal (an interrupt, another
             # session) finds it on the run too.
             run.update(task_id=task_id, status="pending")
@@ -434,6 +438,16 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
     finally:
         ticker.cancel()
     return run
+
+
+async def _submit(run: Run, client: AsyncClient) -> str:
+    """Create the run's task; values the caller chose to send unchecked are sent unchecked."""
+    if not run.unchecked:
+        return await client.submit(run.model, dict(run.input))
+    from ._unchecked import announced
+
+    with announced():  # said where the run was made (its warnings, the caller's warning)
+        return await client.submit(run.model, dict(run.input), strict=False)
 
 
 def _keep_pending(run: Run, history: History | None, error: Exception) -> None:
@@ -614,7 +628,14 @@ def run_from_entry(entry: Any, *, submitting_elsewhere: bool = False) -> Run:
     # A model this version does not know (a newer version's, or one the hub retired) has no
     # duration to expect: the run is shown, never started (see below).
     expected = None if known else UNKNOWN_MODEL_SECONDS
-    run = Run(entry.model, entry.input or {}, run_id=entry.run_id, expected_s=expected)
+    unchecked = getattr(entry, "unchecked", None) or ()
+    run = Run(
+        entry.model,
+        entry.input or {},
+        run_id=entry.run_id,
+        expected_s=expected,
+        unchecked=unchecked,
+    )
     run.task_id = entry.task_id
     run.started = float(entry.created or run.started)
     run.elapsed_s = float(entry.elapsed_s or 0.0)
@@ -710,8 +731,12 @@ def save_run(run: Run, folder: str | Path) -> list[Path]:
     return save_images(folder, stem, images, metadata)
 
 
-def generation_code(model: str, input: Mapping[str, Any]) -> str:
-    """The ``mw.generate(...)`` call that repeats a run: valid Python, arguments repr'd."""
+def generation_code(model: str, input: Mapping[str, Any], unchecked: Sequence[str] = ()) -> str:
+    """The ``mw.generate(...)`` call that repeats a run: valid Python, arguments repr'd.
+
+    ``unchecked``: parameters the run sent unchecked; the call then says ``strict=False``, so
+    it sends them again rather than stopping at the catalog.
+    """
     params = {name: value for name, value in input.items() if name != "prompt"}
     lines = [
         "import mountsea_widgets as mw",
@@ -724,5 +749,7 @@ def generation_code(model: str, input: Mapping[str, Any]) -> str:
         if not name.isidentifier():
             raise ValueError(f"parameter name {name!r} is not a Python identifier")
         lines.append(f"    {name}={value!r},")
+    if unchecked:
+        lines.append(f"    strict=False,  # sent unchecked: {', '.join(unchecked)}")
     lines += [")", "result"]
     return "\n".join(lines)

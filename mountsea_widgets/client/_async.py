@@ -69,9 +69,13 @@ class AsyncClient(BaseClient):
         self._own_connections = transport is None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    async def submit(self, model: str, input: Mapping[str, Any]) -> str:
-        """Validate ``input`` for ``model`` and create the task; returns the task id."""
-        task_id, _ = await self._run(self._submit_flow(model, input))
+    async def submit(self, model: str, input: Mapping[str, Any], *, strict: bool = True) -> str:
+        """Validate ``input`` for ``model`` and create the task; returns the task id.
+
+        ``strict=False`` sends values the catalog refuses, with an ``UncheckedValueWarning``
+        naming each (see :meth:`Client.submit`).
+        """
+        task_id, _ = await self._run(self._submit_flow(model, input, strict=strict))
         return task_id
 
     async def get_task(self, task_id: str) -> TaskStatus:
@@ -108,9 +112,13 @@ class AsyncClient(BaseClient):
         timeout: float | None = None,
         on_submitted: SubmittedCallback | None = None,
         on_status: StatusCallback | None = None,
+        strict: bool = True,
         **params: Any,
     ) -> Result:
-        """Submit, wait, download; ``on_submitted(task_id)`` runs before any polling."""
+        """Submit, wait, download; ``on_submitted(task_id)`` runs before any polling.
+
+        ``strict=False`` sends values the catalog refuses, with a warning naming each.
+        """
         return await self._run(
             self._generate_flow(
                 model,
@@ -118,6 +126,7 @@ class AsyncClient(BaseClient):
                 timeout=timeout,
                 on_submitted=on_submitted,
                 on_status=on_status,
+                strict=strict,
             )
         )
 

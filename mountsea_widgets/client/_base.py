@@ -18,6 +18,8 @@ from .._image_input import needs_conversion, prepare_input
 from .._images import MAX_IMAGE_BYTES, declared_pixels, parse_data_uri
 from .._polling import PollSchedule
 from .._retry import SUBMIT_RETRY_STATUSES, RetryPolicy, never_sent, parse_retry_after
+from .._unchecked import check_input
+from .._unchecked import warn as warn_unchecked
 from ..catalog import catalog
 from ..errors import (
     APIConnectionError,
@@ -344,9 +346,13 @@ class BaseClient:
         )
 
     def _submit_flow(
-        self, model: str, input: Mapping[str, Any]
+        self, model: str, input: Mapping[str, Any], *, strict: bool = True
     ) -> Flow[tuple[str, dict[str, Any]]]:
-        """Validate, then POST the task once (retried only where it provably was not created)."""
+        """Validate, then POST the task once (retried only where it provably was not created).
+
+        ``strict=False``: values the catalog refuses but a request can carry are sent, each
+        announced with an ``UncheckedValueWarning``.
+        """
         if not isinstance(model, str):
             raise ValidationError(
                 str(model), [Problem("model", "must be a model id string", model)]
@@ -356,7 +362,9 @@ class BaseClient:
             # PIL images, paths and bytes in image_urls become data URIs before validation, so
             # the catalog's limits apply to what is sent (encoding runs off the event loop).
             input = yield _Call(prepare_input, (model, input), offload=True)
-        cleaned = spec.validate(input)
+        checked = check_input(spec, input, strict=strict)
+        warn_unchecked(model, checked)
+        cleaned = checked.input
         what = f"POST {_SUBMIT_PATH}"
         body, reply = yield from self._api_flow(
             "POST", _SUBMIT_PATH, json_body={"model": model, "input": cleaned}, idempotent=False
@@ -541,8 +549,9 @@ class BaseClient:
         timeout: float | None,
         on_submitted: SubmittedCallback | None,
         on_status: StatusCallback | None,
+        strict: bool = True,
     ) -> Flow[Result]:
-        task_id, cleaned = yield from self._submit_flow(model, input)
+        task_id, cleaned = yield from self._submit_flow(model, input, strict=strict)
         if on_submitted is not None:
             yield from _callback_flow(on_submitted, (task_id,), task_id)
         result: Result = yield from self._wait_flow(

@@ -69,14 +69,19 @@ class Client(BaseClient):
             transport=transport, timeout=self._timeout, follow_redirects=False
         )
 
-    def submit(self, model: str, input: Mapping[str, Any]) -> str:
+    def submit(self, model: str, input: Mapping[str, Any], *, strict: bool = True) -> str:
         """Validate ``input`` for ``model`` and create the task; returns the task id.
 
         Nothing invalid is sent: a :class:`ValidationError` names every bad parameter.
         Edit models' ``image_urls`` may hold PIL images, ``pathlib.Path`` objects and bytes
         besides URL strings: they are sent as data URIs (see :mod:`mountsea_widgets.image_input`).
+
+        ``strict=False`` sends a value the catalog refuses (one the hub may know, e.g. a new
+        aspect ratio) as given, with an :class:`~mountsea_widgets.UncheckedValueWarning`
+        naming the parameter and why the catalog refused it; the hub decides. Values no request
+        can carry (not JSON, text that is not valid Unicode) are refused all the same.
         """
-        task_id, _ = self._run(self._submit_flow(model, input))
+        task_id, _ = self._run(self._submit_flow(model, input, strict=strict))
         return task_id
 
     def get_task(self, task_id: str) -> TaskStatus:
@@ -120,13 +125,15 @@ class Client(BaseClient):
         timeout: float | None = None,
         on_submitted: SubmittedCallback | None = None,
         on_status: StatusCallback | None = None,
+        strict: bool = True,
         **params: Any,
     ) -> Result:
         """Submit ``prompt`` (plus the model's ``params``), wait, download; returns the Result.
 
         ``on_submitted(task_id)`` runs as soon as the task exists, before any polling.
         ``image_urls`` may mix URL strings, PIL images, ``pathlib.Path`` objects and bytes;
-        ``result.input`` shows what was sent (data URIs for the non-strings).
+        ``result.input`` shows what was sent (data URIs for the non-strings). ``strict=False``
+        sends values the catalog refuses, with a warning naming each (see :meth:`submit`).
         """
         return self._run(
             self._generate_flow(
@@ -135,6 +142,7 @@ class Client(BaseClient):
                 timeout=timeout,
                 on_submitted=on_submitted,
                 on_status=on_status,
+                strict=strict,
             )
         )
 

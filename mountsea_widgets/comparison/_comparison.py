@@ -390,6 +390,7 @@ def compare(
     history: HistoryChoice = None,
     confirm: bool | str = False,
     max_cost: float | None = None,
+    strict: bool = True,
 ) -> Comparison:
     """Run ``prompt`` on every model × seed × varied value, at most ``concurrency`` at a time.
 
@@ -400,14 +401,17 @@ def compare(
     :class:`Comparison`: display it to see the grid fill in, or call ``.wait()``. Without a
     client, the configured hub is used (the offline simulator when no ``MOUNTSEA_API_KEY`` is
     set); ``client`` may be an ``mw.AsyncClient`` or a blocking ``mw.Client``. See the module
-    docs for the layout and for parameters a model does not have.
+    docs for the layout and for parameters a model does not have. ``strict=False`` sends a
+    value a model's catalog refuses (e.g. ``vary={"aspect_ratio": ["21:9"]}``) instead of
+    rejecting its cell, with an ``mw.UncheckedValueWarning`` naming it; the hub decides.
+
 
     **Budget guard.** A grid estimated above ``MOUNTSEA_CONFIRM_ABOVE`` dollars (default $1,
     upstream list prices) is refused before anything is sent unless ``confirm=True``, or
     ``max_cost=<dollars>`` allows it; ``confirm="ask"`` returns the grid unstarted, asking for
     confirmation in its widget (a Run button), or ``.confirm()`` from code.
     """
-    layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params)
+    layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params, strict=strict)
     _check_concurrency(concurrency)
     check_client(client)
     if confirm not in (True, False, "ask"):
@@ -437,6 +441,7 @@ def compare(
         history=open_history(history),
         subtitle=subtitle,
     )
+    _warn_unchecked(layout)
     if ask:
         return comparison.ask_confirmation()
     comparison.start()
@@ -448,3 +453,17 @@ def grid_estimate(layout: Plan) -> Estimate:
     from .._cost import total
 
     return total((cell.estimate for cell in layout.cells if cell.estimate is not None), "runs")
+
+
+def _warn_unchecked(layout: Plan) -> None:
+    """One warning per value sent unchecked (the same value for several cells: once)."""
+    from .._unchecked import warn
+
+    said: set[str] = set()
+    for cell in layout.cells:
+        if cell.run is None:
+            continue
+        fresh = [message for message in cell.run.warnings if message not in said]
+        said.update(fresh)
+        if cell.run.unchecked and fresh:
+            warn(cell.model, fresh)

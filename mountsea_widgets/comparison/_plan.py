@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._image_input import prepare_input
+from .._launch import Launcher
+from .._unchecked import check_input
 from ..catalog import catalog
 from ..errors import ValidationError
 from ..run import FINAL_STATUSES, Run
@@ -262,8 +264,12 @@ def plan(
     seeds: Sequence[int | None] | int | None = None,
     vary: Mapping[str, Sequence[Any]] | None = None,
     params: Mapping[str, Any] | None = None,
+    strict: bool = True,
 ) -> Plan:
     """Lay out the grid and build (and validate) every cell's input; nothing is sent.
+
+    ``strict=False``: a value a model's catalog refuses is sent all the same (the cell's run
+    sends it unchecked and says so) instead of making the cell "rejected".
 
     Raises ValueError / :class:`~mountsea_widgets.errors.ValidationError` for a comparison that
     cannot be laid out (unknown model, two varied parameters, a parameter no model has…).
@@ -323,7 +329,7 @@ def plan(
     for row, (model, row_seed) in enumerate(rows):
         for column, (column_seed, value) in enumerate(columns):
             seed = row_seed if seeds_in_rows else column_seed
-            cells.append(_plan_cell(prompt, model, seed, param, value, fixed, row, column))
+            cells.append(_plan_cell(prompt, model, seed, param, value, fixed, row, column, strict))
     return Plan(
         prompt=prompt,
         models=model_ids,
@@ -345,6 +351,7 @@ def _plan_cell(
     fixed: Mapping[str, Any],
     row: int,
     column: int,
+    strict: bool = True,
 ) -> Cell:
     spec = catalog.spec(model)
     position = (row, column, model, seed, param, value)
@@ -365,7 +372,9 @@ def _plan_cell(
     if param is not None:
         wanted[param] = value
     try:
-        clean = spec.validate(wanted)
+        checked = check_input(spec, wanted, strict=strict)
     except ValidationError as exc:
         return Cell(*position, kind=REJECTED, input=wanted, problem=str(exc), notes=notes)
-    return Cell(*position, kind="run", input=clean, notes=notes, run=Run(model, clean))
+    notes += [f"{name} sent unchecked" for name in checked.names]
+    run = Launcher.new_run(model, checked.input, unchecked=checked.unchecked)
+    return Cell(*position, kind="run", input=checked.input, notes=notes, run=run)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,9 @@ class HistoryEntry:
     #: The run's estimated cost as journalled (``amount``, ``unit``, ``basis``...), None for
     #: runs journalled before costs were recorded.
     cost: dict[str, Any] | None = None
+    #: Parameters sent although the catalog refused their values (``strict=False``); the hub
+    #: decided. Empty for every run sent checked (and for runs of older releases).
+    unchecked: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         # Short on purpose: inputs can hold megabytes of data: URIs.

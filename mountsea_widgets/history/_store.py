@@ -85,6 +85,8 @@ class _Run:
     files: list[dict[str, Any]] = field(default_factory=list)
     #: The estimated cost journalled with the run (None in journals written before costs).
     cost: dict[str, Any] | None = None
+    #: Parameters sent although the catalog refused their values (``strict=False``).
+    unchecked: list[str] = field(default_factory=list)
 
 
 class History:
@@ -134,6 +136,8 @@ class History:
         input: dict[str, Any],
         created: float | None = None,
         cost: Mapping[str, Any] | None = None,
+        *,
+        unchecked: Iterable[str] = (),
     ) -> None:
         """Record a run about to be submitted: its model and the exact input JSON.
 
@@ -141,9 +145,13 @@ class History:
 
         Keys that look like credentials (``api_key``, ``authorization``...) are dropped, and
         long data: URIs are stored once in ``blobs/`` (the entry's ``input`` still has them).
+        ``unchecked``: parameters sent although the catalog refused their values
+        (``strict=False``), recorded as the record's optional ``"unchecked"`` list (readers
+        that do not know the field skip it).
         """
         _check_run_id(run_id)
         clean = _clean_input(input)
+        names = [str(name) for name in unchecked]
         with self._lock, self._journal.locked():
             journalled, blobs = self._blobs.store(clean)
             record: dict[str, Any] = {
@@ -156,6 +164,8 @@ class History:
             }
             if cost is not None:
                 record["cost"] = dict(cost)
+            if names:
+                record["unchecked"] = names
             self._append(record)
 
     def submitted(self, run_id: str, task_id: str, model: str | None = None) -> None:
@@ -510,6 +520,9 @@ class History:
             run.created = _number(record.get("created")) or stamp
             cost = record.get("cost")
             run.cost = cost if isinstance(cost, dict) else None
+            unchecked = record.get("unchecked")
+            if isinstance(unchecked, list):
+                run.unchecked = [name for name in unchecked if isinstance(name, str)]
         elif op == "submitted":
             task_id = record.get("task_id")
             if isinstance(task_id, str) and task_id:
@@ -551,6 +564,7 @@ class History:
             files=files,
             submitted_at=run.submitted_at,
             cost=run.cost,
+            unchecked=list(run.unchecked),
         )
 
     def _path_of(self, record: Mapping[str, Any]) -> Path | None:

@@ -365,7 +365,7 @@ class TaskCell(widgets.VBox):
 
     def code_text(self) -> str:
         """The ``mw.generate(...)`` call that reproduces this run."""
-        return generation_code(self.run.model, self.run.input)
+        return generation_code(self.run.model, self.run.input, self.run.unchecked)
 
     def toggle_code(self) -> None:
         """Show or hide the code that reproduces this run."""
