@@ -34,14 +34,20 @@ async def _outcome(launcher: Launcher, run: Run) -> Result:
     raise MountseaError(run.error or f"the run ended {run.status}")
 
 
-def _prepared(model: str, prompt: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The input to send: images as data URIs, validated and cleaned (raises ValidationError)."""
-    from ._image_input import prepare_input
-    from .catalog import catalog
+def _prepared(
+    model: str, prompt: str, params: dict[str, Any], client: Any = None
+) -> dict[str, Any]:
+    """The input to send: images as data URIs, validated and cleaned (raises ValidationError).
 
-    spec = catalog.spec(model)
+    An unknown model or a refused value loads the hub's live catalog first (once per process,
+    when a key or base URL is configured; see ``_live_catalog``).
+    """
+    from ._image_input import prepare_input
+    from ._live_catalog import spec_for, validated
+
+    spec = spec_for(model, client)
     prepared = prepare_input(spec.id, params)
-    return spec.validate({"prompt": prompt, **prepared})
+    return validated(spec.id, {"prompt": prompt, **prepared}, client)
 
 
 def _launch(
@@ -54,7 +60,7 @@ def _launch(
     """The launcher and the new run of one call (bad input and bad clients fail here)."""
     from ._launch import Launcher
 
-    input = _prepared(model, prompt, params)  # fail here, in the caller's frame
+    input = _prepared(model, prompt, params, client)  # fail here, in the caller's frame
     launcher = Launcher(client, history)
     return launcher, launcher.new_run(model, input)
 

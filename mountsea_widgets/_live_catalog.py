@@ -122,7 +122,9 @@ def fetch_answers(target: Target, budget_s: float = FETCH_BUDGET_S) -> dict[str,
     if target.api_key:
         headers["Authorization"] = f"Bearer {target.api_key}"
     with httpx.Client(headers=headers, follow_redirects=False) as http:
-        listing = _get_json(http, target, _LIST_PATH, {"capability": "image"}, MAX_LIST_BYTES, deadline)
+        listing = _get_json(
+            http, target, _LIST_PATH, {"capability": "image"}, MAX_LIST_BYTES, deadline
+        )
         try:
             entries = parse_model_list(listing)
         except LayoutError:
@@ -495,7 +497,8 @@ class LiveCatalog:
             models, diff = build(answers, catalog.bundled, f"live catalog of {where}")
         except LayoutError as exc:
             return self._fall_back(
-                catalog, f"the hub's model list is in a layout this version cannot read ({exc})"
+                catalog,
+                f"the hub describes its models in a layout this version cannot read ({exc})",
             )
         if fetched:
             self.cache.save(target.base_url, answers, target.api_key)
@@ -520,7 +523,9 @@ class LiveCatalog:
         self._diff = CatalogDiff(source=f"bundled catalog only ({reason})")
         self._retired.clear()
         warnings.warn(
-            f"{reason}; the bundled catalog is used", LiveCatalogWarning, stacklevel=4
+            f"{reason}; the bundled catalog is used (mw.catalog.refresh() tries again)",
+            LiveCatalogWarning,
+            stacklevel=4,
         )
         return changed
 
@@ -532,9 +537,8 @@ catalog.attach_live_source(live)
 
 def spec_for(model: str, client: Any = None) -> ModelSpec:
     """``catalog.spec(model)``, loading the live catalog first (once) for an unknown model."""
-    if not isinstance(model, str) or model not in catalog:
-        if isinstance(model, str):
-            live.ensure(catalog, client)
+    if isinstance(model, str) and model not in catalog:
+        live.ensure(catalog, client)
     return catalog.spec(model)
 
 

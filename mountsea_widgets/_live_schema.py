@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -83,9 +83,7 @@ def parse_model_list(payload: Any) -> list[ModelEntry]:
     """
     items: Any = payload
     if isinstance(payload, Mapping):
-        items = next(
-            (payload[key] for key in ("data", "models", "items") if key in payload), None
-        )
+        items = next((payload[key] for key in ("data", "models", "items") if key in payload), None)
     if not isinstance(items, list):
         raise LayoutError("the model list is neither a list nor an object with a 'data' list")
     entries: dict[str, ModelEntry] = {}
@@ -204,8 +202,7 @@ def parse_input_schema(
     if isinstance(raw_params, list):
         return _from_params(model_id, raw_params, bundled)
     raise LayoutError(
-        f"the input_schema of {model_id} has neither 'properties' (JSON Schema) nor a "
-        "'params' list"
+        f"the input_schema of {model_id} has neither 'properties' (JSON Schema) nor a 'params' list"
     )
 
 
@@ -236,9 +233,9 @@ def _from_params(
 
 def _params(
     model_id: str,
-    raws: list[Mapping[str, Any]],
+    raws: Sequence[Mapping[str, Any]],
     bundled: ModelSpec | None,
-    reader: Any,
+    reader: Callable[[Mapping[str, Any]], ParamSpec | None],
 ) -> list[ParamSpec]:
     if len(raws) > MAX_PARAMS:
         raise LayoutError(f"{model_id}: more than {MAX_PARAMS} parameters")
@@ -250,7 +247,9 @@ def _params(
         spec = reader(raw)
         if spec is None:
             if raw.get("required") is True:
-                raise LayoutError(f"{model_id}: required parameter {name!r} has a type we cannot send")
+                raise LayoutError(
+                    f"{model_id}: required parameter {name!r} has a type we cannot send"
+                )
             continue  # left out: the hub's own default applies
         known = bundled.param(name) if bundled is not None and bundled.has(name) else None
         params[name] = _with_bundled_extras(spec, known)
@@ -275,37 +274,53 @@ def _with_bundled_extras(spec: ParamSpec, bundled: ParamSpec | None) -> ParamSpe
     )
 
 
+def _base(raw: Mapping[str, Any]) -> ParamSpec:
+    """What every parameter has: its name, whether it is required, its description."""
+    return ParamSpec(
+        name=raw["name"],
+        type="string",
+        required=raw.get("required") is True,
+        description=clean_text(raw.get("description")),
+        source="hub",
+    )
+
+
+def _text(base: ParamSpec, enum: tuple[str, ...] | None, default: Any) -> ParamSpec | None:
+    kind = "url" if enum is None and base.name.endswith("_url") else "string"
+    return _built(replace(base, type=kind, enum=enum), default)
+
+
+def _integer(base: ParamSpec, low: Any, high: Any, default: Any) -> ParamSpec | None:
+    return _built(replace(base, type="integer", minimum=_bound(low), maximum=_bound(high)), default)
+
+
 def _json_schema_param(raw: Mapping[str, Any]) -> ParamSpec | None:
-    name: str = raw["name"]
+    """One property of a JSON-Schema-like ``input_schema``."""
+    base = _base(raw)
     kind = raw.get("type")
+    default = raw.get("default")
     variants = raw.get("oneOf", raw.get("anyOf"))
-    common = {
-        "name": name,
-        "required": raw.get("required") is True,
-        "description": clean_text(raw.get("description")),
-        "source": "hub",
-    }
     if isinstance(variants, list):
-        return _size_param(raw, variants, common)
+        return _size_param(base, variants, default)
     if kind == "string":
-        enum = _enum(raw.get("enum"))
-        ptype = "url" if enum is None and name.endswith("_url") else "string"
-        return _built(ParamSpec(type=ptype, enum=enum, **common), raw.get("default"))
+        return _text(base, _enum(raw.get("enum")), default)
     if kind == "integer":
-        low, high = _bound(raw.get("minimum")), _bound(raw.get("maximum"))
-        return _built(ParamSpec(type="integer", minimum=low, maximum=high, **common), raw.get("default"))
+        return _integer(base, raw.get("minimum"), raw.get("maximum"), default)
     if kind == "boolean":
-        return _built(ParamSpec(type="boolean", **common), raw.get("default"))
+        return _built(replace(base, type="boolean"), default)
     if kind == "array":
         items = raw.get("items")
-        if isinstance(items, Mapping) and items.get("type") == "string" and name == "image_urls":
-            return ParamSpec(type="array<string>", **common)
+        if isinstance(items, Mapping) and items.get("type") == "string":
+            return _url_list(base)
     return None
 
 
-def _size_param(
-    raw: Mapping[str, Any], variants: list[Any], common: dict[str, Any]
-) -> ParamSpec | None:
+def _url_list(base: ParamSpec) -> ParamSpec | None:
+    # The one list the catalog can check is a list of image URLs.
+    return replace(base, type="array<string>") if base.name == "image_urls" else None
+
+
+def _size_param(base: ParamSpec, variants: list[Any], default: Any) -> ParamSpec | None:
     """A ``oneOf`` of a preset name and a ``{width, height}`` object: an image size."""
     presets: tuple[str, ...] | None = None
     sized = False
@@ -319,35 +334,33 @@ def _size_param(
             sized = isinstance(props, Mapping) and {"width", "height"} <= set(props)
     if presets is None or not sized:
         return None
-    return _built(ParamSpec(type="string|object", enum=presets, size_rules=SizeRules(), **common), raw.get("default"))
+    return _built(
+        replace(base, type="string|object", enum=presets, size_rules=SizeRules()), default
+    )
 
 
 def _params_param(raw: Mapping[str, Any]) -> ParamSpec | None:
     """One item of a ``params`` list (the bundled ``models.json`` layout)."""
-    name: str = raw["name"]
+    base = _base(raw)
     kind = raw.get("type")
-    common = {
-        "name": name,
-        "required": raw.get("required") is True,
-        "description": clean_text(raw.get("description")),
-        "source": "hub",
-    }
+    default = raw.get("default")
     enum = _enum(raw.get("enum"))
-    rng = raw.get("range") if isinstance(raw.get("range"), Mapping) else {}
-    assert isinstance(rng, Mapping)
+    given = raw.get("range")
+    rng: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     if kind == "string":
-        ptype = "url" if enum is None and name.endswith("_url") else "string"
-        return _built(ParamSpec(type=ptype, enum=enum, **common), raw.get("default"))
+        return _text(base, enum, default)
     if kind == "integer":
-        low, high = _bound(rng.get("min")), _bound(rng.get("max"))
-        return _built(ParamSpec(type="integer", minimum=low, maximum=high, **common), raw.get("default"))
+        return _integer(base, rng.get("min"), rng.get("max"), default)
     if kind == "boolean":
-        return _built(ParamSpec(type="boolean", **common), raw.get("default"))
-    if kind == "array<string>" and name == "image_urls":
-        return ParamSpec(type="array<string>", **common)
+        return _built(replace(base, type="boolean"), default)
+    if kind == "array<string>":
+        return _url_list(base)
     if kind == "string|object" and enum is not None:
-        return _built(ParamSpec(type="string|object", enum=enum, size_rules=SizeRules(), **common), raw.get("default"))
+        return _size_param(base, [{"type": "string", "enum": list(enum)}, _SIZE_OBJECT], default)
     return None
+
+
+_SIZE_OBJECT = {"type": "object", "properties": {"width": {}, "height": {}}}
 
 
 def _enum(value: Any) -> tuple[str, ...] | None:
