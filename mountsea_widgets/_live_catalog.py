@@ -505,7 +505,7 @@ class LiveCatalog:
         catalog.install(models)
         self._diff = diff
         self._retired = {
-            tuple(key.split(".", 1)): set(values)  # type: ignore[misc]
+            tuple(key.rsplit(".", 1)): set(values)  # type: ignore[misc]
             for key, values in diff.retired_values.items()
         }
         if diff.unreadable:

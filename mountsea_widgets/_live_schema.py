@@ -302,6 +302,8 @@ def _json_schema_param(raw: Mapping[str, Any]) -> ParamSpec | None:
     variants = raw.get("oneOf", raw.get("anyOf"))
     if isinstance(variants, list):
         return _size_param(base, variants, default)
+    if raw.get("enum") is not None and _enum(raw.get("enum")) is None:
+        return None  # choices we cannot read: never guessed to be free text
     if kind == "string":
         return _text(base, _enum(raw.get("enum")), default)
     if kind == "integer":
@@ -345,6 +347,8 @@ def _params_param(raw: Mapping[str, Any]) -> ParamSpec | None:
     kind = raw.get("type")
     default = raw.get("default")
     enum = _enum(raw.get("enum"))
+    if raw.get("enum") is not None and enum is None:
+        return None  # choices we cannot read: never guessed to be free text
     given = raw.get("range")
     rng: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     if kind == "string":
