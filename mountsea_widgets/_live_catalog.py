@@ -72,21 +72,32 @@ class FetchError(Exception):
 
 @dataclass(frozen=True)
 class Target:
-    """The hub to ask: its base URL and key (the key never shown), and whether it is the
-    embedded offline simulator."""
+    """The hub to ask: its base URL and key (the key never shown), whether it is the embedded
+    offline simulator, and whether the client sends through a transport of its own (a test
+    double, a proxy, a client of another kind: the live catalog cannot borrow it, so nothing is
+    fetched)."""
 
     base_url: str
     api_key: str | None = field(default=None, repr=False)
     offline: bool = False
+    own_transport: bool = False
 
 
 def target_of(client: Any = None) -> Target:
     """The hub ``client`` talks to, or the configured one (the embedded simulator when none)."""
     if client is not None:
+        from .client import BaseClient
+
+        if not isinstance(client, BaseClient):
+            # Not one of the package's clients: its key and transport are its own business.
+            return Target(str(getattr(client, "base_url", "")).rstrip("/"), own_transport=True)
         return Target(
             base_url=str(client.base_url).rstrip("/"),
             api_key=getattr(client, "_api_key", None),
             offline=bool(getattr(client, "offline", False)),
+            # Client marks a transport given to it; AsyncClient marks connections it made.
+            own_transport=bool(getattr(client, "_own_transport", False))
+            or getattr(client, "_own_connections", True) is False,
         )
     from ._config import settings
 
@@ -103,7 +114,7 @@ def configured_target(client: Any = None) -> Target | None:
         if key is None and url is None:
             return None  # offline: the bundled catalog, without starting anything
     target = target_of(client)
-    return None if target.offline else target
+    return None if target.offline or target.own_transport else target
 
 
 # --- fetching -------------------------------------------------------------------------------------
@@ -117,6 +128,11 @@ def fetch_answers(target: Target, budget_s: float = FETCH_BUDGET_S) -> dict[str,
     """
     import httpx
 
+    if target.own_transport:
+        raise FetchError(
+            "this client sends through a transport of its own, which the live catalog cannot "
+            "use; pass a client made without one, e.g. mw.Client(base_url=...)"
+        )
     deadline = time.monotonic() + budget_s
     headers = {"Accept": "application/json", "User-Agent": "mountsea-widgets live catalog"}
     if target.api_key:

@@ -305,6 +305,9 @@ class Studio(widgets.VBox):
         except Exception as exc:
             self._show_reason(f"Cannot read the history: {type(exc).__name__}: {exc}")
             return
+        if any(entry.model not in catalog for entry in entries):
+            # Runs of a model only the hub lists (a live catalog of an earlier session).
+            self._load_live_catalog()
         first, rest = entries[: self._page_size], entries[self._page_size :]
         # A run still waiting for its task is always shown (and resumed), however old.
         first += [entry for entry in rest if entry.is_pending]
@@ -535,6 +538,8 @@ class Studio(widgets.VBox):
         file = Path(path).expanduser()
         meta = read_metadata(file)
         model, input = meta.get("model"), meta.get("input")
+        if isinstance(model, str) and model not in catalog:
+            self._load_live_catalog()  # a model only the hub lists
         if not isinstance(model, str) or model not in catalog:
             known = ", ".join(catalog)
             raise MetadataError(

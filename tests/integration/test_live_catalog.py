@@ -237,3 +237,24 @@ def test_the_cache_is_used_while_fresh_and_expires(
         assert model_requests(extended_hub) == before + 2
     finally:
         client.close()
+
+
+def test_a_studio_shows_earlier_runs_of_a_model_only_the_hub_lists(
+    extended_hub: SimulatorServer, tmp_path: Path
+) -> None:
+    from mountsea_widgets.history import History
+
+    history = History(tmp_path / "runs")
+    client = mw.Client(base_url=extended_hub.url)
+    mw.catalog.refresh(client)
+    earlier = mw.generate(EXTRA_MODEL, "a paper boat", client=client, history=history)
+    client.close()
+    live.reset(catalog)  # a new session: the catalog is the bundled one again
+    assert EXTRA_MODEL not in catalog
+    studio = mw.Studio("nano-banana", client=FastClient(base_url=extended_hub.url), history=history)
+    try:
+        assert studio.wait_loaded(60)
+        assert [run.model for run in studio.runs] == [EXTRA_MODEL]
+        assert studio.runs[0].task_id == earlier.task_id
+    finally:
+        studio.close()
