@@ -45,7 +45,7 @@ from ._live_schema import (
     parse_model_list,
 )
 from .catalog import Catalog, ModelSpec, ParamSpec, catalog
-from .errors import ValidationError
+from .errors import LiveCatalogWarning, ValidationError
 
 #: Seconds one refresh may take in all (the list and every model's detail): a slow hub never
 #: holds up a run for longer; what has not arrived by then stays as bundled.
@@ -60,10 +60,6 @@ MAX_CACHE_BYTES = 16_000_000
 
 _LIST_PATH = "/hub/v1/models"
 _DETAIL_PATH = "/hub/v1/models/"
-
-
-class LiveCatalogWarning(UserWarning):
-    """The live catalog could not be used (the bundled one is), or a value is no longer listed."""
 
 
 class FetchError(Exception):
@@ -173,6 +169,11 @@ def _get_json(
     url = target.base_url + path
     try:
         with http.stream("GET", url, params=params, timeout=httpx.Timeout(remaining)) as reply:
+            if reply.status_code in (401, 403):
+                raise FetchError(
+                    f"the hub refused the API key (HTTP {reply.status_code} for {path}); check "
+                    "MOUNTSEA_API_KEY or the client's api_key"
+                )
             if reply.status_code != 200:
                 raise FetchError(f"the hub answered HTTP {reply.status_code} for {path}")
             body = bytearray()

@@ -16,9 +16,9 @@ import pytest
 
 import mountsea_widgets as mw
 from mountsea_widgets import simulator
-from mountsea_widgets._live_catalog import Cache, LiveCatalog, LiveCatalogWarning, live
+from mountsea_widgets._live_catalog import Cache, LiveCatalog, live
 from mountsea_widgets.catalog import catalog, load_catalog
-from mountsea_widgets.errors import ValidationError
+from mountsea_widgets.errors import LiveCatalogWarning, ValidationError
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.live_models import EXTRA_MODEL, with_extras
 from tests.helpers.simulated_client import SPEED, FastClient
@@ -126,8 +126,9 @@ def test_the_key_goes_to_the_hub_and_never_into_the_cache(tmp_path: Path) -> Non
             warnings.simplefilter("always")
             mw.catalog.refresh(keyless)
         assert live_warnings(caught) == [
-            "the live model list was not fetched: the hub answered HTTP 401 for /hub/v1/models; "
-            "the bundled catalog is used (mw.catalog.refresh() tries again)"
+            "the live model list was not fetched: the hub refused the API key (HTTP 401 for "
+            "/hub/v1/models); check MOUNTSEA_API_KEY or the client's api_key; the bundled "
+            "catalog is used (mw.catalog.refresh() tries again)"
         ]
         keyless.close()
         with mw.Client(api_key=KEY, base_url=hub.url) as client:

@@ -20,7 +20,6 @@ from mountsea_widgets._live_catalog import (
     Cache,
     CatalogDiff,
     LiveCatalog,
-    LiveCatalogWarning,
     build,
     merge_param,
 )
@@ -37,7 +36,7 @@ from mountsea_widgets._live_schema import (
     parse_model_list,
 )
 from mountsea_widgets.catalog import ModelSpec, ParamSpec, load_catalog
-from mountsea_widgets.errors import ValidationError
+from mountsea_widgets.errors import LiveCatalogWarning, ValidationError
 from mountsea_widgets.simulator import Hub, Request
 from mountsea_widgets.simulator.live_models import EXTRA_MODEL, EXTRA_VALUE, with_extras
 
