@@ -17,46 +17,34 @@ any caller. It reads a fresh disk cache when there is one, else fetches within a
 (:data:`FETCH_BUDGET_S`); a hub that fails, is slow, or answers in a layout this version
 cannot read leaves the bundled catalog in use, with one warning.
 
-The cache is one JSON file per hub under the cache folder (:func:`~mountsea_widgets._config.
-cache_folder`), valid for :data:`CACHE_TTL_S`. It holds the hub's answers as they came (never
-the key) and is parsed as defensively as a fresh answer when read back.
+Reading answers is ``_live_schema``'s work, merging them ``_live_merge``'s, and the disk cache
+(one file per hub under :func:`~mountsea_widgets._config.cache_folder`, valid for a day)
+``_live_cache``'s; this module fetches, and keeps the state of this process.
 """
 
 from __future__ import annotations
 
-import hashlib
-import html
 import json
-import os
 import threading
 import time
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from ._live_schema import (
-    MAX_ENUM,
-    LayoutError,
-    ModelEntry,
-    parse_model_detail,
-    parse_model_list,
-)
-from .catalog import Catalog, ModelSpec, ParamSpec, catalog
+from ._live_cache import Cache
+from ._live_merge import CatalogDiff, build
+from ._live_schema import LayoutError, parse_model_list
+from .catalog import Catalog, ModelSpec, catalog
 from .errors import LiveCatalogWarning, ValidationError
 
 #: Seconds one refresh may take in all (the list and every model's detail): a slow hub never
 #: holds up a run for longer; what has not arrived by then stays as bundled.
 FETCH_BUDGET_S = 3.0
-#: How long a cached answer is used before the hub is asked again (one day).
-CACHE_TTL_S = 24 * 3600.0
 #: Largest answer read: the model list, and one model's detail.
 MAX_LIST_BYTES = 1_000_000
 MAX_DETAIL_BYTES = 256_000
-#: Largest cache file read back.
-MAX_CACHE_BYTES = 16_000_000
 
 _LIST_PATH = "/hub/v1/models"
 _DETAIL_PATH = "/hub/v1/models/"
@@ -197,234 +185,6 @@ def _origin(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}"
-
-
-# --- the disk cache -------------------------------------------------------------------------------
-
-
-class Cache:
-    """One JSON file per hub in ``folder`` holding its answers and when they were fetched.
-
-    ``clock`` gives the current time in seconds (injectable, so expiry is tested without
-    waiting); an answer older than ``ttl_s`` is not used.
-    """
-
-    def __init__(
-        self,
-        folder: Path | None = None,
-        *,
-        ttl_s: float = CACHE_TTL_S,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self._folder = folder
-        self.ttl_s = ttl_s
-        self.clock = clock
-
-    @property
-    def folder(self) -> Path:
-        """Where the files are (the configured cache folder unless given)."""
-        if self._folder is None:
-            from ._config import cache_folder
-
-            return cache_folder() / "catalog"
-        return self._folder
-
-    def path(self, base_url: str) -> Path:
-        """The file for the hub at ``base_url``."""
-        digest = hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:16]
-        return self.folder / f"models-{digest}.json"
-
-    def load(self, base_url: str) -> dict[str, Any] | None:
-        """The cached answers for ``base_url`` while fresh; None when missing, stale or bad."""
-        path = self.path(base_url)
-        try:
-            if path.stat().st_size > MAX_CACHE_BYTES:
-                return None
-            stored = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(stored, dict) or stored.get("base_url") != base_url:
-            return None
-        fetched = stored.get("fetched_at")
-        if isinstance(fetched, bool) or not isinstance(fetched, int | float):
-            return None
-        age = self.clock() - fetched
-        if not 0 <= age <= self.ttl_s:
-            return None
-        answers = stored.get("answers")
-        return answers if isinstance(answers, dict) else None
-
-    def save(self, base_url: str, answers: Mapping[str, Any], api_key: str | None) -> bool:
-        """Write the answers (atomically); False when not written (e.g. they hold the key)."""
-        text = json.dumps({"base_url": base_url, "fetched_at": self.clock(), "answers": answers})
-        if api_key and api_key in text:
-            return False  # a hub echoing the key: never write it to disk
-        path = self.path(base_url)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.part")
-            partial.write_text(text, "utf-8")
-            os.replace(partial, path)
-        except OSError:
-            return False
-        return True
-
-
-# --- merging --------------------------------------------------------------------------------------
-
-
-@dataclass
-class CatalogDiff:
-    """What differs between the bundled catalog and the live one (``mw.catalog.diff()``).
-
-    Every name and value in it came from the hub: shown as text, and HTML-escaped in
-    ``_repr_html_``.
-    """
-
-    source: str = "bundled catalog only (no live catalog fetched)"
-    #: Models only the hub lists (usable now).
-    new_models: list[str] = field(default_factory=list)
-    #: Bundled models the hub does not list (still usable).
-    unlisted_models: list[str] = field(default_factory=list)
-    #: Parameters only the hub lists, by model.
-    new_params: dict[str, list[str]] = field(default_factory=dict)
-    #: Values the hub added, by ``"model.param"``.
-    new_values: dict[str, list[str]] = field(default_factory=dict)
-    #: Values the hub no longer lists (still accepted, with a note), by ``"model.param"``.
-    retired_values: dict[str, list[str]] = field(default_factory=dict)
-    #: Ranges the hub widened, by ``"model.param"``: ``"1-4 -> 1-6"``.
-    changed_ranges: dict[str, str] = field(default_factory=dict)
-    #: Models the hub lists whose schema could not be read or fetched (kept as bundled).
-    unreadable: list[str] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        """True when the live catalog adds or retires nothing."""
-        return not (
-            self.new_models
-            or self.unlisted_models
-            or self.new_params
-            or self.new_values
-            or self.retired_values
-            or self.changed_ranges
-        )
-
-    def lines(self) -> list[str]:
-        """The differences, one sentence each."""
-        out = [f"Source: {self.source}"]
-        out += [f"new model: {m}" for m in self.new_models]
-        out += [f"not listed by the hub (still usable): {m}" for m in self.unlisted_models]
-        out += [f"new parameters of {m}: {', '.join(p)}" for m, p in self.new_params.items()]
-        out += [f"new values of {k}: {', '.join(v)}" for k, v in self.new_values.items()]
-        out += [
-            f"no longer listed by the hub (still accepted): {k} = {', '.join(v)}"
-            for k, v in self.retired_values.items()
-        ]
-        out += [f"range of {k}: {v}" for k, v in self.changed_ranges.items()]
-        out += [f"schema not read (kept as bundled): {m}" for m in self.unreadable]
-        if self.empty and len(out) == 1:
-            out.append("no differences")
-        return out
-
-    def __str__(self) -> str:
-        return "\n".join(self.lines())
-
-    def __repr__(self) -> str:
-        return f"<CatalogDiff {len(self.new_models)} new models, {len(self.new_values)} new values>"
-
-    def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in self.lines())
-        return f"<ul class='mountsea-catalog-diff'>{items}</ul>"
-
-
-def merge_param(bundled: ParamSpec, live: ParamSpec) -> tuple[ParamSpec, list[str], list[str]]:
-    """The bundled parameter widened by the live one: ``(spec, new values, retired values)``.
-
-    Types that disagree keep the bundled spec (its rules are the ones we can check).
-    """
-    if bundled.type != live.type:
-        return bundled, [], []
-    merged = bundled
-    added: list[str] = []
-    retired: list[str] = []
-    if bundled.enum is not None and live.enum is not None:
-        added = [v for v in live.enum if v not in bundled.enum]
-        retired = [v for v in bundled.enum if v not in live.enum]
-        choices = (*bundled.enum, *added)[: MAX_ENUM * 2]
-        note = bundled.note
-        if retired:
-            extra = f"The hub no longer lists {', '.join(retired)} (still accepted here)."
-            note = f"{note} {extra}".strip()
-        merged = replace(merged, enum=tuple(choices), note=note)
-    low = _lowest(bundled.minimum, live.minimum)
-    high = _highest(bundled.maximum, live.maximum)
-    if (low, high) != (bundled.minimum, bundled.maximum):
-        merged = replace(merged, minimum=low, maximum=high)
-    return merged, added, retired
-
-
-def _lowest(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else min(a, b)
-
-
-def _highest(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else max(a, b)
-
-
-def merge_model(bundled: ModelSpec, live: ModelSpec, diff: CatalogDiff) -> ModelSpec:
-    """``bundled`` with the live model's new parameters and values (recorded in ``diff``)."""
-    params: list[ParamSpec] = []
-    live_names = set(live.names)
-    for spec in bundled.params:
-        if spec.name not in live_names:
-            params.append(spec)
-            continue
-        merged, added, retired = merge_param(spec, live.param(spec.name))
-        key = f"{bundled.id}.{spec.name}"
-        if added:
-            diff.new_values[key] = added
-        if retired:
-            diff.retired_values[key] = retired
-        if (merged.minimum, merged.maximum) != (spec.minimum, spec.maximum):
-            diff.changed_ranges[key] = (
-                f"{spec.minimum}-{spec.maximum} -> {merged.minimum}-{merged.maximum}"
-            )
-        params.append(merged)
-    new = [p for p in live.params if not bundled.has(p.name)]
-    if new:
-        diff.new_params[bundled.id] = [p.name for p in new]
-    return replace(bundled, params=(*params, *new), _by_name={})
-
-
-def build(
-    answers: Mapping[str, Any], bundled: Mapping[str, ModelSpec], source: str
-) -> tuple[dict[str, ModelSpec], CatalogDiff]:
-    """The merged models and the diff from the hub's raw ``answers``.
-
-    Raises :class:`LayoutError` when the model list cannot be read at all.
-    """
-    entries: list[ModelEntry] = parse_model_list(answers.get("list"))
-    raw_details = answers.get("details")
-    details: Mapping[str, Any] = raw_details if isinstance(raw_details, Mapping) else {}
-    diff = CatalogDiff(source=source)
-    models: dict[str, ModelSpec] = {}
-    for entry in entries:
-        known = bundled.get(entry.id)
-        try:
-            live = parse_model_detail(entry, details.get(entry.id), known)
-        except LayoutError:
-            diff.unreadable.append(entry.id)
-            continue
-        if known is None:
-            models[entry.id] = live
-            diff.new_models.append(entry.id)
-        else:
-            models[entry.id] = merge_model(known, live, diff)
-    listed = {entry.id for entry in entries}
-    diff.unlisted_models = [m for m in bundled if m not in listed]
-    if entries and not models:
-        raise LayoutError("no model's input_schema could be read")
-    return models, diff
 
 
 # --- the live source attached to mw.catalog -------------------------------------------------------

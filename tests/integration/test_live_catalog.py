@@ -16,7 +16,8 @@ import pytest
 
 import mountsea_widgets as mw
 from mountsea_widgets import simulator
-from mountsea_widgets._live_catalog import Cache, LiveCatalog, live
+from mountsea_widgets._live_cache import Cache
+from mountsea_widgets._live_catalog import LiveCatalog, live
 from mountsea_widgets.catalog import catalog, load_catalog
 from mountsea_widgets.errors import LiveCatalogWarning, ValidationError
 from mountsea_widgets.simulator import SimulatorServer

@@ -2,7 +2,7 @@
 
 Realistic answers come from the simulator's in-process core (``Hub.handle``), hostile ones are
 written here. Every answer is read into catalog specs by ``_live_schema`` and merged by
-``_live_catalog.build``, which must keep what the bundled catalog checks and refuse what it
+``_live_merge.build``, which must keep what the bundled catalog checks and refuse what it
 cannot trust.
 """
 
@@ -16,13 +16,9 @@ from typing import Any
 import pytest
 
 import mountsea_widgets as mw
-from mountsea_widgets._live_catalog import (
-    Cache,
-    CatalogDiff,
-    LiveCatalog,
-    build,
-    merge_param,
-)
+from mountsea_widgets._live_cache import Cache
+from mountsea_widgets._live_catalog import LiveCatalog
+from mountsea_widgets._live_merge import CatalogDiff, build, merge_param
 from mountsea_widgets._live_schema import (
     MAX_CHOICE_CHARS,
     MAX_ENUM,
