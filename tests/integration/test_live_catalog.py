@@ -8,6 +8,10 @@ with a cache folder of its own.
 
 from __future__ import annotations
 
+import http.server
+import json
+import socket
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -260,3 +264,64 @@ def test_a_studio_shows_earlier_runs_of_a_model_only_the_hub_lists(
         assert studio.runs[0].task_id == earlier.task_id
     finally:
         studio.close()
+
+
+# --- hubs that must not be believed or waited for -------------------------------------------------
+
+
+class _OneAnswerHub(http.server.ThreadingHTTPServer):
+    """A loopback server answering every GET with the same body."""
+
+    def __init__(self, body: bytes) -> None:
+        answer = body
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def _refresh_with(source: LiveCatalog, url: str) -> tuple[list[str], list[str]]:
+    fresh = load_catalog()
+    with mw.Client(base_url=url) as client, recorded() as caught:
+        warnings.simplefilter("always")
+        source.refresh(fresh, client)
+    return list(fresh), live_warnings(caught)
+
+
+def test_an_oversized_answer_is_not_read(tmp_path: Path) -> None:
+    models = [{"id": f"model-{n}", "summary": "x" * 500} for n in range(3000)]
+    hub = _OneAnswerHub(json.dumps({"data": models}).encode())  # about 1.6 MB
+    try:
+        models_now, messages = _refresh_with(LiveCatalog(Cache(tmp_path)), hub.url)
+    finally:
+        hub.close()
+    assert models_now == list(catalog.bundled)
+    assert len(messages) == 1 and "larger than 1,000,000 bytes" in messages[0]
+
+
+def test_a_hub_that_never_answers_is_not_waited_for(tmp_path: Path) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # connections are queued and never answered
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    try:
+        models_now, messages = _refresh_with(LiveCatalog(Cache(tmp_path), budget_s=0.5), url)
+    finally:
+        silent.close()
+    assert models_now == list(catalog.bundled)
+    assert len(messages) == 1 and "did not answer in time" in messages[0]
