@@ -77,13 +77,16 @@ def valid_model_id(value: Any) -> str | None:
 def parse_model_list(payload: Any) -> list[ModelEntry]:
     """The models of a ``GET /hub/v1/models?capability=image`` answer.
 
-    Accepted: ``{"data": [...]}``, ``{"models": [...]}``, ``{"items": [...]}`` or a bare list,
+    Accepted: ``{"data": [...]}``, ``{"models": [...]}``, ``{"items": [...]}`` or a bare list
+    (also inside a ``{"code": 0, "data": {...}}`` wrapper, as the hub wraps other answers),
     whose items are ids or objects with ``id`` (or ``model``). Items of another capability, or
     with an unsafe id, are skipped; an answer with no readable list raises :class:`LayoutError`.
     """
     items: Any = payload
-    if isinstance(payload, Mapping):
-        items = next((payload[key] for key in ("data", "models", "items") if key in payload), None)
+    for _level in range(2):  # the list itself, or the list inside a wrapper
+        if not isinstance(items, Mapping):
+            break
+        items = next((items[key] for key in ("data", "models", "items") if key in items), None)
     if not isinstance(items, list):
         raise LayoutError("the model list is neither a list nor an object with a 'data' list")
     entries: dict[str, ModelEntry] = {}
@@ -132,6 +135,9 @@ def parse_model_detail(
     and typical time are kept (the hub's schema does not carry them). Raises
     :class:`LayoutError` when ``input_schema`` is in no layout this module reads.
     """
+    if isinstance(payload, Mapping) and "input_schema" not in payload:
+        wrapped = payload.get("data")  # the {"code": 0, "data": {...}} wrapper
+        payload = wrapped if isinstance(wrapped, Mapping) else payload
     if not isinstance(payload, Mapping):
         raise LayoutError(f"the answer for {entry.id} is not a JSON object")
     answered = payload.get("id", payload.get("model", entry.id))

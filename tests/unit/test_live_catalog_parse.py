@@ -126,6 +126,12 @@ def test_the_form_builds_a_control_for_every_parameter_of_a_new_model(hub: Hub) 
         control.close()
 
 
+def test_a_detail_inside_the_hubs_wrapper_is_read() -> None:
+    detail = {"id": "m", "input_schema": {"properties": {"prompt": {"type": "string"}}}}
+    spec = parse_model_detail(ModelEntry("m"), {"code": 0, "data": detail})
+    assert spec.names == ["prompt"]
+
+
 def test_an_unknown_layout_is_refused_naming_the_model() -> None:
     entry = ModelEntry("nano-banana")
     for schema in ({"fields": "prompt;seed"}, "prompt,seed", None, 7):
@@ -148,7 +154,8 @@ def test_a_hub_whose_schemas_cannot_be_read_gives_no_catalog(hub: Hub) -> None:
 
 def test_the_model_list_is_read_in_its_usual_shapes() -> None:
     items = [{"id": "nano-banana", "title": "NB"}, {"model": "gpt-image-2"}, "nano-banana-2"]
-    for payload in ({"data": items}, {"models": items}, {"items": items}, items):
+    wrapped = {"code": 0, "data": {"models": items}}
+    for payload in ({"data": items}, {"models": items}, {"items": items}, items, wrapped):
         assert [e.id for e in parse_model_list(payload)] == [
             "nano-banana",
             "gpt-image-2",
