@@ -10,6 +10,7 @@ reads (``models_layout="json-schema"``, the default, or ``"params"``, the bundle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +23,8 @@ LAYOUTS = ("json-schema", "params", "unknown")
 EXTRA_MODEL = "nano-banana-lite"
 #: ``(model, parameter, value)``: the enum value only an extended simulator accepts.
 EXTRA_VALUE = ("nano-banana", "aspect_ratio", "2:1")
+#: ``(model, parameter, value)``: a bundled value ``with_extras(retire=True)`` no longer lists.
+RETIRED_VALUE = ("nano-banana", "output_format", "webp")
 
 
 def extra_model() -> ModelSpec:
@@ -53,23 +56,37 @@ def extra_model() -> ModelSpec:
 
 
 def with_extras(
-    base: Catalog = default_catalog, *, model: bool = True, value: bool = True
+    base: Catalog = default_catalog, *, model: bool = True, value: bool = True, retire: bool = False
 ) -> Catalog:
-    """``base`` (bundled models) plus :data:`EXTRA_MODEL` and/or :data:`EXTRA_VALUE`."""
+    """``base`` (bundled models) plus :data:`EXTRA_MODEL` and/or :data:`EXTRA_VALUE`, and
+    without :data:`RETIRED_VALUE` when ``retire`` (listed nowhere, refused on submit)."""
     models = [base.bundled[m] for m in base.bundled]
     if value:
-        model_id, name, extra = EXTRA_VALUE
-        for index, spec in enumerate(models):
-            if spec.id != model_id:
-                continue
-            params = tuple(
-                replace(p, enum=(*(p.enum or ()), extra)) if p.name == name else p
-                for p in spec.params
-            )
-            models[index] = replace(spec, params=params, _by_name={})
+        models = _with_enum(models, EXTRA_VALUE, lambda enum, v: (*enum, v))
+    if retire:
+        models = _with_enum(models, RETIRED_VALUE, lambda enum, v: tuple(e for e in enum if e != v))
     if model:
         models.append(extra_model())
     return Catalog(models)
+
+
+def _with_enum(
+    models: list[ModelSpec],
+    where: tuple[str, str, str],
+    change: Callable[[tuple[str, ...], str], tuple[str, ...]],
+) -> list[ModelSpec]:
+    """``models`` with the enum of ``where``'s parameter changed by ``change(enum, value)``."""
+    model_id, name, value = where
+    changed = []
+    for spec in models:
+        if spec.id == model_id:
+            params = tuple(
+                replace(p, enum=change(p.enum or (), value)) if p.name == name else p
+                for p in spec.params
+            )
+            spec = replace(spec, params=params, _by_name={})
+        changed.append(spec)
+    return changed
 
 
 def input_schema(spec: ModelSpec, layout: str) -> Any:

@@ -23,7 +23,7 @@ from mountsea_widgets import simulator
 from mountsea_widgets._live_cache import Cache
 from mountsea_widgets._live_catalog import LiveCatalog, live
 from mountsea_widgets.catalog import catalog, load_catalog
-from mountsea_widgets.errors import LiveCatalogWarning, ValidationError
+from mountsea_widgets.errors import BadRequestError, LiveCatalogWarning, ValidationError
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.live_models import EXTRA_MODEL, with_extras
 from tests.helpers.simulated_client import SPEED, FastClient
@@ -143,6 +143,26 @@ def test_the_key_goes_to_the_hub_and_never_into_the_cache(tmp_path: Path) -> Non
     for file in files:
         if file.is_file():
             assert KEY not in file.read_text("utf-8")
+
+
+def test_a_value_the_hub_no_longer_lists_is_flagged_and_the_hub_decides() -> None:
+    hub = simulator.serve(speed=SPEED, catalog=with_extras(retire=True))
+    with hub, mw.Client(base_url=hub.url) as client:
+        diff = mw.catalog.refresh(client)
+        assert diff.retired_values == {"nano-banana.output_format": ["webp"]}
+        assert "no longer listed by the hub (still accepted)" in str(diff)
+        spec = catalog["nano-banana"].param("output_format")
+        assert spec.check("webp") == ("webp", None) and "no longer lists webp" in spec.note
+        with recorded() as caught:
+            warnings.simplefilter("always")
+            for _ in range(2):
+                with pytest.raises(BadRequestError, match="output_format"):
+                    mw.generate(
+                        "nano-banana", "x", output_format="webp", client=client, history=False
+                    )
+        messages = live_warnings(caught)
+        assert len(messages) == 1 and "output_format='webp' is no longer listed" in messages[0]
+        assert hub.hub.stats.rejections == 2  # sent as asked: the hub refused it
 
 
 # --- from the Studio ---------------------------------------------------------------------------
