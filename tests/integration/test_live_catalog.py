@@ -290,14 +290,17 @@ def test_a_studio_shows_earlier_runs_of_a_model_only_the_hub_lists(
 
 
 class _OneAnswerHub(http.server.ThreadingHTTPServer):
-    """A loopback server answering every GET with the same body."""
+    """A loopback server answering every GET with the same body (or, given a dict, the body
+    for each path; 404 for others)."""
 
-    def __init__(self, body: bytes) -> None:
-        answer = body
+    def __init__(self, body: bytes | dict[str, bytes]) -> None:
+        bodies = body
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                self.send_response(200)
+                path = self.path.split("?")[0]
+                answer = bodies if isinstance(bodies, bytes) else bodies.get(path, b"{}")
+                self.send_response(200 if isinstance(bodies, bytes) or path in bodies else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
@@ -345,3 +348,35 @@ def test_a_hub_that_never_answers_is_not_waited_for(tmp_path: Path) -> None:
         silent.close()
     assert models_now == list(catalog.bundled)
     assert len(messages) == 1 and "did not answer in time" in messages[0]
+
+
+def test_hub_text_is_shown_as_text_in_the_studio(tmp_path: Path) -> None:
+    canary = '<img src=x onerror="window.__hub_xss=1">'
+    schema = {
+        "type": "object",
+        "properties": {
+            "prompt": {"type": "string", "description": canary},
+            "style": {"type": "string", "enum": ["plain", canary], "default": "plain"},
+        },
+        "required": ["prompt"],
+    }
+    summary = {"id": "hostile-model", "title": canary, "summary": canary, "mode": "text-to-image"}
+    detail = {**summary, "input_schema": schema}
+    hub = _OneAnswerHub(
+        {
+            "/hub/v1/models": json.dumps({"data": [summary]}).encode(),
+            "/hub/v1/models/hostile-model": json.dumps(detail).encode(),
+        }
+    )
+    try:
+        studio = mw.Studio("hostile-model", client=FastClient(base_url=hub.url), history=False)
+        try:
+            assert "<img" not in studio.summary.value
+            assert "&lt;img src=x onerror=" in studio.summary.value
+            style = studio.form.controls["style"]
+            assert style.set(canary)  # a choice like any other, shown as the text it is
+            assert [label for label, _value in style.dropdown.options] == ["plain", canary]
+        finally:
+            studio.close()
+    finally:
+        hub.close()
