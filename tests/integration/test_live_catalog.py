@@ -11,6 +11,8 @@ from __future__ import annotations
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -380,3 +382,21 @@ def test_hub_text_is_shown_as_text_in_the_studio(tmp_path: Path) -> None:
             studio.close()
     finally:
         hub.close()
+
+
+def test_the_command_line_simulator_serves_the_extras() -> None:
+    command = [sys.executable, "-m", "mountsea_widgets.simulator", "--port", "0", "--extras"]
+    command += ["--models-layout", "params"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # "Mountsea hub simulator serving on http://..."
+        url = first.strip().rsplit(" ", 1)[-1]
+        assert url.startswith("http://127.0.0.1:"), first
+        with mw.Client(base_url=url) as client:
+            diff = mw.catalog.refresh(client)
+        assert diff.new_models == [EXTRA_MODEL]
+        assert diff.new_values == {"nano-banana.aspect_ratio": ["2:1"]}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
