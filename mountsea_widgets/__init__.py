@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from . import errors
+from . import _live_catalog, errors  # noqa: F401 (the import attaches catalog.refresh/diff)
 from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 
 if TYPE_CHECKING:

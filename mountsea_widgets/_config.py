@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._durations import estimates, expected_durations
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from .history import History
 
 DEFAULT_BASE_URL = "https://api.mountsea.ai"
+#: Variable naming the cache folder (the live catalog's answers), else the XDG one.
+CACHE_VARIABLE = "MOUNTSEA_CACHE_DIR"
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
 
 
@@ -103,3 +106,16 @@ def usage_url(hub_url: str | None = None) -> str | None:
     if hub_url is None or hub_url.rstrip("/") == DEFAULT_BASE_URL:
         return DEFAULT_USAGE_URL
     return None
+
+
+def cache_folder() -> Path:
+    """Where cached hub answers live: ``$MOUNTSEA_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/mountsea-widgets``, else ``~/.cache/mountsea-widgets``."""
+    configured_dir = os.environ.get(CACHE_VARIABLE)
+    if configured_dir:
+        return Path(configured_dir).expanduser()
+    cache_home = os.environ.get("XDG_CACHE_HOME")
+    # The XDG spec says relative values are invalid and must be ignored.
+    if cache_home and Path(cache_home).is_absolute():
+        return Path(cache_home) / "mountsea-widgets"
+    return Path.home() / ".cache" / "mountsea-widgets"

@@ -35,16 +35,33 @@ async def _outcome(launcher: Launcher, run: Run) -> Result:
     raise MountseaError(run.error or f"the run ended {run.status}")
 
 
-def _prepared(model: str, prompt: str, params: dict[str, Any], strict: bool) -> CheckedInput:
+def _prepared(
+    model: str, prompt: str, params: dict[str, Any], strict: bool, client: Any = None
+) -> CheckedInput:
     """The input to send: images as data URIs, validated and cleaned (raises ValidationError);
-    with ``strict=False``, values the catalog refuses are kept (and listed) to send unchecked."""
-    from ._image_input import prepare_input
-    from ._unchecked import check_input
-    from .catalog import catalog
+    with ``strict=False``, values the catalog refuses are kept (and listed) to send unchecked.
 
-    spec = catalog.spec(model)
+    An unknown model or a refused value loads the hub's live catalog first (once per process,
+    when a key or base URL is configured; see ``_live_catalog``).
+    """
+    from ._image_input import prepare_input
+    from ._live_catalog import spec_for, validated
+    from ._unchecked import CheckedInput, check_input
+    from .catalog import catalog
+    from .errors import ValidationError
+
+    spec = spec_for(model, client)
     prepared = prepare_input(spec.id, params)
-    return check_input(spec, {"prompt": prompt, **prepared}, strict=strict)
+    full = {"prompt": prompt, **prepared}
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be True or False, got {strict!r}")
+    try:
+        return CheckedInput(validated(spec.id, full, client))
+    except ValidationError:
+        if strict:
+            raise
+    # Still refused once the live catalog is known: sent unchecked, as asked.
+    return check_input(catalog.spec(spec.id), full, strict=False)
 
 
 def _launch(
@@ -59,7 +76,7 @@ def _launch(
     from ._launch import Launcher
     from ._unchecked import warn
 
-    checked = _prepared(model, prompt, params, strict)  # fail here, in the caller's frame
+    checked = _prepared(model, prompt, params, strict, client)  # fail here, in the caller's frame
     launcher = Launcher(client, history)
     warn(model, checked)  # once the call is known to go ahead
     return launcher, launcher.new_run(model, checked.input, unchecked=checked.unchecked)

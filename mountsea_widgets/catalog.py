@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import Problem, ValidationError
 
@@ -245,11 +245,65 @@ class ModelSpec:
         return f"; did you mean {close[0]!r}?" if close else ""
 
 
+class LiveSource(Protocol):
+    """What :meth:`Catalog.refresh` and :meth:`Catalog.diff` hand their work to (the live
+    catalog module attaches one; the catalog itself never talks to the network)."""
+
+    def refresh(self, catalog: Catalog, client: Any) -> Any:
+        """Fetch the hub's models and schemas and merge them over ``catalog``'s bundled ones."""
+
+    def diff(self, catalog: Catalog) -> Any:
+        """What differs between the bundled models and the live ones."""
+
+
 class Catalog(Mapping[str, ModelSpec]):
-    """All hub image models by id, iterated in the reference order (text-to-image first)."""
+    """All hub image models by id, iterated in the reference order (text-to-image first).
+
+    The bundled models are kept apart (:attr:`bundled`); a live catalog fetched from the hub
+    (:meth:`refresh`) is merged over them with :meth:`install`, and :meth:`diff` says what
+    differs.
+    """
 
     def __init__(self, models: list[ModelSpec]) -> None:
         self._models = {m.id: m for m in models}
+        self._bundled = dict(self._models)
+        self._live_source: LiveSource | None = None
+
+    @property
+    def bundled(self) -> Mapping[str, ModelSpec]:
+        """The models as bundled with the package (before any live catalog was merged)."""
+        return dict(self._bundled)
+
+    def install(self, models: Mapping[str, ModelSpec]) -> None:
+        """Use ``models`` (bundled ones replaced, new ones added after them); an empty mapping
+        goes back to the bundled catalog. Called by the live catalog, not by users."""
+        merged = dict(self._bundled)
+        merged.update(models)
+        self._models = merged
+
+    def attach_live_source(self, source: LiveSource) -> None:
+        """Where :meth:`refresh` and :meth:`diff` are carried out (set once, at import)."""
+        self._live_source = source
+
+    def refresh(self, client: Any = None) -> Any:
+        """Fetch the hub's model list and every model's ``input_schema`` now, and merge them
+        over the bundled catalog; returns :meth:`diff`. ``client``: an ``mw.Client`` or
+        ``mw.AsyncClient`` naming the hub (default: the configured one). A hub that does not
+        answer in time, or answers in a layout this version cannot read, leaves the bundled
+        catalog in use with one warning."""
+        return self._source().refresh(self, client)
+
+    def diff(self) -> Any:
+        """What differs between the bundled catalog and the live one last fetched: new models,
+        new parameters, new enum values, and values the hub no longer lists."""
+        return self._source().diff(self)
+
+    def _source(self) -> LiveSource:
+        if self._live_source is None:
+            raise RuntimeError(
+                "this catalog has no live source; use mountsea_widgets.catalog (mw.catalog)"
+            )
+        return self._live_source
 
     def __getitem__(self, model_id: str) -> ModelSpec:
         try:

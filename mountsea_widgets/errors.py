@@ -235,6 +235,11 @@ class ImageError(MountseaError):
     """A result image could not be fetched or decoded safely (bad URL, bytes, size or scheme)."""
 
 
+class LiveCatalogWarning(UserWarning):
+    """The hub's live catalog could not be used (the bundled one is), or a value sent is no
+    longer listed by the hub (see ``mw.catalog.diff()``)."""
+
+
 # --- the single status → class map --------------------------------------------------------------
 
 _STATUS_CLASSES: dict[int, type[APIError]] = {

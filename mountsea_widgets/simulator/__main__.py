@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from .faults import Faults
 from .hub import SUBMIT_SHAPES, Hub
+from .live_models import EXTRA_MODEL, EXTRA_VALUE, LAYOUTS, with_extras
 from .server import SimulatorServer
 
 
@@ -29,6 +30,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of the latency jitter and of unseeded pictures"
     )
+    parser.add_argument(
+        "--extras",
+        action="store_true",
+        help=f"also list and accept the model {EXTRA_MODEL} and {EXTRA_VALUE[0]} "
+        f"{EXTRA_VALUE[1]} {EXTRA_VALUE[2]} (to try the live catalog)",
+    )
+    parser.add_argument(
+        "--models-layout",
+        choices=LAYOUTS,
+        default="json-schema",
+        help="layout of each model's input_schema on GET /hub/v1/models/{model}",
+    )
     args = parser.parse_args(argv)
     try:
         faults = Faults.parse(args.faults)
@@ -38,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             api_key=args.api_key,
             submit_shape=args.submit_shape,
             seed=args.seed,
+            catalog=with_extras() if args.extras else None,
+            models_layout=args.models_layout,
         )
         server = SimulatorServer(hub, port=args.port)
     except (ValueError, OSError) as exc:

@@ -37,6 +37,7 @@ from .clock import Clock, monotonic
 from .credits import CREDITS_PATH, DEFAULT_CREDITS, Account
 from .faults import Dice, Faults
 from .latency import Latency
+from .live_models import LAYOUTS, input_schema
 from .render import ImagePlan, RenderCache, paint, plan_images
 
 #: The two documented submit answers: ``{"task_id": ...}`` with 200 or ``{"taskId": ...}`` with 201.
@@ -204,7 +205,10 @@ class Hub:
 
     ``clock`` is injectable so tests move time by hand; ``seed`` makes the latency jitter
     reproducible; ``faults`` is a :class:`Faults` or its string form; ``prerender`` renders images
-    in a background worker when a task is created.
+    in a background worker when a task is created. ``catalog`` is what the hub lists and accepts
+    (default: the bundled models; see :func:`~.live_models.with_extras`); ``models_layout`` is the
+    layout of each model's ``input_schema`` (see :data:`~.live_models.LAYOUTS`) and
+    ``models_error`` an HTTP status both model endpoints answer with instead (None: they work).
     """
 
     def __init__(
@@ -219,15 +223,23 @@ class Hub:
         catalog: Catalog | None = None,
         prerender: bool = True,
         credits: float = DEFAULT_CREDITS,
+        models_layout: str = "json-schema",
+        models_error: int | None = None,
     ) -> None:
         if submit_shape not in SUBMIT_SHAPES:
             raise ValueError(f"submit_shape must be one of {SUBMIT_SHAPES}, got {submit_shape!r}")
+        if models_layout not in LAYOUTS:
+            raise ValueError(f"models_layout must be one of {LAYOUTS}, got {models_layout!r}")
+        self.models_layout = models_layout
+        self.models_error = models_error
         self.latency = Latency(speed)
         self.faults = Faults.coerce(faults)
         self.submit_shape = submit_shape
         self.seed = seed
         self.clock: Clock = clock or monotonic
-        self.catalog = catalog or default_catalog
+        # The bundled models, not mw.catalog itself: a live catalog merged into it in this
+        # process must not change what this simulator lists and accepts.
+        self.catalog = catalog or Catalog(list(default_catalog.bundled.values()))
         self.renders = RenderCache()
         self._api_key = api_key or None
         #: The credits service's account (``GET /api-user/credits``).
@@ -624,6 +636,8 @@ class Hub:
         )
 
     def _models(self, request: Request) -> Reply:
+        if self.models_error is not None:
+            return Reply.error(self.models_error, "model list unavailable (simulated)")
         capability = request.query.get("capability")
         items = []
         if capability in (None, "", "image"):
@@ -631,11 +645,13 @@ class Hub:
         return Reply.json(200, {"data": items, "total": len(items)})
 
     def _model(self, model_id: str) -> Reply:
+        if self.models_error is not None:
+            return Reply.error(self.models_error, "model details unavailable (simulated)")
         if model_id not in self.catalog:
             return Reply.error(404, f"model {model_id[:80]!r} not found")
         spec = self.catalog[model_id]
         detail = _model_summary(spec)
-        detail["input_schema"] = spec.input_schema()
+        detail["input_schema"] = input_schema(spec, self.models_layout)
         detail["example"] = dict(spec.example_input or _example(spec))
         detail["typical_seconds"] = spec.typical_seconds
         return Reply.json(200, detail)

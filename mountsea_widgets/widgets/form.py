@@ -119,6 +119,13 @@ class Form(widgets.VBox):
         self._build(spec)
         self._set_values(carried)
 
+    def rebuild(self) -> list[str]:
+        """Rebuild the controls from the catalog's current spec of this model (e.g. after the
+        live catalog added a value), keeping every value it accepts; returns those refused."""
+        values = self.value()
+        self._build(catalog.spec(self.model))
+        return self._set_values(values)
+
     def load(self, model: str, input: Mapping[str, Any]) -> list[str]:
         """Show ``model`` with exactly ``input`` (others at defaults), e.g. to reuse a run.
 

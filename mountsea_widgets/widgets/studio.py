@@ -32,6 +32,7 @@ import ipywidgets as widgets
 from .. import _recovery as recovery
 from .._durations import about
 from .._launch import Launcher
+from .._live_catalog import configured_target, live, spec_for
 from .._resumption import run_for_entry
 from .._runner import Runner, RunnerThreadError, get_runner
 from ..catalog import catalog
@@ -144,7 +145,7 @@ class Studio(widgets.VBox):
         past_runs: int = PAST_RUNS,
         deadline_s: float | None = None,
     ) -> None:
-        spec = catalog.spec(model)
+        spec = spec_for(model, client)  # a model only the hub lists loads its live catalog
         if deadline_s is not None and (isinstance(deadline_s, bool) or not deadline_s > 0):
             raise ValueError(f"deadline_s must be a positive number of seconds, got {deadline_s!r}")
         #: Seconds each run waits for its task (None: the per-model default, see Run).
@@ -270,6 +271,8 @@ class Studio(widgets.VBox):
         #: The last credits refresh started (None: no credits service is known for this hub).
         self.credits_loading: concurrent.futures.Future[None] | None = None
         self.refresh_credits()
+        if configured_target(client) is not None:
+            self._in_background(self._load_live_catalog)
 
     # --- setup ----------------------------------------------------------------------------------
 
@@ -279,6 +282,27 @@ class Studio(widgets.VBox):
         with self._lock:
             self._loading = [f for f in self._loading if not f.done()] + [future]
         return future
+
+    def _load_live_catalog(self) -> None:
+        """The hub's live catalog (once per process and hub); new models join the list."""
+        if live.ensure(catalog, self.client):
+            self._catalog_changed()
+
+    def _catalog_changed(self) -> None:
+        """Show the catalog's models, and the current model's controls, as they are now."""
+        current = self.model_select.value
+        options = [
+            (_model_label(model_id, self.launcher.expected_seconds(model_id)), model_id)
+            for model_id in catalog
+        ]
+        if current not in catalog:  # a live-only model no longer listed: kept while shown
+            options.append((f"{current} · no longer listed by the hub", current))
+        with self.model_select.hold_trait_notifications():
+            self.model_select.options = options
+            self.model_select.value = current
+        if current in catalog and catalog[current] != self.form.spec:
+            self.form.rebuild()
+            self._show_summary()
 
     # --- the history: pages, resuming, thumbnails ------------------------------------------------
 
@@ -291,6 +315,9 @@ class Studio(widgets.VBox):
         except Exception as exc:
             self._show_reason(f"Cannot read the history: {type(exc).__name__}: {exc}")
             return
+        if any(entry.model not in catalog for entry in entries):
+            # Runs of a model only the hub lists (a live catalog of an earlier session).
+            self._load_live_catalog()
         first, rest = entries[: self._page_size], entries[self._page_size :]
         # A run still waiting for its task is always shown (and resumed), however old.
         first += [entry for entry in rest if entry.is_pending]
@@ -521,6 +548,8 @@ class Studio(widgets.VBox):
         file = Path(path).expanduser()
         meta = read_metadata(file)
         model, input = meta.get("model"), meta.get("input")
+        if isinstance(model, str) and model not in catalog:
+            self._load_live_catalog()  # a model only the hub lists
         if not isinstance(model, str) or model not in catalog:
             known = ", ".join(catalog)
             raise MetadataError(
