@@ -56,3 +56,14 @@ def count_image_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 
     monkeypatch.setattr(Image, "open", counting_open)
     yield opened
+
+
+@pytest.fixture(autouse=True)
+def bundled_catalog() -> Iterator[None]:
+    """Each test starts and ends with the bundled catalog: what one test's hub listed (the live
+    catalog) must not change what another test's input is checked against."""
+    from mountsea_widgets._live_catalog import live
+    from mountsea_widgets.catalog import catalog
+
+    yield
+    live.reset(catalog)
