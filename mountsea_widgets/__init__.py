@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from . import simulator
     from ._generation import agenerate, generate
     from .client import AsyncClient, Client
-    from .comparison import Comparison, compare
+    from .comparison import Comparison, compare, read_prompts
     from .history import History
     from .metadata import read_metadata
     from .result import Result
@@ -41,6 +41,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Studio": (".widgets.studio", "Studio"),
     "compare": (".comparison", "compare"),
     "Comparison": (".comparison", "Comparison"),
+    "read_prompts": (".comparison", "read_prompts"),
     "History": (".history", "History"),
     "read_metadata": (".metadata", "read_metadata"),
     "simulator": (".simulator", None),
@@ -63,6 +64,7 @@ __all__ = [
     "errors",
     "generate",
     "read_metadata",
+    "read_prompts",
     "simulator",
     "studio",
 ]

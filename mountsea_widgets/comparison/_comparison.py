@@ -79,8 +79,13 @@ class Comparison:
 
     @property
     def prompt(self) -> str:
-        """The prompt every cell uses."""
+        """The grid's title: the prompt (or template) every cell uses, or "N prompts"."""
         return self.plan.prompt
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompts compared (one, unless ``prompts=`` gave several)."""
+        return list(self.plan.prompts)
 
     @property
     def cells(self) -> list[Cell]:
@@ -333,8 +338,9 @@ class Comparison:
 
 
 def compare(
-    prompt: str,
+    prompt: str | None = None,
     *,
+    prompts: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
     seeds: Sequence[int | None] | int | None = None,
     vary: Mapping[str, Sequence[Any]] | None = None,
@@ -345,8 +351,11 @@ def compare(
 ) -> Comparison:
     """Run ``prompt`` on every model × seed × varied value, at most ``concurrency`` at a time.
 
-    ``models`` defaults to the four text-to-image models, ``seeds`` to one unseeded run,
-    ``vary`` is ``{"param": [values]}`` for exactly one parameter, ``params`` fixes other
+    ``prompts`` (instead of ``prompt``) is a list of prompts, e.g. from
+    :func:`read_prompts`: one row of the grid per prompt and model. ``models`` defaults to
+    the four text-to-image models, ``seeds`` to one unseeded run, ``vary`` is
+    ``{"param": [values]}`` for one or two parameters or placeholders of a prompt template
+    (the first gives the columns, the second the rows), ``params`` fixes other
     parameters for every cell, ``history`` is where runs and images are journalled (the
     standard history by default; ``False`` for none). Returns at once with a
     :class:`Comparison`: display it to see the grid fill in, or call ``.wait()``. Without a
@@ -354,7 +363,7 @@ def compare(
     set); ``client`` may be an ``mw.AsyncClient`` or a blocking ``mw.Client``. See the module
     docs for the layout and for parameters a model does not have.
     """
-    layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params)
+    layout = plan(prompt, prompts=prompts, models=models, seeds=seeds, vary=vary, params=params)
     _check_concurrency(concurrency)
     check_client(client)
     subtitle = ""
