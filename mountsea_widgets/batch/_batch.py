@@ -1,0 +1,274 @@
+"""A headless batch: a comparison's cells run from the history, resumable, with no grid."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .._image_input import prepare_input
+from .._launch import Launcher, check_client
+from ..comparison import DEFAULT_CONCURRENCY, DONE_STATUSES, Cell, Comparison, Plan, plan
+from ..run import Run
+from ._spec import BatchSpec, BatchSpecChanged, check_batch_id, read_spec, run_id_for, write_spec
+
+if TYPE_CHECKING:
+    from .._runner import Runner
+    from ..client import AsyncClient, Client
+    from ..history import History, HistoryChoice
+
+#: Shown on cells a ``max_runs`` cap kept from being sent (running the batch again sends them).
+NOT_SENT_MESSAGE = "not sent: max_runs={cap} was reached; run the batch again to go on"
+
+
+class Batch(Comparison):
+    """A batch of runs carried out in the background, kept in the history, shown as a summary.
+
+    Made by :func:`batch`. ``batch_id`` names it in the history; :meth:`wait` blocks until
+    every cell is done; :attr:`progress`, :meth:`summary`, :meth:`records` report on it. Cells
+    the history already holds are not sent again: finished ones are taken as they ended,
+    submitted ones are polled (see :mod:`mountsea_widgets.batch`).
+    """
+
+    def __init__(
+        self,
+        layout: Plan,
+        batch_id: str,
+        history: History,
+        *,
+        client: AsyncClient | Client | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        max_runs: int | None = None,
+        clock: Any = time.monotonic,
+    ) -> None:
+        self.batch_id = batch_id
+        self.max_runs = max_runs
+        self._clock = clock
+        self._started_at: float | None = None
+        #: Cells this batch polls again (submitted before), and cells it sends for the first time.
+        self.resumed: list[Cell] = []
+        self.new: list[Cell] = []
+        self._adopt(layout, history)
+        super().__init__(layout, client=client, concurrency=concurrency, history=history)
+
+    def _adopt(self, layout: Plan, history: History) -> None:
+        """Give every runnable cell its batch run id, and take what the history knows of it."""
+        from .._resumption import run_for_entry
+
+        known = {entry.run_id: entry for entry in history.entries()}
+        seen: Counter[str] = Counter()
+        for cell in layout.cells:
+            if cell.kind != "run" or cell.input is None:
+                continue
+            base = run_id_for(self.batch_id, cell.model, cell.input, 0)
+            seen[base] += 1  # the same cell asked twice (a prompt listed twice) runs twice
+            run_id = run_id_for(self.batch_id, cell.model, cell.input, seen[base] - 1)
+            entry = known.get(run_id)
+            if entry is None:
+                cell.run = Run(cell.model, cell.input, run_id=run_id)
+                self.new.append(cell)
+                continue
+            run, fresh = run_for_entry(history, entry)
+            cell.run, cell.started = run, True
+            if fresh:
+                self.resumed.append(cell)
+        if self.max_runs is not None:
+            for cell in self.new[self.max_runs :]:
+                assert cell.run is not None
+                cell.run.update(
+                    status="cancelled", error=NOT_SENT_MESSAGE.format(cap=self.max_runs)
+                )
+                cell.started = True
+            self.new = self.new[: self.max_runs]
+
+    # --- running --------------------------------------------------------------------------------
+
+    def start(self, *, runner: Runner | None = None) -> Batch:
+        """Poll the resumed cells and send the new ones in the background; returns self."""
+        self._started_at = self._clock()
+        super().start(runner=runner)
+        return self
+
+    async def _run_all(self, launcher: Launcher) -> None:
+        slots = asyncio.Semaphore(self.concurrency)
+        try:
+            # Resumed cells first: their tasks are already running (and billed) on the hub.
+            await asyncio.gather(
+                *(self._run_cell(cell, launcher, slots) for cell in [*self.resumed, *self.new])
+            )
+        except asyncio.CancelledError:
+            for cell in [*self.resumed, *self.new]:
+                if cell.run is not None and not cell.run.done:
+                    cell.run.update(status="cancelled", error="cancelled before it was sent")
+            raise
+        finally:
+            await launcher.aclose()
+
+    # --- reporting ------------------------------------------------------------------------------
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(cells done, cells in all)."""
+        done = sum(1 for cell in self.plan.cells if cell.status in DONE_STATUSES)
+        return done, len(self.plan.cells)
+
+    def eta_seconds(self) -> float | None:
+        """Seconds until every cell is done, at the pace so far (None before any finished here)."""
+        if self._started_at is None:
+            return None
+        ours = [*self.resumed, *self.new]
+        finished = sum(1 for cell in ours if cell.run is not None and cell.run.done)
+        left = sum(1 for cell in ours if cell.run is not None and not cell.run.done)
+        if not finished or not left:
+            return 0.0 if not left else None
+        spent = max(0.0, self._clock() - self._started_at)
+        return spent / finished * left
+
+    def summary(self) -> str:
+        """One line such as "batch b1a2… · 6 of 8 done · 2 running · ETA 40 s"."""
+        text = f"batch {self.batch_id} · {super().summary()}"
+        eta = self.eta_seconds()
+        if eta and not self.done:
+            text += f" · about {_duration(eta)} left"
+        return text
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per cell: the comparison's fields (see ``RECORD_FIELDS``) plus the batch
+        id, the run id and every image file (``files``; ``file`` is the first)."""
+        rows = []
+        for cell in self.plan.cells:
+            record = cell.record()
+            record["batch_id"] = self.batch_id
+            record["run_id"] = cell.run.run_id if cell.run is not None else None
+            files = cell.run.files if cell.run is not None else []
+            record["files"] = [str(path) for path in files]
+            rows.append(record)
+        return rows
+
+    def to_pandas(self) -> Any:
+        """:meth:`records` as a pandas DataFrame (pandas is needed only for this)."""
+        from ._dataset import to_pandas
+
+        return to_pandas(self.records())
+
+    def to_csv(self, path: str | Path) -> Path:
+        """Write :meth:`records` as CSV (text a spreadsheet would run is quoted); returns it."""
+        from ._dataset import write_records_csv
+
+        return write_records_csv(self.records(), path)
+
+    def export(self, folder: str | Path) -> Path:
+        """Write the batch as an image dataset (see :func:`~mountsea_widgets.batch.export`)."""
+        from ._dataset import export
+
+        return export(self, folder)
+
+    # --- display --------------------------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """A small summary (never a widget per run): text, and HTML with a progress bar."""
+        return {"text/plain": repr(self), "text/html": self._summary_html()}
+
+    def _summary_html(self) -> str:
+        done, total = self.progress
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items()))
+        folder = self.history.folder if self.history is not None else ""
+        return (
+            '<div class="mountsea-batch">'
+            f"<b>batch {html.escape(self.batch_id)}</b> "
+            f'<progress value="{done}" max="{total}"></progress> '
+            f"{done} of {total} done<br><small>{html.escape(counts)} · history "
+            f"{html.escape(str(folder))}</small></div>"
+        )
+
+    def __repr__(self) -> str:
+        return f"<Batch {self.summary()}>"
+
+    @property
+    def widget(self) -> Any:
+        """Batches have no grid widget: display the batch for its summary, or make a grid
+        with ``mw.compare`` for a few cells."""
+        raise AttributeError("a batch has no grid widget; display the batch for its summary")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _check_max_runs(max_runs: Any) -> None:
+    if max_runs is None:
+        return
+    if isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 0:
+        raise ValueError(f"max_runs must be an integer >= 0 (or None for no cap), got {max_runs!r}")
+
+
+def batch(
+    prompt: str | None = None,
+    *,
+    prompts: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    seeds: Sequence[int | None] | int | None = None,
+    vary: Mapping[str, Sequence[Any]] | None = None,
+    params: Mapping[str, Any] | None = None,
+    client: AsyncClient | Client | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    history: HistoryChoice = None,
+    batch_id: str | None = None,
+    extend: bool = False,
+    max_runs: int | None = None,
+) -> Batch:
+    """Run every cell of a comparison in the background, kept in the history; returns at once.
+
+    Takes what :func:`~mountsea_widgets.compare` takes (``prompts=`` from
+    :func:`~mountsea_widgets.read_prompts`, templates, two varied axes), plus:
+
+    - ``batch_id``: the batch's name in the history (default: a hash of the spec, so the same
+      spec is the same batch). Running a batch again continues it: finished cells are
+      skipped, submitted ones polled (never submitted again), the rest sent.
+    - ``extend``: a batch given again by ``batch_id`` with another spec (other prompts, models,
+      seeds, varied values or params) is refused, naming what changed, unless ``extend=True``:
+      then the new cells are added and the cells already done are kept.
+    - ``max_runs``: send at most this many new runs this time (the others say so; running the
+      batch again sends them).
+
+    ``history`` must keep the batch (the standard one by default, or a folder): it cannot be
+    ``False``. Nothing is sent when the spec or a prompt file's row is refused.
+    """
+    layout = plan(prompt, prompts=prompts, models=models, seeds=seeds, vary=vary, params=params)
+    if concurrency is None or isinstance(concurrency, bool) or not isinstance(concurrency, int):
+        raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
+    _check_max_runs(max_runs)
+    check_client(client)
+    if history is False:
+        raise ValueError(
+            "a batch lives in the history (that is how it resumes): give history=<folder>, or "
+            "leave history out for the standard one"
+        )
+    from ..history import open_history
+
+    kept = open_history(history)
+    if kept is None:
+        raise ValueError(
+            "the history cannot be opened, so the batch could not resume; give a folder"
+        )
+    given = list(layout.prompts) if prompts is None else list(prompts)
+    spec = BatchSpec.of(
+        given, layout.models, layout.seeds, vary, prepare_input("batch", dict(params or {}))
+    )
+    chosen = spec.digest() if batch_id is None else check_batch_id(batch_id)
+    before = read_spec(kept, chosen)
+    if before is not None and before != spec and not extend:
+        raise BatchSpecChanged(chosen, spec.changes_from(before) or ["row parameters differ"])
+    if before != spec:
+        write_spec(kept, chosen, spec)
+    return Batch(
+        layout, chosen, kept, client=client, concurrency=concurrency, max_runs=max_runs
+    ).start()
