@@ -19,7 +19,7 @@ from .catalog import Catalog, ModelSpec, ParamSpec, catalog
 if TYPE_CHECKING:
     from . import simulator
     from ._generation import agenerate, generate
-    from .batch import Batch, batch
+    from .batches import Batch, batch
     from .client import AsyncClient, Client
     from .comparison import Comparison, compare, read_prompts
     from .history import History
@@ -42,8 +42,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Studio": (".widgets.studio", "Studio"),
     "compare": (".comparison", "compare"),
     "Comparison": (".comparison", "Comparison"),
-    "batch": (".batch", "batch"),
-    "Batch": (".batch", "Batch"),
+    "batch": (".batches", "batch"),
+    "Batch": (".batches", "Batch"),
     "read_prompts": (".comparison", "read_prompts"),
     "History": (".history", "History"),
     "read_metadata": (".metadata", "read_metadata"),

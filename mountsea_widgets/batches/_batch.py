@@ -31,7 +31,7 @@ class Batch(Comparison):
     Made by :func:`batch`. ``batch_id`` names it in the history; :meth:`wait` blocks until
     every cell is done; :attr:`progress`, :meth:`summary`, :meth:`records` report on it. Cells
     the history already holds are not sent again: finished ones are taken as they ended,
-    submitted ones are polled (see :mod:`mountsea_widgets.batch`).
+    submitted ones are polled (see :mod:`mountsea_widgets.batches`).
     """
 
     def __init__(
@@ -162,7 +162,7 @@ class Batch(Comparison):
         return write_records_csv(self.records(), path)
 
     def export(self, folder: str | Path) -> Path:
-        """Write the batch as an image dataset (see :func:`~mountsea_widgets.batch.export`)."""
+        """Write the batch as an image dataset (see :func:`~mountsea_widgets.batches.export`)."""
         from ._dataset import export
 
         return export(self, folder)
