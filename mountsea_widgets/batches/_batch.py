@@ -52,6 +52,8 @@ class Batch(Comparison):
         #: Cells this batch polls again (submitted before), and cells it sends for the first time.
         self.resumed: list[Cell] = []
         self.new: list[Cell] = []
+        #: Cells a ``max_runs`` cap kept from being sent this time.
+        self.not_sent: list[Cell] = []
         self._adopt(layout, history)
         super().__init__(layout, client=client, concurrency=concurrency, history=history)
 
@@ -77,7 +79,8 @@ class Batch(Comparison):
             if fresh:
                 self.resumed.append(cell)
         if self.max_runs is not None:
-            for cell in self.new[self.max_runs :]:
+            self.not_sent = self.new[self.max_runs :]
+            for cell in self.not_sent:
                 assert cell.run is not None
                 cell.run.update(
                     status="cancelled", error=NOT_SENT_MESSAGE.format(cap=self.max_runs)
@@ -131,6 +134,10 @@ class Batch(Comparison):
     def summary(self) -> str:
         """One line such as "batch b1a2… · 6 of 8 done · 2 running · ETA 40 s"."""
         text = f"batch {self.batch_id} · {super().summary()}"
+        if self.not_sent:
+            text += (
+                f" ({len(self.not_sent)} not sent: max_runs={self.max_runs}; run it again to go on)"
+            )
         eta = self.eta_seconds()
         if eta and not self.done:
             text += f" · about {_duration(eta)} left"

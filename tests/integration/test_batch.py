@@ -187,7 +187,7 @@ def test_max_runs_sends_at_most_that_many_and_the_next_run_goes_on(
         **spec, models=["nano-banana"], client=_client(loopback_hub), history=folder, max_runs=2
     ).wait(120)
     assert first.counts() == {"completed": 2, "cancelled": 1}
-    assert "1 cancelled" in first.summary()
+    assert "1 cancelled (1 not sent: max_runs=2; run it again to go on)" in first.summary()
     assert loopback_hub.stats.requests[ROUTE_SUBMIT] == 2
     rest = mw.batch(**spec, models=["nano-banana"], client=_client(loopback_hub), history=folder)
     assert rest.wait(120).counts() == {"completed": 3}
