@@ -24,7 +24,11 @@ closed laptop):
 - every other cell is sent.
 
 A batch given again by ``batch_id`` with another spec is refused, naming what changed, unless
-``extend=True`` adds the new cells to it.
+``extend=True`` adds the new cells to it. One process runs a batch at a time (a lease in the
+history): another process asking for it while it runs is refused (nothing sent), the same
+Python session gets the running batch back. A cell whose run something else carries out (a
+Studio resuming it, ``History.resume()``) is followed in the journal, never sent; if that stops,
+the batch polls the task itself.
 
 **Dataset.** :meth:`Batch.export` writes the images with ``metadata.jsonl`` (the Hugging Face
 ``imagefolder`` layout) and ``records.csv``; :meth:`Batch.records` gives plain dicts and
@@ -33,7 +37,7 @@ A batch given again by ``batch_id`` with another spec is refused, naming what ch
 
 from __future__ import annotations
 
-from ._batch import NOT_SENT_MESSAGE, Batch, batch
+from ._batch import NOT_SENT_MESSAGE, Batch, BatchRunningElsewhere, batch
 from ._dataset import BATCH_FIELDS, METADATA_FIELDS, METADATA_NAME, RECORDS_NAME, export
 from ._spec import BATCHES_DIR, BatchSpec, BatchSpecChanged, batch_file
 
@@ -45,6 +49,7 @@ __all__ = [
     "NOT_SENT_MESSAGE",
     "RECORDS_NAME",
     "Batch",
+    "BatchRunningElsewhere",
     "BatchSpec",
     "BatchSpecChanged",
     "batch",

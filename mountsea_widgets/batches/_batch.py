@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import html
+import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +25,16 @@ if TYPE_CHECKING:
 
 #: Shown on cells a ``max_runs`` cap kept from being sent (running the batch again sends them).
 NOT_SENT_MESSAGE = "not sent: max_runs={cap} was reached; run the batch again to go on"
+#: How often (seconds) a batch reads the journal for a run another process carries out.
+FOLLOW_SECONDS = 1.0
+#: Batches running in this process, by (history folder, batch id).
+_running: weakref.WeakValueDictionary[tuple[str, str], Batch] = weakref.WeakValueDictionary()
+_running_lock = threading.Lock()
+
+
+class BatchRunningElsewhere(RuntimeError):
+    """The batch is being run by another process on the same history: running it here too
+    could send a cell twice, so nothing was sent."""
 
 
 class Batch(Comparison):
@@ -44,9 +56,11 @@ class Batch(Comparison):
         concurrency: int = DEFAULT_CONCURRENCY,
         max_runs: int | None = None,
         clock: Any = time.monotonic,
+        follow_s: float | None = None,
     ) -> None:
         self.batch_id = batch_id
         self.max_runs = max_runs
+        self.follow_s = FOLLOW_SECONDS if follow_s is None else follow_s
         self._clock = clock
         self._started_at: float | None = None
         #: Cells this batch polls again (submitted before), and cells it sends for the first time.
@@ -54,7 +68,16 @@ class Batch(Comparison):
         self.new: list[Cell] = []
         #: Cells a ``max_runs`` cap kept from being sent this time.
         self.not_sent: list[Cell] = []
-        self._adopt(layout, history)
+        #: Cells whose run something else carries out (a Studio, History.resume(), another
+        #: process): the batch follows the journal until they end, and never sends them.
+        self.followed: list[Cell] = []
+        # The lease first: adopting the history's runs must not race another process doing so.
+        self._lease = _take_lease(history, batch_id)
+        try:
+            self._adopt(layout, history)
+        except BaseException:
+            self._release()
+            raise
         super().__init__(layout, client=client, concurrency=concurrency, history=history)
 
     def _adopt(self, layout: Plan, history: History) -> None:
@@ -78,6 +101,8 @@ class Batch(Comparison):
             cell.run, cell.started = run, True
             if fresh:
                 self.resumed.append(cell)
+            elif not run.done:
+                self.followed.append(cell)
         if self.max_runs is not None:
             self.not_sent = self.new[self.max_runs :]
             for cell in self.not_sent:
@@ -91,9 +116,22 @@ class Batch(Comparison):
     # --- running --------------------------------------------------------------------------------
 
     def start(self, *, runner: Runner | None = None) -> Batch:
-        """Poll the resumed cells and send the new ones in the background; returns self."""
+        """Poll the resumed cells and send the new ones in the background; returns self.
+
+        The batch's lease (taken when it was made) is held until every cell is done.
+        """
+        assert self.history is not None
+        with _running_lock:
+            _running[(str(self.history.folder), self.batch_id)] = self
         self._started_at = self._clock()
-        super().start(runner=runner)
+        try:
+            super().start(runner=runner)
+        except BaseException:
+            self._release()
+            raise
+        assert self._future is not None
+        # Also when the work is cancelled before it began (its own finally never runs).
+        self._future.add_done_callback(lambda _: self._release())
         return self
 
     async def _run_all(self, launcher: Launcher) -> None:
@@ -101,15 +139,61 @@ class Batch(Comparison):
         try:
             # Resumed cells first: their tasks are already running (and billed) on the hub.
             await asyncio.gather(
-                *(self._run_cell(cell, launcher, slots) for cell in [*self.resumed, *self.new])
+                *(self._run_cell(cell, launcher, slots) for cell in [*self.resumed, *self.new]),
+                *(self._follow(cell, launcher) for cell in self.followed),
             )
         except asyncio.CancelledError:
-            for cell in [*self.resumed, *self.new]:
+            for cell in [*self.resumed, *self.new, *self.followed]:
                 if cell.run is not None and not cell.run.done:
                     cell.run.update(status="cancelled", error="cancelled before it was sent")
             raise
         finally:
+            self._release()
             await launcher.aclose()
+
+    async def _run_cell(self, cell: Cell, launcher: Launcher, slots: asyncio.Semaphore) -> None:
+        await super()._run_cell(cell, launcher, slots)
+        if cell.run is not None and not cell.run.done:  # its lease is held elsewhere
+            await self._follow(cell, launcher)
+
+    async def _follow(self, cell: Cell, launcher: Launcher) -> None:
+        """Follow a run something else carries out, in the journal, until it ends there; if
+        that stops first, poll its task here (it is never submitted again)."""
+        from .. import _recovery as recovery
+        from .._statuses import INTERRUPTED_MESSAGE, run_status
+
+        run, history = cell.run, self.history
+        assert run is not None and history is not None
+        while not run.done:
+            await asyncio.sleep(self.follow_s)
+            entry = await asyncio.to_thread(_entry_of, history, run.run_id)
+            if entry is None:
+                continue
+            if entry.finished is not None:
+                status, reason = run_status(entry.status, task_id=entry.task_id, finished=True)
+                run.update(
+                    task_id=entry.task_id,
+                    status=status,
+                    error=entry.error or reason,
+                    files=list(entry.files),
+                    elapsed_s=float(entry.elapsed_s or 0.0),
+                )
+                return
+            if await asyncio.to_thread(recovery.held_elsewhere, history, run.run_id):
+                continue
+            if entry.task_id is None:  # it stopped while submitting: the hub may have it
+                run.update(status="interrupted", error=INTERRUPTED_MESSAGE)
+                return
+            if recovery.live_run(history, run.run_id) not in (None, run):
+                continue  # a run of this process still goes on with it
+            run.update(task_id=entry.task_id)
+            await launcher.execute(run)  # poll it here (the lease decides who does)
+
+    def _release(self) -> None:
+        with _running_lock:
+            lease, self._lease = getattr(self, "_lease", None), None
+        if lease is not None:
+            lease.release()
 
     # --- reporting ------------------------------------------------------------------------------
 
@@ -202,6 +286,27 @@ class Batch(Comparison):
         raise AttributeError("a batch has no grid widget; display the batch for its summary")
 
 
+def _take_lease(history: History, batch_id: str) -> Any:
+    """The batch's lease in ``history``, so that one process runs it at a time."""
+    from .. import _recovery as recovery
+
+    lease = recovery.acquire(history, f"batch:{batch_id}")
+    if lease is None:
+        raise BatchRunningElsewhere(
+            f"batch {batch_id!r} is being run by another process on the history at "
+            f"{history.folder}; running it here too could send cells twice, so nothing was "
+            "sent. Let it finish (or stop it), then run the batch again to go on."
+        )
+    return lease
+
+
+def _entry_of(history: History, run_id: str) -> Any:
+    try:
+        return history.get(run_id)
+    except KeyError:
+        return None
+
+
 def _duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -274,6 +379,15 @@ def batch(
     before = read_spec(kept, chosen)
     if before is not None and before != spec and not extend:
         raise BatchSpecChanged(chosen, spec.changes_from(before) or ["row parameters differ"])
+    with _running_lock:
+        running = _running.get((str(kept.folder), chosen))
+    if running is not None and not running.done:
+        if before == spec:
+            return running  # the same batch, already going in this process: that very one
+        raise BatchRunningElsewhere(
+            f"batch {chosen!r} is still running in this Python session with another spec; "
+            "wait for it (batch.wait()) or cancel it, then extend it"
+        )
     if before != spec:
         write_spec(kept, chosen, spec)
     return Batch(

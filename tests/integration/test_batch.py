@@ -19,14 +19,17 @@ from typing import Any
 import pytest
 
 import mountsea_widgets as mw
+from mountsea_widgets import _recovery as recovery
 from mountsea_widgets import simulator
 from mountsea_widgets.batches import (
     BATCH_FIELDS,
     METADATA_FIELDS,
     Batch,
+    BatchRunningElsewhere,
     BatchSpecChanged,
     batch_file,
 )
+from mountsea_widgets.batches import _batch as batch_module
 from mountsea_widgets.comparison import RECORD_FIELDS
 from mountsea_widgets.history import History
 from mountsea_widgets.simulator import SimulatorServer
@@ -233,6 +236,58 @@ def test_the_summary_is_one_small_text_or_html_block(
         _ = job.widget
 
 
+def test_the_same_batch_asked_for_again_while_it_runs_is_that_very_batch(
+    loopback_hub: SimulatorServer, tmp_path: Path
+) -> None:
+    spec: dict[str, Any] = {
+        "prompts": [f"p{i}" for i in range(6)],
+        "models": ["nano-banana"],
+        "history": tmp_path / "history",
+        "batch_id": "twice",
+    }
+    first = mw.batch(**spec, client=_client(loopback_hub))
+    second = mw.batch(**spec, client=_client(loopback_hub))
+    assert second is first or first.done  # had it finished already, the second sends nothing
+    second.wait(120)
+    first.wait(120)
+    assert first.counts() == {"completed": 6} and second.counts() == {"completed": 6}
+    assert loopback_hub.stats.requests[ROUTE_SUBMIT] == 6
+    assert max(_prompts_sent(loopback_hub).values()) == 1
+
+
+def test_a_run_carried_out_elsewhere_is_followed_then_polled_never_sent_again(
+    loopback_hub: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(batch_module, "FOLLOW_SECONDS", 0.02)
+    folder = tmp_path / "history"
+    spec: dict[str, Any] = {"prompts": PROMPTS, "models": ["nano-banana"], "batch_id": "shared"}
+    planned = mw.batch(**spec, client=_client(loopback_hub), history=folder, max_runs=0).wait(60)
+    taken = planned.records()[0]
+    # Another session submitted this cell and is polling it (it holds the run's lease).
+    with mw.Client(base_url=loopback_hub.url) as blocking:
+        task_id = blocking.submit("nano-banana", taken["params"])
+    history = History(folder)
+    history.start(taken["run_id"], "nano-banana", taken["params"])
+    history.submitted(taken["run_id"], task_id, "nano-banana")
+    lease = recovery.acquire(history, taken["run_id"])
+    assert lease is not None
+    try:
+        job = mw.batch(**spec, client=_client(loopback_hub), history=folder)
+        others = [c for c in job.cells if c.run is not None and c.run.run_id != taken["run_id"]]
+        deadline = time.monotonic() + 120
+        while not all(c.done for c in others) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert all(c.status == "completed" for c in others)
+        assert job.cell(0, 0).status not in ("completed", "interrupted")  # still followed
+    finally:
+        lease.release()  # that session stops: the batch polls the task itself
+    job.wait(120)
+    assert job.counts() == {"completed": 3}
+    assert job.records()[0]["task_id"] == task_id
+    assert loopback_hub.stats.requests[ROUTE_SUBMIT] == 3  # the manual submit and two cells
+    assert max(_prompts_sent(loopback_hub).values()) == 1
+
+
 # --- the dataset --------------------------------------------------------------------------------
 
 
@@ -347,6 +402,16 @@ def test_after_a_sigkill_running_the_batch_again_completes_it_with_zero_duplicat
             _wait_for(four_submitted, "four task ids in the journal", process)
             # Four slots, four tasks that cannot finish: the process is polling, not submitting.
             _wait_for(lambda: hub.stats.requests[ROUTE_TASK] >= 4, "polls", process)
+            # While it runs, no other process may run the batch (cells could be sent twice).
+            with pytest.raises(BatchRunningElsewhere, match="being run by another process"):
+                mw.batch(
+                    prompts=[f"prompt number {i}" for i in range(count)],
+                    models=["nano-banana"],
+                    client=FastClient(base_url=hub.url),
+                    history=folder,
+                    batch_id="killed",
+                    concurrency=4,
+                )
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait()
