@@ -7,7 +7,7 @@ import html
 import threading
 import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,9 +22,12 @@ if TYPE_CHECKING:
     from .._runner import Runner
     from ..client import AsyncClient, Client
     from ..history import History, HistoryChoice
+    from ..widgets.batch_summary import BatchSummary
 
 #: Shown on cells a ``max_runs`` cap kept from being sent (running the batch again sends them).
 NOT_SENT_MESSAGE = "not sent: max_runs={cap} was reached; run the batch again to go on"
+#: How many of the latest completed runs keep their thumbnails (for the summary's images).
+LATEST_KEPT = 4
 #: How often (seconds) a batch reads the journal for a run another process carries out.
 FOLLOW_SECONDS = 1.0
 #: Batches running in this process, by (history folder, batch id).
@@ -78,6 +81,11 @@ class Batch(Comparison):
         except BaseException:
             self._release()
             raise
+        #: The latest completed runs (newest last): the only ones whose thumbnails are kept,
+        #: so thousands of finished runs do not hold thousands of thumbnails in memory.
+        self._latest: deque[Run] = deque(maxlen=LATEST_KEPT)
+        self._summary_widget: BatchSummary | None = None
+        self._shown = ""
         super().__init__(layout, client=client, concurrency=concurrency, history=history)
 
     def _adopt(self, layout: Plan, history: History) -> None:
@@ -260,30 +268,73 @@ class Batch(Comparison):
 
     # --- display --------------------------------------------------------------------------------
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """A small summary (never a widget per run): text, and HTML with a progress bar."""
-        return {"text/plain": repr(self), "text/html": self._summary_html()}
+    @property
+    def widget(self) -> BatchSummary:
+        """The live summary widget (built on first use): progress, counts, latest images."""
+        with self._lock:
+            if self._summary_widget is None:
+                from ..widgets.batch_summary import BatchSummary
 
-    def _summary_html(self) -> str:
+                self._summary_widget = BatchSummary(f"batch {self.batch_id}", on_cancel=self.cancel)
+                self._shown = ""
+                self._refresh_summary()
+            return self._summary_widget
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live summary widget (never a widget per run), with a one-line text form; an
+        HTML summary where widgets cannot be shown."""
+        try:
+            bundle = self.widget._repr_mimebundle_(**kwargs)
+        except ImportError:
+            return {"text/plain": repr(self), "text/html": self.summary_html()}
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = repr(self)
+            data.setdefault("text/html", self.summary_html())
+        return bundle
+
+    def summary_html(self) -> str:
+        """The summary as static HTML: a progress bar and counts (all text escaped)."""
         done, total = self.progress
-        counts = ", ".join(f"{n} {status}" for status, n in sorted(self.counts().items()))
         folder = self.history.folder if self.history is not None else ""
         return (
             '<div class="mountsea-batch">'
             f"<b>batch {html.escape(self.batch_id)}</b> "
             f'<progress value="{done}" max="{total}"></progress> '
-            f"{done} of {total} done<br><small>{html.escape(counts)} · history "
+            f"{html.escape(self.summary())}<br><small>history "
             f"{html.escape(str(folder))}</small></div>"
         )
 
     def __repr__(self) -> str:
         return f"<Batch {self.summary()}>"
 
-    @property
-    def widget(self) -> Any:
-        """Batches have no grid widget: display the batch for its summary, or make a grid
-        with ``mw.compare`` for a few cells."""
-        raise AttributeError("a batch has no grid widget; display the batch for its summary")
+    def _changed(self, index: int, run: Run | None = None) -> None:
+        if run is not None and run.done and run.status == "completed" and run not in self._latest:
+            with self._lock:
+                if len(self._latest) == self._latest.maxlen:
+                    dropped = self._latest[0]
+                    dropped.thumbnails = []  # a plain fact: no observer needs to hear of it
+                self._latest.append(run)
+        self._refresh_summary()
+
+    def _refresh_summary(self) -> None:
+        with self._lock:
+            widget = self._summary_widget
+            if widget is None:
+                return
+            text = self.summary()
+            if text == self._shown:
+                return  # ticks of running cells change nothing shown here
+            self._shown = text
+            images = [
+                r.thumbnails[0] for r in reversed(self._latest) if r.thumbnails and r.thumbnails[0]
+            ]
+            running = self._future is not None and not self._future.done() and not self.done
+            with widget.hold_sync():
+                widget.set_progress(*self.progress)
+                widget.set_text(text)
+                widget.set_images(images)
+                widget.set_running(running)
 
 
 def _take_lease(history: History, batch_id: str) -> Any:

@@ -217,23 +217,35 @@ def test_bad_batch_arguments_are_refused_before_anything_is_sent(
     assert loopback_hub.stats.requests[ROUTE_SUBMIT] == 0
 
 
-def test_the_summary_is_one_small_text_or_html_block(
+def test_the_summary_is_one_small_widget_and_only_the_latest_runs_keep_thumbnails(
     loopback_hub: SimulatorServer, tmp_path: Path
 ) -> None:
+    from mountsea_widgets.widgets.batch_summary import BatchSummary
+
     job = mw.batch(
-        prompts=["<b>bold</b> cube"],
+        prompts=[f"<b>bold</b> cube {i}" for i in range(6)],
         models=["nano-banana"],
         client=_client(loopback_hub),
         history=tmp_path / "history",
         batch_id="shown",
-    ).wait(120)
+    )
+    summary = job.widget  # built while the batch runs: it follows it
+    assert isinstance(summary, BatchSummary)
+    job.wait(120)
+    assert (summary.progress.value, summary.progress.max) == (6, 6)
+    assert "batch shown · 6 of 6 done" in summary.counts_html.value
+    shown = [image for image in summary.images if image.layout.display != "none"]
+    assert len(shown) == 4 and all(image.value[:2] == b"\xff\xd8" for image in shown)
+    assert summary.cancel_button.disabled
+    # Thumbnails are kept for the latest four runs only (thousands would fill the memory).
+    assert sum(1 for cell in job.cells if cell.run and cell.run.thumbnails) == 4
+
     bundle = job._repr_mimebundle_()
-    assert set(bundle) == {"text/plain", "text/html"}
-    assert bundle["text/plain"] == "<Batch batch shown · 1 of 1 done>"
-    assert '<progress value="1" max="1">' in bundle["text/html"]
-    assert "<b>bold" not in bundle["text/html"]
-    with pytest.raises(AttributeError, match="no grid widget"):
-        _ = job.widget
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"] == "<Batch batch shown · 6 of 6 done>"
+    static = job.summary_html()
+    assert '<progress value="6" max="6">' in static and "<b>bold" not in static
 
 
 def test_the_same_batch_asked_for_again_while_it_runs_is_that_very_batch(
