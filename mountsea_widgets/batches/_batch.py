@@ -224,8 +224,12 @@ class Batch(Comparison):
         return spent / finished * left
 
     def summary(self) -> str:
-        """One line such as "batch b1a2… · 6 of 8 done · 2 running · ETA 40 s"."""
-        text = f"batch {self.batch_id} · {super().summary()}"
+        """One line such as "batch b1a2… · 6 of 8 done · 2 running · about 40 s left"."""
+        return f"batch {self.batch_id} · {self.status_line()}"
+
+    def status_line(self) -> str:
+        """:meth:`summary` without the batch id (the summary widget shows the id as a title)."""
+        text = super().summary()
         if self.not_sent:
             text += (
                 f" ({len(self.not_sent)} not sent: max_runs={self.max_runs}; run it again to go on)"
@@ -322,7 +326,7 @@ class Batch(Comparison):
             widget = self._summary_widget
             if widget is None:
                 return
-            text = self.summary()
+            text = self.status_line()
             if text == self._shown:
                 return  # ticks of running cells change nothing shown here
             self._shown = text

@@ -233,7 +233,8 @@ def test_the_summary_is_one_small_widget_and_only_the_latest_runs_keep_thumbnail
     assert isinstance(summary, BatchSummary)
     job.wait(120)
     assert (summary.progress.value, summary.progress.max) == (6, 6)
-    assert "batch shown · 6 of 6 done" in summary.counts_html.value
+    assert "6 of 6 done" in summary.counts_html.value
+    assert "batch shown" in summary.title_html.value
     shown = [image for image in summary.images if image.layout.display != "none"]
     assert len(shown) == 4 and all(image.value[:2] == b"\xff\xd8" for image in shown)
     assert summary.cancel_button.disabled
