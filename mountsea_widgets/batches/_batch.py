@@ -16,6 +16,7 @@ from .._image_input import prepare_input
 from .._launch import Launcher, check_client
 from ..comparison import DEFAULT_CONCURRENCY, DONE_STATUSES, Cell, Comparison, Plan, plan
 from ..run import Run
+from ._pacing import PacedClient, SubmitPacer
 from ._spec import BatchSpec, BatchSpecChanged, check_batch_id, read_spec, run_id_for, write_spec
 
 if TYPE_CHECKING:
@@ -85,6 +86,8 @@ class Batch(Comparison):
         #: so thousands of finished runs do not hold thousands of thumbnails in memory.
         self._latest: deque[Run] = deque(maxlen=LATEST_KEPT)
         self._summary_widget: BatchSummary | None = None
+        #: Paces the batch's submits to the hub's limits (see :mod:`._pacing`).
+        self.pacer = SubmitPacer(concurrency)
         self._shown = ""
         super().__init__(layout, client=client, concurrency=concurrency, history=history)
 
@@ -141,6 +144,10 @@ class Batch(Comparison):
         # Also when the work is cancelled before it began (its own finally never runs).
         self._future.add_done_callback(lambda _: self._release())
         return self
+
+    def _launcher(self, runner: Runner | None) -> Launcher:
+        assert self.history is not None
+        return _PacedLauncher(self._client, self.history, runner=runner, pacer=self.pacer)
 
     async def _run_all(self, launcher: Launcher) -> None:
         slots = asyncio.Semaphore(self.concurrency)
@@ -234,6 +241,8 @@ class Batch(Comparison):
             text += (
                 f" ({len(self.not_sent)} not sent: max_runs={self.max_runs}; run it again to go on)"
             )
+        if self.pacer.refusals:
+            text += f" · the hub refused {self.pacer.refusals} submits for its limits (sent again)"
         eta = self.eta_seconds()
         if eta and not self.done:
             text += f" · about {_duration(eta)} left"
@@ -339,6 +348,22 @@ class Batch(Comparison):
                 widget.set_text(text)
                 widget.set_images(images)
                 widget.set_running(running)
+
+
+class _PacedLauncher(Launcher):
+    """A launcher whose client submits through the batch's pacer."""
+
+    def __init__(self, *args: Any, pacer: SubmitPacer, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pacer = pacer
+        self._paced: PacedClient | None = None
+
+    @property
+    def client(self) -> Any:
+        inner = super().client
+        if self._paced is None or self._paced.inner is not inner:
+            self._paced = PacedClient(inner, self._pacer)
+        return self._paced
 
 
 def _take_lease(history: History, batch_id: str) -> Any:

@@ -165,12 +165,16 @@ class Comparison:
         """
         if self._future is not None:
             raise RuntimeError("this comparison was already started")
-        # None here is "no history" (compare() resolved the standard one already).
-        history = self.history if self.history is not None else False
-        launcher = Launcher(self._client, history, runner=runner)
+        launcher = self._launcher(runner)
         self._future = launcher.runner.submit(self._run_all(launcher), on_error=self._crashed)
         self._future.add_done_callback(lambda _: self._refresh_summary())
         return self
+
+    def _launcher(self, runner: Runner | None) -> Launcher:
+        """The launcher the cells run through (one client and history for all of them)."""
+        # None here is "no history" (compare() resolved the standard one already).
+        history = self.history if self.history is not None else False
+        return Launcher(self._client, history, runner=runner)
 
     async def _run_all(self, launcher: Launcher) -> None:
         slots = asyncio.Semaphore(self.concurrency)
