@@ -89,7 +89,11 @@ class Batch(Comparison):
         #: Paces the batch's submits to the hub's limits (see :mod:`._pacing`).
         self.pacer = SubmitPacer(concurrency)
         self._shown = ""
-        super().__init__(layout, client=client, concurrency=concurrency, history=history)
+        try:
+            super().__init__(layout, client=client, concurrency=concurrency, history=history)
+        except BaseException:
+            self._release()  # a refused client or concurrency: the batch never runs
+            raise
 
     def _adopt(self, layout: Plan, history: History) -> None:
         """Give every runnable cell its batch run id, and take what the history knows of it."""
@@ -181,6 +185,9 @@ class Batch(Comparison):
         assert run is not None and history is not None
         while not run.done:
             await asyncio.sleep(self.follow_s)
+            # The lease before the entry: an entry read after the lease was seen free holds
+            # whatever its last holder wrote.
+            held = await asyncio.to_thread(recovery.held_elsewhere, history, run.run_id)
             entry = await asyncio.to_thread(_entry_of, history, run.run_id)
             if entry is None:
                 continue
@@ -194,7 +201,7 @@ class Batch(Comparison):
                     elapsed_s=float(entry.elapsed_s or 0.0),
                 )
                 return
-            if await asyncio.to_thread(recovery.held_elsewhere, history, run.run_id):
+            if held:
                 continue
             if entry.task_id is None:  # it stopped while submitting: the hub may have it
                 run.update(status="interrupted", error=INTERRUPTED_MESSAGE)
