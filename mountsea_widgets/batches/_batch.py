@@ -16,7 +16,7 @@ from .._image_input import prepare_input
 from .._launch import Launcher, check_client
 from ..comparison import DEFAULT_CONCURRENCY, DONE_STATUSES, Cell, Comparison, Plan, plan
 from ..run import Run
-from ._pacing import PacedClient, SubmitPacer
+from ._pacing import PacedClient, SubmitPacer, current_ticket
 from ._spec import BatchSpec, BatchSpecChanged, check_batch_id, read_spec, run_id_for, write_spec
 
 if TYPE_CHECKING:
@@ -171,8 +171,28 @@ class Batch(Comparison):
             await launcher.aclose()
 
     async def _run_cell(self, cell: Cell, launcher: Launcher, slots: asyncio.Semaphore) -> None:
-        await super()._run_cell(cell, launcher, slots)
-        if cell.run is not None and not cell.run.done:  # its lease is held elsewhere
+        run = cell.run
+        assert run is not None
+        try:
+            async with slots:
+                cell.started = True
+                if run.task_id is not None:  # resumed: polled, never submitted
+                    await launcher.execute(run)
+                else:
+                    # The submit's ticket before the run is journalled as started: a process
+                    # killed while waiting for the hub's limits leaves nothing "interrupted".
+                    ticket = await self.pacer.take()
+                    token = current_ticket.set(ticket)
+                    try:
+                        await launcher.execute(run)
+                    finally:
+                        current_ticket.reset(token)
+                        await self.pacer.give_back(ticket, accepted=None)
+        except asyncio.CancelledError:
+            if not run.done:
+                run.update(status="cancelled", error="cancelled before it was sent")
+            raise
+        if not run.done:  # its lease is held elsewhere
             await self._follow(cell, launcher)
 
     async def _follow(self, cell: Cell, launcher: Launcher) -> None:

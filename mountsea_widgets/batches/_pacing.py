@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .._retry import SUBMIT_RETRY_STATUSES, RetryPolicy
@@ -29,6 +31,19 @@ from ..errors import APIError
 
 #: How many times one submit is sent again after refusals before its run reports the error.
 PACED_ATTEMPTS = 30
+
+
+@dataclass
+class Ticket:
+    """The right to send one submit now (taken before the run is journalled as started)."""
+
+    held: bool = True
+
+
+#: The ticket of the run being carried out in this task (set by the batch around ``execute``).
+current_ticket: contextvars.ContextVar[Ticket | None] = contextvars.ContextVar(
+    "mountsea_submit_ticket", default=None
+)
 
 
 def refused_before_creating(error: BaseException) -> bool:
@@ -66,10 +81,30 @@ class SubmitPacer:
             self._condition = asyncio.Condition()
         return self._condition
 
+    async def take(self) -> Ticket:
+        """Wait until a submit may go out (a free slot, the hub's Retry-After passed)."""
+        await self._enter()
+        return Ticket()
+
+    async def give_back(self, ticket: Ticket, *, accepted: bool | None, wait: float = 0.0) -> None:
+        """End ``ticket``'s submit: accepted, refused (``wait``: what the hub asked), or None
+        (it failed otherwise, or never went out). Idempotent."""
+        if ticket.held:
+            ticket.held = False
+            await self._leave(accepted=accepted, wait=wait)
+
     async def submit(self, client: Any, model: str, input: Mapping[str, Any]) -> str:
-        """``client.submit(model, input)``, paced; sent again while the hub refuses it."""
+        """``client.submit(model, input)``, paced; sent again while the hub refuses it.
+
+        Uses the ticket the batch took for this run before journalling it (so a run is
+        journalled as started only when its submit may go out), else takes one here.
+        """
+        ticket = current_ticket.get()
+        if ticket is None or not ticket.held:
+            ticket = await self.take()
         for attempt in range(self.attempts):
-            await self._enter()
+            if not ticket.held:
+                ticket = await self.take()
             try:
                 task_id: str = await client.submit(model, input)
             except BaseException as exc:
@@ -77,11 +112,11 @@ class SubmitPacer:
                 wait = getattr(exc, "retry_after", None) if refused else None
                 if refused and wait is None:
                     wait = self._policy.backoff(attempt)
-                await self._leave(accepted=False if refused else None, wait=wait or 0.0)
+                await self.give_back(ticket, accepted=False if refused else None, wait=wait or 0.0)
                 if not refused or attempt == self.attempts - 1:
                     raise
                 continue
-            await self._leave(accepted=True)
+            await self.give_back(ticket, accepted=True)
             return task_id
         raise AssertionError("unreachable: the last attempt raises")  # pragma: no cover
 
