@@ -177,8 +177,8 @@ def run(say: Callable[[str], None]) -> list[Figure]:
         submits = _submits(records)
         statuses = Counter(str(r.get("status")) for r in records if r.get("op") == "finished")
         started = {str(r["run_id"]) for r in records if r.get("op") == "start"}
-        ended = {str(r["run_id"]) for r in records if r.get("op") == "finished"}
-        statuses["interrupted"] = len(started - ended - set(submits))
+        finished = {str(r["run_id"]) for r in records if r.get("op") == "finished"}
+        statuses["interrupted"] = len(started - finished - set(submits))
         figures.append(
             at_most(
                 SECTION,
