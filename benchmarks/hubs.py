@@ -12,7 +12,7 @@ _READY = "serving on "
 
 
 @contextlib.contextmanager
-def running_hub(*, speed: float = 1.0, seed: int = 0) -> Iterator[str]:
+def running_hub(*, speed: float = 1.0, seed: int = 0, limits: str = "") -> Iterator[str]:
     """Run ``python -m mountsea_widgets.simulator`` on a free port; yields its URL."""
     command = [
         sys.executable,
@@ -24,6 +24,7 @@ def running_hub(*, speed: float = 1.0, seed: int = 0) -> Iterator[str]:
         f"{speed:g}",
         "--seed",
         str(seed),
+        *(["--limits", limits] if limits else []),
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from ._generation import agenerate, generate
     from ._prices import reset_prices, use_prices
     from ._unchecked import UncheckedValueWarning
+    from .batches import Batch, batch
     from .client import AsyncClient, Client
-    from .comparison import Comparison, compare
+    from .comparison import Comparison, compare, read_prompts
     from .history import History
     from .metadata import read_metadata
     from .result import Result
@@ -45,6 +46,9 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "Studio": (".widgets.studio", "Studio"),
     "compare": (".comparison", "compare"),
     "Comparison": (".comparison", "Comparison"),
+    "batch": (".batches", "batch"),
+    "Batch": (".batches", "Batch"),
+    "read_prompts": (".comparison", "read_prompts"),
     "History": (".history", "History"),
     "read_metadata": (".metadata", "read_metadata"),
     "settings": ("._config", "settings"),
@@ -59,6 +63,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 __all__ = [
     "AsyncClient",
+    "Batch",
     "BudgetError",
     "Catalog",
     "Client",
@@ -72,12 +77,14 @@ __all__ = [
     "TaskStatus",
     "UncheckedValueWarning",
     "agenerate",
+    "batch",
     "catalog",
     "compare",
     "errors",
     "estimate_cost",
     "generate",
     "read_metadata",
+    "read_prompts",
     "reset_prices",
     "settings",
     "simulator",

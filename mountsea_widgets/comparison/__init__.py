@@ -1,18 +1,39 @@
-"""Side-by-side comparisons: models × seeds × one varied parameter, run concurrently.
+"""Side-by-side comparisons: prompts × models × seeds × up to two varied axes, run concurrently.
 
 >>> import mountsea_widgets as mw
 >>> grid = mw.compare("a lighthouse at dusk", models=["nano-banana", "gpt-image-2"],
 ...                   seeds=[1, 2])                              # doctest: +SKIP
 >>> grid.wait().save_sheet("lighthouse.png")                     # doctest: +SKIP
+>>> mw.compare("a {animal} in {style}", models=["nano-banana"],
+...            vary={"animal": ["fox", "owl"], "style": ["ink", "oil"]})  # doctest: +SKIP
+>>> mw.compare(prompts=mw.read_prompts("parti.csv", column="Prompt"),
+...            models=["nano-banana", "gpt-image-2"])           # doctest: +SKIP
 
-**Layout.** Rows are models and columns are what you compare:
+**Layout.** Columns are the first thing compared, rows everything else:
 
 - with ``vary={"param": [values]}``: one column per value; with several seeds each model gets
   one row per seed (row label ``model · seed N``);
-- without ``vary``: one column per seed.
+- without ``vary``: one column per seed;
+- a second ``vary`` entry (``vary={"x": [...], "y": [...]}``, in that order) gives each
+  model one row per value of the second entry (row label ``model · y = value``), so an X/Y
+  plot reads left to right and top to bottom;
+- ``prompts=[...]`` (several prompts) gives every prompt its own block of rows, the prompt
+  (its first 48 characters) on top of each row label: prompts are long, and rows have room
+  for a label where columns do not. The records (and the CSV) hold each prompt whole.
 
-So the grid grows downwards (one row per model, or per model and seed) and stays as wide as
-the list of values being compared — it fits a notebook and reads like an X/Y plot.
+So the grid grows downwards (one row per prompt, model, seed or second value) and stays as
+wide as the list of values being compared — it fits a notebook and reads like an X/Y plot.
+
+A ``vary`` entry is either a parameter (``aspect_ratio``) or a placeholder of the prompt
+template (``"a {animal}"`` with ``vary={"animal": ["fox", "owl"]}``); a name that is a
+placeholder of the prompt is the placeholder. A prompt is a template only when ``vary`` names
+one of its placeholders (then every placeholder needs values; ``{{`` and ``}}`` are literal
+braces), so a prompt that happens to contain braces is sent as written.
+
+**Prompt files.** :func:`read_prompts` reads ``.txt`` (a prompt per line), ``.csv`` and
+``.jsonl`` (the column or key you choose, and optionally per-row parameters). An empty row,
+a missing column, text that is not UTF-8, or a row whose own value a model refuses raises
+:class:`PromptFileError` naming the file, the row and the parameter: nothing is sent.
 
 **Parameters a model does not have.** A varied parameter a model lacks (``quality`` for
 nano-banana, ``resolution`` for nano-banana, ``seed`` for gpt-image-2 in ``vary``) makes that
@@ -43,20 +64,26 @@ from ._plan import (
     format_value,
     plan,
 )
+from ._prompts import PROMPT_FILE_TYPES, Prompt, PromptFileError, placeholders, read_prompts
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
     "DONE_STATUSES",
     "NOT_APPLICABLE",
     "NO_SEED_NOTE",
+    "PROMPT_FILE_TYPES",
     "QUEUED",
     "RECORD_FIELDS",
     "REJECTED",
     "Cell",
     "Comparison",
     "Plan",
+    "Prompt",
+    "PromptFileError",
     "compare",
     "format_value",
+    "placeholders",
     "plan",
     "read_csv",
+    "read_prompts",
 ]

@@ -84,8 +84,13 @@ class Comparison:
 
     @property
     def prompt(self) -> str:
-        """The prompt every cell uses."""
+        """The grid's title: the prompt (or template) every cell uses, or "N prompts"."""
         return self.plan.prompt
+
+    @property
+    def prompts(self) -> list[str]:
+        """The prompts compared (one, unless ``prompts=`` gave several)."""
+        return list(self.plan.prompts)
 
     @property
     def cells(self) -> list[Cell]:
@@ -170,9 +175,7 @@ class Comparison:
         """
         if self._future is not None:
             raise RuntimeError("this comparison was already started")
-        # None here is "no history" (compare() resolved the standard one already).
-        history = self.history if self.history is not None else False
-        launcher = Launcher(self._client, history, runner=runner)
+        launcher = self._launcher(runner)
         self._future = launcher.runner.submit(self._run_all(launcher), on_error=self._crashed)
         self._future.add_done_callback(lambda _: self._refresh_summary())
         return self
@@ -195,6 +198,12 @@ class Comparison:
         self.start()
         self._refresh_summary()
         return self
+
+    def _launcher(self, runner: Runner | None) -> Launcher:
+        """The launcher the cells run through (one client and history for all of them)."""
+        # None here is "no history" (compare() resolved the standard one already).
+        history = self.history if self.history is not None else False
+        return Launcher(self._client, history, runner=runner)
 
     async def _run_all(self, launcher: Launcher) -> None:
         slots = asyncio.Semaphore(self.concurrency)
@@ -379,8 +388,9 @@ class Comparison:
 
 
 def compare(
-    prompt: str,
+    prompt: str | None = None,
     *,
+    prompts: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
     seeds: Sequence[int | None] | int | None = None,
     vary: Mapping[str, Sequence[Any]] | None = None,
@@ -394,8 +404,11 @@ def compare(
 ) -> Comparison:
     """Run ``prompt`` on every model × seed × varied value, at most ``concurrency`` at a time.
 
-    ``models`` defaults to the four text-to-image models, ``seeds`` to one unseeded run,
-    ``vary`` is ``{"param": [values]}`` for exactly one parameter, ``params`` fixes other
+    ``prompts`` (instead of ``prompt``) is a list of prompts, e.g. from
+    :func:`read_prompts`: one row of the grid per prompt and model. ``models`` defaults to
+    the four text-to-image models, ``seeds`` to one unseeded run, ``vary`` is
+    ``{"param": [values]}`` for one or two parameters or placeholders of a prompt template
+    (the first gives the columns, the second the rows), ``params`` fixes other
     parameters for every cell, ``history`` is where runs and images are journalled (the
     standard history by default; ``False`` for none). Returns at once with a
     :class:`Comparison`: display it to see the grid fill in, or call ``.wait()``. Without a
@@ -411,7 +424,15 @@ def compare(
     ``max_cost=<dollars>`` allows it; ``confirm="ask"`` returns the grid unstarted, asking for
     confirmation in its widget (a Run button), or ``.confirm()`` from code.
     """
-    layout = plan(prompt, models=models, seeds=seeds, vary=vary, params=params, strict=strict)
+    layout = plan(
+        prompt,
+        prompts=prompts,
+        models=models,
+        seeds=seeds,
+        vary=vary,
+        params=params,
+        strict=strict,
+    )
     _check_concurrency(concurrency)
     check_client(client)
     if confirm not in (True, False, "ask"):

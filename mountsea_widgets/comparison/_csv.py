@@ -72,5 +72,10 @@ def read_csv(path: str | Path) -> list[dict[str, Any]]:
             record["note"] = raw.get("note") or ""
             if record["param"] and raw.get("value"):
                 record["value"] = _typed_value(record["param"], [record["model"]], raw["value"])
+            if record["y_param"] and raw.get("y_value"):
+                record["y_value"] = _typed_value(
+                    record["y_param"], [record["model"]], raw["y_value"]
+                )
+            record["prompt"] = raw.get("prompt") or (record["params"] or {}).get("prompt", "")
             records.append(record)
     return records

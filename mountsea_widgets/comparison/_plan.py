@@ -16,8 +16,9 @@ from .._image_input import prepare_input
 from .._launch import Launcher
 from .._unchecked import check_input
 from ..catalog import catalog
-from ..errors import ValidationError
+from ..errors import Problem, ValidationError
 from ..run import FINAL_STATUSES, Run
+from ._prompts import Prompt, PromptFileError, fill, placeholders, source_of
 
 if TYPE_CHECKING:
     from .._cost import Estimate
@@ -48,6 +49,9 @@ RECORD_FIELDS = (
     "error",
     "note",
     "estimated_cost",
+    "prompt",
+    "y_param",
+    "y_value",
 )
 #: Note shown on cells of a model that takes no seed when ``seeds=`` asked for one.
 NO_SEED_NOTE = "seed: n/a (model has no seed)"
@@ -94,6 +98,11 @@ class Cell:
     run: Run | None = None
     started: bool = False
     saved_files: list[Path] = field(default_factory=list)
+    #: The prompt sent (a template filled in), or the prompt of an "n/a" cell.
+    prompt: str = ""
+    #: The second varied axis (rows), when ``vary`` has two entries.
+    y_param: str | None = None
+    y_value: Any = None
 
     @property
     def status(self) -> str:
@@ -192,12 +201,19 @@ class Cell:
             "note": self.note,
             # Dollars at the upstream list prices (None: nothing sent, or no known price).
             "estimated_cost": _amount(self.estimate),
+            "prompt": str(self.prompt),
+            "y_param": self.y_param,
+            "y_value": self.y_value,
         }
 
 
 @dataclass
 class Plan:
-    """The grid before anything runs: labels, and every cell with its input (or why none)."""
+    """The grid before anything runs: labels, and every cell with its input (or why none).
+
+    ``prompt`` is the title: the one prompt (or template), or "N prompts". ``param`` /
+    ``values`` are the first varied axis (columns), ``y_param`` / ``y_values`` the second.
+    """
 
     prompt: str
     models: list[str]
@@ -207,6 +223,9 @@ class Plan:
     row_labels: list[str]
     column_labels: list[str]
     cells: list[Cell]
+    prompts: list[str] = field(default_factory=list)
+    y_param: str | None = None
+    y_values: list[Any] = field(default_factory=list)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -230,36 +249,133 @@ def _as_list(name: str, values: Any) -> list[Any]:
     return items
 
 
-def _varied(vary: Mapping[str, Any] | None) -> tuple[str | None, list[Any]]:
+#: How many entries ``vary`` takes: the columns (X), then the rows (Y).
+MAX_VARIED = 2
+#: Row labels show this many characters of a prompt (the records keep it whole).
+PROMPT_LABEL_CHARS = 48
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: a cell maps each axis to its value
+class Axis:
+    """One varied entry: a parameter, or a placeholder of the prompt template."""
+
+    name: str
+    values: list[Any]
+    placeholder: bool
+
+    def label(self, value: Any) -> str:
+        """The label of one value, e.g. ``aspect_ratio = 16:9``."""
+        return f"{self.name} = {format_value(value)}"
+
+
+def _prompt_list(prompt: str | None, prompts: Sequence[str] | None) -> list[str]:
+    if prompts is None:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ValueError("prompt must be a non-empty string")
+        return [prompt]
+    if prompt is not None:
+        raise ValueError("give either one prompt or prompts=[...], not both")
+    if isinstance(prompts, str | Path):
+        raise ValueError(
+            "prompts must be a list of prompts; read a file with mw.read_prompts(path, column=...)"
+        )
+    items = _as_list("prompts", prompts)
+    for index, item in enumerate(items):
+        if not isinstance(item, str) or not item.strip():
+            where = source_of(item) if isinstance(item, str) else ""
+            raise ValueError(
+                f"prompts[{index}]{f' ({where})' if where else ''} must be a non-empty string, "
+                f"got {item!r}"
+            )
+    return items
+
+
+def _axes(vary: Mapping[str, Sequence[Any]] | None, prompts: Sequence[str]) -> list[Axis]:
     if vary is None or (isinstance(vary, Mapping) and not vary):
-        return None, [None]
-    if not isinstance(vary, Mapping) or len(vary) != 1:
+        return []
+    if not isinstance(vary, Mapping) or len(vary) > MAX_VARIED:
         count = len(vary) if isinstance(vary, Mapping) else "not a dict"
         raise ValueError(
-            "vary takes exactly one parameter and its values, e.g. "
-            f"vary={{'aspect_ratio': ['1:1', '16:9']}} (got {count})"
+            "vary takes one or two entries (the columns, then the rows) and their values, e.g. "
+            f"vary={{'aspect_ratio': ['1:1', '16:9'], 'quality': ['low', 'high']}} (got {count})"
         )
-    ((param, values),) = vary.items()
-    if param == "prompt":
-        raise ValueError("vary cannot change the prompt; run one comparison per prompt")
-    return str(param), _as_list(f"vary[{param!r}]", values)
+    named = {name for text in prompts for name in placeholders(text)}
+    axes: list[Axis] = []
+    for name, values in vary.items():
+        if name == "prompt":
+            raise ValueError(
+                "vary cannot change the prompt; give several prompts as prompts=[...] (or "
+                "mw.read_prompts(path)), or a template such as 'a {animal}' with "
+                "vary={'animal': [...]}"
+            )
+        key = str(name)
+        axes.append(Axis(key, _as_list(f"vary[{key!r}]", values), key in named))
+    return axes
 
 
-def _known_to_some(name: str, models: Sequence[str], what: str) -> None:
+def _check_templates(prompts: Sequence[str], axes: Sequence[Axis]) -> bool:
+    """Whether the prompts are templates (``vary`` fills a placeholder); refuses a template
+    with a placeholder ``vary`` leaves empty."""
+    filled = {axis.name for axis in axes if axis.placeholder}
+    if not filled:
+        return False
+    for text in prompts:
+        missing = [name for name in placeholders(text) if name not in filled]
+        if missing:
+            where = source_of(text)
+            raise ValueError(
+                f"the prompt {text!r}{f' ({where})' if where else ''} has the placeholder "
+                f"{{{missing[0]}}}, which vary gives no values for; add vary={{{missing[0]!r}: "
+                f"[...]}}, or write {{{{{missing[0]}}}}} for literal braces"
+            )
+    return True
+
+
+def _known_to_some(name: str, models: Sequence[str], what: str, hint: str = "") -> None:
     """ValueError (with a suggestion) when no model of the comparison has parameter ``name``."""
     names = sorted({p for m in models for p in catalog.spec(m).names})
     if name in names:
         return
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    suggestion = f"; did you mean {close[0]!r}?" if close else ""
     raise ValueError(
-        f"{what} {name!r} is not a parameter of any compared model ({', '.join(models)}){hint}"
+        f"{what} {name!r} is not a parameter of any compared model ({', '.join(models)})"
+        f"{suggestion}{hint}"
     )
 
 
+def _check_row_params(prompts: Sequence[str], models: Sequence[str], axes: Sequence[Axis]) -> None:
+    """Refuse, naming the file and column, a row parameter no model has or that is varied."""
+    varied = {axis.name for axis in axes}
+    seen: set[tuple[str | None, str]] = set()
+    for text in prompts:
+        if not isinstance(text, Prompt):
+            continue
+        for name in text.params:
+            if (text.file, name) in seen:
+                continue
+            seen.add((text.file, name))
+            file = text.file or "prompts"
+            if name == "prompt" or name in varied:
+                what = "the prompt" if name == "prompt" else "varied"
+                raise PromptFileError(
+                    f"{file}: the column {name!r} is also {what}; leave it out of params=",
+                    file=file,
+                    row=text.row,
+                    parameter=name,
+                )
+            try:
+                _known_to_some(name, models, "column")
+            except ValueError as exc:
+                raise PromptFileError(
+                    f"{file}: {exc}", file=file, row=text.row, parameter=name
+                ) from None
+
+
 def plan(
-    prompt: str,
+    prompt: str | None = None,
     *,
+    prompts: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
     seeds: Sequence[int | None] | int | None = None,
     vary: Mapping[str, Sequence[Any]] | None = None,
@@ -272,11 +388,11 @@ def plan(
     sends it unchecked and says so) instead of making the cell "rejected".
 
     Raises ValueError / :class:`~mountsea_widgets.errors.ValidationError` for a comparison that
-    cannot be laid out (unknown model, two varied parameters, a parameter no model has…).
+    cannot be laid out (unknown model, three varied entries, a parameter no model has…), and
+    :class:`PromptFileError` when a model refuses a value a prompt file's row gives.
     Problems of single cells do not raise: they become "n/a" or "rejected" cells.
     """
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError("prompt must be a non-empty string")
+    prompt_list = _prompt_list(prompt, prompts)
     model_ids = list(catalog.text_to_image) if models is None else _as_list("models", models)
     for model in model_ids:
         catalog.spec(model)  # ValidationError with a did-you-mean for unknown ids
@@ -287,94 +403,192 @@ def plan(
         seed_list = [seeds]
     else:
         seed_list = _as_list("seeds", seeds)
-    param, values = _varied(vary)
+    axes = _axes(vary, prompt_list)
+    templated = _check_templates(prompt_list, axes)
     # Images given as PIL images, Paths or bytes become data URIs once, for every cell.
     fixed = prepare_input("compare", dict(params or {}))
     if "prompt" in fixed:
         raise ValueError("give the prompt as the first argument, not in params")
-    if param is not None:
-        _known_to_some(param, model_ids, "vary parameter")
-        if param in fixed:
-            raise ValueError(f"{param!r} is both varied and fixed in params; choose one")
-        if param == "seed" and seed_list != [None]:
+    found = sorted({name for text in prompt_list for name in placeholders(text)})
+    hint = f", nor a placeholder of the prompt ({', '.join(found)})" if found else ""
+    for axis in axes:
+        if axis.placeholder:
+            continue
+        _known_to_some(axis.name, model_ids, "vary parameter", hint)
+        if axis.name in fixed:
+            raise ValueError(f"{axis.name!r} is both varied and fixed in params; choose one")
+        if axis.name == "seed" and seed_list != [None]:
             raise ValueError("give seeds either as seeds=[...] or as vary={'seed': [...]}")
     if "seed" in fixed:
         raise ValueError("give the seed as seeds=[...], not in params")
     for name in fixed:
         _known_to_some(name, model_ids, "params entry")
+    _check_row_params(prompt_list, model_ids, axes)
 
-    seeds_in_rows = param is not None and len(seed_list) > 1
-    rows: list[tuple[str, int | None]] = []  # (model, seed or None when seeds go in columns)
-    columns: list[tuple[int | None, Any]] = []  # (seed, value)
+    x_axis = axes[0] if axes else None
+    y_axis = axes[1] if len(axes) > 1 else None
+    seeds_in_rows = x_axis is not None and len(seed_list) > 1
+    # (prompt, model, y value, seed or None when seeds go in columns)
+    rows: list[tuple[str, str, Any, int | None]] = []
     row_labels: list[str] = []
-    column_labels: list[str] = []
-    for model in model_ids:
-        has_seed = catalog.spec(model).has("seed")
-        for seed in seed_list if seeds_in_rows else [None]:
-            rows.append((model, seed))
-            if not seeds_in_rows:
-                row_labels.append(model)
-            else:
-                suffix = "" if has_seed else " (model has no seed)"
-                row_labels.append(f"{model}\n{_seed_label(seed)}{suffix}")
-    if param is None:
+    for text in prompt_list:
+        for model in model_ids:
+            has_seed = catalog.spec(model).has("seed")
+            for y_value in y_axis.values if y_axis is not None else [None]:
+                for seed in seed_list if seeds_in_rows else [None]:
+                    rows.append((text, model, y_value, seed))
+                    lines = [_prompt_label(text)] if len(prompt_list) > 1 else []
+                    lines.append(model)
+                    if y_axis is not None:
+                        lines.append(y_axis.label(y_value))
+                    if seeds_in_rows:
+                        suffix = "" if has_seed else " (model has no seed)"
+                        lines.append(f"{_seed_label(seed)}{suffix}")
+                    row_labels.append("\n".join(lines))
+    columns: list[tuple[int | None, Any]]  # (seed, value)
+    if x_axis is None:
         columns = [(seed, None) for seed in seed_list]
         column_labels = [_seed_label(seed) for seed in seed_list]
     else:
         single_seed = seed_list[0] if not seeds_in_rows else None
-        columns = [(single_seed, value) for value in values]
-        column_labels = [f"{param} = {format_value(value)}" for value in values]
+        columns = [(single_seed, value) for value in x_axis.values]
+        column_labels = [x_axis.label(value) for value in x_axis.values]
 
     cells: list[Cell] = []
-    for row, (model, row_seed) in enumerate(rows):
-        for column, (column_seed, value) in enumerate(columns):
+    refusals: list[tuple[Prompt, str, Problem]] = []
+    for row, (text, model, y_value, row_seed) in enumerate(rows):
+        for column, (column_seed, x_value) in enumerate(columns):
             seed = row_seed if seeds_in_rows else column_seed
-            cells.append(_plan_cell(prompt, model, seed, param, value, fixed, row, column, strict))
+            values = {x_axis: x_value, y_axis: y_value}
+            chosen = {axis: value for axis, value in values.items() if axis is not None}
+            filled = {a.name: v for a, v in chosen.items() if a.placeholder}
+            sent = fill(text, filled) if templated else str(text)
+            cell = _plan_cell(
+                _Choice(text, sent, model, seed, chosen, x_axis, y_axis),
+                fixed,
+                row,
+                column,
+                refusals,
+                strict,
+            )
+            cells.append(cell)
+    if refusals:
+        _refuse_rows(refusals)
     return Plan(
-        prompt=prompt,
+        prompt=_title(prompt_list),
         models=model_ids,
         seeds=seed_list,
-        param=param,
-        values=values if param is not None else [],
+        param=x_axis.name if x_axis is not None else None,
+        values=list(x_axis.values) if x_axis is not None else [],
         row_labels=row_labels,
         column_labels=column_labels,
         cells=cells,
+        prompts=[str(text) for text in prompt_list],
+        y_param=y_axis.name if y_axis is not None else None,
+        y_values=list(y_axis.values) if y_axis is not None else [],
     )
 
 
+def _title(prompts: Sequence[str]) -> str:
+    if len(prompts) == 1:
+        return str(prompts[0])
+    files = sorted({text.file for text in prompts if isinstance(text, Prompt) and text.file})
+    source = f" from {', '.join(files)}" if files else ""
+    return f"{len(prompts)} prompts{source}"
+
+
+def _prompt_label(text: str) -> str:
+    flat = " ".join(str(text).split())
+    if len(flat) > PROMPT_LABEL_CHARS:
+        flat = flat[: PROMPT_LABEL_CHARS - 1] + "…"
+    return flat
+
+
+def _refuse_rows(refusals: list[tuple[Prompt, str, Problem]]) -> None:
+    lines = [f"{given.source}: {model} refuses {problem}" for given, model, problem in refusals]
+    shown = lines[:10]
+    more = f"\n  … and {len(lines) - len(shown)} more" if len(lines) > len(shown) else ""
+    noun = "row is" if len(lines) == 1 else "rows are"
+    given, _, problem = refusals[0]
+    raise PromptFileError(
+        f"{len(lines)} prompt {noun} refused by a model; nothing was sent. Fix the rows, or "
+        "leave those models out:\n" + "\n".join(f"  - {line}" for line in shown) + more,
+        file=given.file or "prompts",
+        row=given.row,
+        parameter=problem.param,
+    )
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """What one cell asks for: its prompt (as given and as sent), model, seed, axis values."""
+
+    given: str
+    prompt: str
+    model: str
+    seed: int | None
+    values: dict[Axis, Any]
+    x_axis: Axis | None
+    y_axis: Axis | None
+
+
 def _plan_cell(
-    prompt: str,
-    model: str,
-    seed: int | None,
-    param: str | None,
-    value: Any,
+    choice: _Choice,
     fixed: Mapping[str, Any],
     row: int,
     column: int,
+    refusals: list[tuple[Prompt, str, Problem]],
     strict: bool = True,
 ) -> Cell:
+    model, seed = choice.model, choice.seed
     spec = catalog.spec(model)
-    position = (row, column, model, seed, param, value)
-    if param is not None and not spec.has(param):
-        return Cell(*position, kind=NOT_APPLICABLE, input=None, problem=f"{model} has no {param}")
+    x_axis, y_axis = choice.x_axis, choice.y_axis
+    position = (
+        row,
+        column,
+        model,
+        seed,
+        x_axis.name if x_axis is not None else None,
+        choice.values.get(x_axis) if x_axis is not None else None,
+    )
+    extra: dict[str, Any] = {
+        "prompt": choice.prompt,
+        "y_param": y_axis.name if y_axis is not None else None,
+        "y_value": choice.values.get(y_axis) if y_axis is not None else None,
+    }
+    varied = {a.name: v for a, v in choice.values.items() if not a.placeholder}
+    for name in varied:
+        if not spec.has(name):
+            return Cell(
+                *position,
+                kind=NOT_APPLICABLE,
+                input=None,
+                problem=f"{model} has no {name}",
+                **extra,
+            )
     notes: list[str] = []
-    wanted: dict[str, Any] = {"prompt": prompt}
-    for name, fixed_value in fixed.items():
+    wanted: dict[str, Any] = {"prompt": choice.prompt}
+    row_params = choice.given.params if isinstance(choice.given, Prompt) else {}
+    # A row's own value overrides the comparison's fixed one (the row is more specific).
+    for name, fixed_value in {**fixed, **row_params}.items():
         if spec.has(name):
             wanted[name] = fixed_value
         else:
             notes.append(f"{name} left out ({model} has no {name})")
-    if seed is not None:
+    if seed is not None and "seed" not in row_params:
         if spec.has("seed"):
             wanted["seed"] = seed
         else:
             notes.append(NO_SEED_NOTE)
-    if param is not None:
-        wanted[param] = value
+    wanted.update(varied)
     try:
         checked = check_input(spec, wanted, strict=strict)
     except ValidationError as exc:
-        return Cell(*position, kind=REJECTED, input=wanted, problem=str(exc), notes=notes)
+        given = choice.given
+        from_row = [p for p in exc.problems if p.param in row_params or p.param == "prompt"]
+        if isinstance(given, Prompt) and given.file:
+            refusals += [(given, model, problem) for problem in from_row]
+        return Cell(*position, kind=REJECTED, input=wanted, problem=str(exc), notes=notes, **extra)
     notes += [f"{name} sent unchecked" for name in checked.names]
     run = Launcher.new_run(model, checked.input, unchecked=checked.unchecked)
-    return Cell(*position, kind="run", input=checked.input, notes=notes, run=run)
+    return Cell(*position, kind="run", input=checked.input, notes=notes, run=run, **extra)

@@ -292,6 +292,12 @@ class History:
             runs = sorted(self._runs.values(), key=lambda r: (r.created, r.seq), reverse=True)
             return [self._entry(run) for run in runs]
 
+    def records(self) -> list[dict[str, Any]]:
+        """Every run as a plain dict, newest first: run_id, model, prompt, status, task_id,
+        created (Unix time and UTC text), finished, elapsed_s, error, files (absolute paths)
+        and input, the fields of :meth:`export`'s index."""
+        return [_index_row(entry, [str(path) for path in entry.files]) for entry in self.entries()]
+
     def pending(self) -> list[HistoryEntry]:
         """Runs that were submitted (have a task id) but never finished: resume polling these."""
         return [entry for entry in self.entries() if entry.is_pending]

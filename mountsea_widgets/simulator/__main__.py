@@ -25,6 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help='injected faults, e.g. "submit_5xx=0.1,rate_limit=0.05,retry_after=1,seed=7"',
     )
+    parser.add_argument(
+        "--limits",
+        default="",
+        help="a provider's limits (429 + Retry-After beyond them), e.g. "
+        '"submit_rate=20,poll_rate=100,max_tasks=50"',
+    )
     parser.add_argument("--api-key", default=None, help="require Authorization: Bearer <key>")
     parser.add_argument("--submit-shape", choices=SUBMIT_SHAPES, default="task_id")
     parser.add_argument(
@@ -53,12 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             catalog=with_extras() if args.extras else None,
             models_layout=args.models_layout,
+            limits=args.limits or None,
         )
         server = SimulatorServer(hub, port=args.port)
     except (ValueError, OSError) as exc:
         parser.error(str(exc))
     print(f"Mountsea hub simulator serving on {server.url}", flush=True)
     print(f"  speed x{args.speed:g}; faults: {faults.describe() or 'none'}", flush=True)
+    print(f"  limits: {hub.limits.describe() or 'none'}", flush=True)
     print(f"  try: curl {server.url}/hub/v1/models?capability=image", flush=True)
     print("  press Ctrl-C to stop", flush=True)
     try:

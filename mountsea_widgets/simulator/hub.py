@@ -37,6 +37,7 @@ from .clock import Clock, monotonic
 from .credits import CREDITS_PATH, DEFAULT_CREDITS, Account
 from .faults import Dice, Faults
 from .latency import Latency
+from .limits import Limits, TokenBucket, retry_after_text
 from .live_models import LAYOUTS, input_schema
 from .render import ImagePlan, RenderCache, paint, plan_images
 
@@ -225,6 +226,7 @@ class Hub:
         credits: float = DEFAULT_CREDITS,
         models_layout: str = "json-schema",
         models_error: int | None = None,
+        limits: Limits | str | None = None,
     ) -> None:
         if submit_shape not in SUBMIT_SHAPES:
             raise ValueError(f"submit_shape must be one of {SUBMIT_SHAPES}, got {submit_shape!r}")
@@ -234,6 +236,7 @@ class Hub:
         self.models_error = models_error
         self.latency = Latency(speed)
         self.faults = Faults.coerce(faults)
+        self.limits = Limits.coerce(limits)
         self.submit_shape = submit_shape
         self.seed = seed
         self.clock: Clock = clock or monotonic
@@ -249,6 +252,12 @@ class Hub:
         self._created = 0
         self._lock = threading.Lock()
         self.stats = Stats(self._count_in_flight)
+        self._submit_bucket = (
+            TokenBucket(self.limits.submit_rate, self.clock) if self.limits.submit_rate else None
+        )
+        self._poll_bucket = (
+            TokenBucket(self.limits.poll_rate, self.clock) if self.limits.poll_rate else None
+        )
         self._jobs: queue.SimpleQueue[tuple[Task, int] | None] | None = None
         if prerender:
             self._jobs = queue.SimpleQueue()
@@ -318,6 +327,9 @@ class Hub:
         if route == ROUTE_MODEL:
             assert match is not None
             return self._model(match.group(1))
+        limited = self._over_limit(route)
+        if limited is not None:
+            return limited
         delay = self._roll_slow()
         reply = self._early_fault(route)
         if reply is None:
@@ -328,6 +340,29 @@ class Hub:
                 reply = self._poll(match.group(1), request.base_url)
         reply.delay = delay
         return reply
+
+    # --- limits -----------------------------------------------------------------------------
+
+    def _over_limit(self, route: str) -> Reply | None:
+        """A 429 (with the wait in ``Retry-After``) when ``route`` is beyond a limit."""
+        bucket = self._submit_bucket if route == ROUTE_SUBMIT else self._poll_bucket
+        wait = bucket.take() if bucket is not None else 0.0
+        kind = "submit_limit" if route == ROUTE_SUBMIT else "poll_limit"
+        if not wait and route == ROUTE_SUBMIT and self.limits.max_tasks is not None:
+            now = self.clock()
+            with self._lock:
+                ends = sorted(t.finishes for t in self._tasks.values() if t.finishes > now)
+            if len(ends) >= self.limits.max_tasks:
+                wait, kind = ends[len(ends) - self.limits.max_tasks] - now, "task_limit"
+        if not wait:
+            return None
+        self.stats.count_fault(kind)
+        retry = retry_after_text(wait)
+        return Reply.error(
+            429,
+            f"rate limited ({kind.replace('_', ' ')}); retry after {retry} s",
+            headers={"Retry-After": retry},
+        )
 
     # --- faults -----------------------------------------------------------------------------
 

@@ -188,7 +188,7 @@ def test_fixed_params_go_only_to_models_that_have_them() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"vary": {"aspect_ratio": ["1:1"], "seed": [1]}}, "exactly one parameter"),
+        ({"vary": {"aspect_ratio": ["1:1"], "seed": [1], "quality": ["low"]}}, "one or two"),
         ({"vary": {"prompt": ["a", "b"]}}, "prompt"),
         ({"vary": {"aspect_ratoi": ["1:1"]}}, "did you mean 'aspect_ratio'"),
         ({"vary": {"aspect_ratio": "1:1"}}, "must be a list"),

@@ -1,0 +1,203 @@
+"""A big batch against a provider's limits, a SIGKILL half way, and the resume.
+
+The simulator runs in its own process at high speed with the limits of the target
+(``submit_rate=20,poll_rate=100``: 429 + Retry-After beyond them). A fresh interpreter runs
+``mw.batch`` over ``RUNS`` prompts (``MOUNTSEA_BENCH_BATCH_RUNS``, default 10,000) and reports
+its time and memory; the journal says what was submitted and how every run ended. Then the
+same batch in a new history: killed (SIGKILL) once half its cells are submitted, and run
+again, which must complete it without submitting anything twice.
+
+Figures: sustained submits per second (target ≥ 90 % of the limit), runs lost, runs
+submitted twice, runs failed because of 429s (each target 0), RSS growth (≤ 200 MB), the time
+to open that history, and the time until the resumed batch submits again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .hubs import running_hub
+from .report import Figure, at_most, info
+
+SECTION = "batches"
+RUNS = int(os.environ.get("MOUNTSEA_BENCH_BATCH_RUNS", "10000"))
+SUBMIT_LIMIT = 20.0
+LIMITS = f"submit_rate={SUBMIT_LIMIT:g},poll_rate=100"
+#: Simulator speed: nano-banana's ~6 s become ~6 ms (the limits, not the tasks, set the pace).
+SPEED = 1000.0
+#: Tasks in flight the batch allows.
+CONCURRENCY = 32
+
+_CHILD = """
+import gc, json, sys, time
+from benchmarks.memory import rss_bytes
+import mountsea_widgets as mw
+from mountsea_widgets._polling import PollSchedule
+from mountsea_widgets.client import AsyncClient
+
+url, folder = sys.argv[1], sys.argv[2]
+runs, speed, concurrency = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+
+class Fast(AsyncClient):
+    def poll_schedule(self, model):
+        return PollSchedule(expected_s=self.expected_seconds(model) / speed, floor_s=0.02)
+
+gc.collect()
+before = rss_bytes()
+began = time.monotonic()
+job = mw.batch(prompts=[f"benchmark prompt {i}" for i in range(runs)], models=["nano-banana"],
+               client=Fast(base_url=url), history=folder, batch_id="bench",
+               concurrency=concurrency)
+started = {"event": "started", "new": len(job.new), "resumed": len(job.resumed)}
+print(json.dumps(started), flush=True)
+job.wait()
+seconds = time.monotonic() - began
+gc.collect()
+print(json.dumps({"event": "done", "seconds": seconds, "counts": job.counts(),
+                  "rss_growth": rss_bytes() - before, "refusals": job.pacer.refusals}), flush=True)
+"""
+
+
+def _journal(folder: Path) -> list[dict[str, Any]]:
+    path = folder / "journal.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return records
+
+
+def _child(url: str, folder: Path) -> subprocess.Popen[str]:
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    env.pop("MOUNTSEA_API_KEY", None)
+    command = [sys.executable, "-c", _CHILD, url, str(folder), str(RUNS), f"{SPEED:g}"]
+    return subprocess.Popen(
+        [*command, str(CONCURRENCY)], stdout=subprocess.PIPE, text=True, env=env, cwd=root
+    )
+
+
+def _outcome(process: subprocess.Popen[str]) -> dict[str, Any]:
+    assert process.stdout is not None
+    done: dict[str, Any] = {}
+    for line in process.stdout:
+        event = json.loads(line)
+        if event.get("event") == "done":
+            done = event
+    process.wait()
+    return done
+
+
+def _submits(records: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(str(r["run_id"]) for r in records if r.get("op") == "submitted")
+
+
+def run(say: Callable[[str], None]) -> list[Figure]:
+    """Both phases; returns the figures."""
+    figures: list[Figure] = []
+    with (
+        tempfile.TemporaryDirectory(prefix="mountsea-bench-batch-") as base,
+        running_hub(speed=SPEED, limits=LIMITS) as url,
+    ):
+        folder = Path(base) / "history"
+        say(f"   {RUNS} runs against {LIMITS} …")
+        done = _outcome(_child(url, folder))
+        records = _journal(folder)
+        submits = _submits(records)
+        ended = {str(r["run_id"]): r for r in records if r.get("op") == "finished"}
+        completed = sum(1 for r in ended.values() if r.get("status") == "completed")
+        failed_429 = sum(
+            1
+            for r in ended.values()
+            if "429" in str(r.get("error")) or "RateLimit" in str(r.get("error"))
+        )
+        rate = len(submits) / done["seconds"] if done.get("seconds") else 0.0
+        figures.append(
+            Figure(
+                SECTION,
+                "sustained submits",
+                rate,
+                "/s",
+                f">= {0.9 * SUBMIT_LIMIT:g} /s",
+                rate >= 0.9 * SUBMIT_LIMIT,
+                f"{len(submits)} submits in {done.get('seconds', 0):.0f} s; "
+                f"{done.get('refusals', 0)} refused by the hub and sent again",
+            )
+        )
+        figures.append(at_most(SECTION, "runs lost", RUNS - completed, "runs", 0))
+        figures.append(
+            at_most(
+                SECTION, "runs submitted twice", sum(n > 1 for n in submits.values()), "runs", 0
+            )
+        )
+        figures.append(at_most(SECTION, "runs failed because of 429s", failed_429, "runs", 0))
+        growth = float(done.get("rss_growth", 0)) / 1e6
+        figures.append(at_most(SECTION, f"RSS growth over {RUNS} runs", growth, "MB", 200))
+        from mountsea_widgets.history import History
+
+        began = time.monotonic()
+        History(folder).entries()
+        figures.append(
+            info(SECTION, f"open a history of {RUNS} runs", (time.monotonic() - began) * 1000, "ms")
+        )
+
+        killed = Path(base) / "killed"
+        first = _child(url, killed)
+        while len(_submits(_journal(killed))) < RUNS // 2 and first.poll() is None:
+            time.sleep(0.1)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        before = set(_submits(_journal(killed)))
+        say(f"   killed after {len(before)} submits; resuming …")
+        began = time.monotonic()
+        second = _child(url, killed)
+        resumed_after = float("nan")
+        while second.poll() is None:
+            if set(_submits(_journal(killed))) - before:
+                resumed_after = time.monotonic() - began
+                break
+            time.sleep(0.02)
+        _outcome(second)
+        records = _journal(killed)
+        submits = _submits(records)
+        statuses = Counter(str(r.get("status")) for r in records if r.get("op") == "finished")
+        started = {str(r["run_id"]) for r in records if r.get("op") == "start"}
+        finished = {str(r["run_id"]) for r in records if r.get("op") == "finished"}
+        statuses["interrupted"] = len(started - finished - set(submits))
+        figures.append(
+            at_most(
+                SECTION,
+                "after the kill: runs submitted twice",
+                sum(n > 1 for n in submits.values()),
+                "runs",
+                0,
+            )
+        )
+        figures.append(
+            info(
+                SECTION,
+                "after the kill: runs completed",
+                statuses["completed"],
+                "runs",
+                f"{statuses['interrupted']} interrupted (killed while submitting: never resent)",
+            )
+        )
+        figures.append(
+            info(SECTION, "time until the resumed batch submits again", resumed_after, "s")
+        )
+    return figures
