@@ -9,8 +9,9 @@ forms too, before any handler sees it.
 Why a log-record factory rather than a :class:`logging.Filter` on those loggers: a logger's
 filters run only for records logged on that very logger, not for those its children
 (``httpcore.http11``, ``httpcore.connection``...) pass up to its handlers. The factory sees every
-record as it is made. It wraps whatever factory was set before it, and is taken out again when
-the last client holding a key closes (or is garbage collected).
+record as it is made. It wraps whatever factory was set before it (again, should another factory
+have replaced it since), and is taken out again when the last client holding a key closes (or is
+garbage collected).
 """
 
 from __future__ import annotations
@@ -32,19 +33,26 @@ _lock = threading.Lock()
 _keys: Counter[str] = Counter()
 #: The keys to scrub, as one tuple replaced whole: records are made on any thread, unlocked.
 _scrubbed: tuple[str, ...] = ()
-#: The factory in place before ours, while ours is installed.
-_previous: Callable[..., logging.LogRecord] | None = None
-#: Whether ours is in the chain of factories (it stays there, idle, when another wraps it).
-_installed = False
+#: Set on each factory of ours: the factory it wraps.
+_WRAPPED = "_mountsea_wraps"
 
 
-def _scrubbed_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
-    previous = _previous or logging.LogRecord
-    record = previous(*args, **kwargs)
-    keys = _scrubbed
-    if keys and _is_scrubbed_logger(record.name):
-        _scrub_record(record, keys)
-    return record
+def _wrapping(previous: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    """A record factory that makes records with ``previous`` and scrubs them of every key."""
+
+    def scrubbed_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        keys = _scrubbed
+        if keys and _is_scrubbed_logger(record.name):
+            _scrub_record(record, keys)  # idempotent: two of ours in one chain are harmless
+        return record
+
+    setattr(scrubbed_record, _WRAPPED, previous)
+    return scrubbed_record
+
+
+def _is_ours(factory: Callable[..., logging.LogRecord]) -> bool:
+    return getattr(factory, _WRAPPED, None) is not None
 
 
 def _is_scrubbed_logger(name: str) -> bool:
@@ -79,28 +87,30 @@ def guard_logs(owner: object, key: str | None) -> Callable[[], None]:
     close (idempotent; also run when ``owner`` is garbage collected)."""
     if not key:
         return _nothing
-    global _previous, _installed, _scrubbed
+    global _scrubbed
     with _lock:
         _keys[key] += 1
         _scrubbed = tuple(_keys)
-        if not _installed:
-            _previous, _installed = logging.getLogRecordFactory(), True
-            logging.setLogRecordFactory(_scrubbed_record)
+        current = logging.getLogRecordFactory()
+        # Checked on every client: a factory set since (one that does not call ours) would
+        # otherwise leave records unscrubbed while the key lives.
+        if not _is_ours(current):
+            logging.setLogRecordFactory(_wrapping(current))
     return weakref.finalize(owner, _release, key)
 
 
 def _release(key: str) -> None:
-    global _previous, _installed, _scrubbed
+    global _scrubbed
     with _lock:
         _keys[key] -= 1
         if _keys[key] <= 0:
             del _keys[key]
         _scrubbed = tuple(_keys)
-        if not _keys and logging.getLogRecordFactory() is _scrubbed_record:
+        current = logging.getLogRecordFactory()
+        if not _keys and _is_ours(current):
             # Put back the factory we wrapped. Had someone wrapped ours meanwhile, ours stays
-            # in their chain, doing nothing without keys (and is used again by the next key).
-            logging.setLogRecordFactory(_previous or logging.LogRecord)
-            _previous, _installed = None, False
+            # in their chain, doing nothing without keys.
+            logging.setLogRecordFactory(getattr(current, _WRAPPED))
 
 
 def _nothing() -> None:

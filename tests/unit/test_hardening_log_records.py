@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from mountsea_widgets.client import AsyncClient, Client
+from mountsea_widgets.client._log_scrub import scrubbed_keys
 
 KEY = "sk-unit-log+canary/2468"
 
@@ -81,7 +82,37 @@ def test_the_factory_in_place_is_kept_and_put_back(records: pytest.LogCaptureFix
         assert records.records[-1].getMessage() == "still ***"
         del other  # garbage collected without close(): released all the same
         gc.collect()
-        assert logging.getLogRecordFactory() is theirs
+        if scrubbed_keys() == 0:  # no client of another test holds a key still
+            assert logging.getLogRecordFactory() is theirs
+        else:  # ours stays while any key lives, and still calls theirs
+            assert _chain(logging.getLogRecordFactory())[1] is theirs
         assert "httpx" in seen  # their factory made the record ours scrubbed
     finally:
+        logging.setLogRecordFactory(before)
+
+
+def _chain(factory: Any) -> list[Any]:
+    """``factory`` and the factories it wraps (ours say which one, in ``_mountsea_wraps``)."""
+    chain = [factory]
+    while getattr(chain[-1], "_mountsea_wraps", None) is not None:
+        chain.append(chain[-1]._mountsea_wraps)
+    return chain
+
+
+def test_a_factory_set_while_a_client_lives_is_wrapped_by_the_next_client(
+    records: pytest.LogCaptureFixture,
+) -> None:
+    before = logging.getLogRecordFactory()
+    first = _client()
+    try:
+        # Someone installs a factory of their own that does not call ours.
+        logging.setLogRecordFactory(logging.LogRecord)
+        second = _client()  # the next client notices, and wraps it
+        try:
+            logging.getLogger("httpcore.http11").debug("header %s", KEY)
+            assert records.records[-1].getMessage() == "header ***"
+        finally:
+            second.close()
+    finally:
+        first.close()
         logging.setLogRecordFactory(before)
