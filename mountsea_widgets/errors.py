@@ -304,7 +304,22 @@ def server_text(text: str, limit: int = MAX_SERVER_TEXT) -> str:
 def scrub(text: str, secret: str | None) -> str:
     """Remove ``secret`` from ``text`` (used on every message that may echo a request)."""
     if secret and len(secret) >= 4:
-        # Also its percent-encoded forms: a server echoing the key in a URL or a query string.
+        # Also its percent-encoded forms: a server echoing the key in a URL or a query string
+        # (in either case of hex: ``%2F`` and ``%2f`` are the same character).
         for form in {quote(secret, safe=""), quote(secret), quote_plus(secret), secret}:
             text = text.replace(form, "***")
+            if "%" in form:
+                text = _encoded_form(form).sub("***", text)
     return text
+
+
+def _encoded_form(form: str) -> re.Pattern[str]:
+    """A pattern for a percent-encoded ``form`` whose escapes match in either case."""
+    parts = re.split(r"(%[0-9A-Fa-f]{2})", form)
+    return re.compile(
+        "".join(
+            f"(?i:{re.escape(part)})" if part.startswith("%") else re.escape(part)
+            for part in parts
+            if part
+        )
+    )
