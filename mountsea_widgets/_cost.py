@@ -222,9 +222,10 @@ def check_budget(
     limit = confirm_above() if threshold is None else threshold
     if confirm or estimate.amount is None or estimate.amount <= limit:
         return
+    in_grid = ', confirm="ask" to confirm in the grid,' if what == "this grid" else ""
     raise BudgetError(
         f"{what.capitalize()} is estimated at {shown} ({estimate.basis}), above the "
         f"{money(limit, estimate.unit)} that needs confirming; nothing was submitted. Pass "
-        'confirm=True to run it, confirm="ask" to confirm in the grid, or max_cost=<dollars> '
-        "to allow up to that amount (the threshold is set by MOUNTSEA_CONFIRM_ABOVE)."
+        f"confirm=True to run it{in_grid} or max_cost=<dollars> to allow up to that amount "
+        "(the threshold is set by MOUNTSEA_CONFIRM_ABOVE)."
     )

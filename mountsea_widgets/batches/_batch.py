@@ -443,6 +443,8 @@ def batch(
     batch_id: str | None = None,
     extend: bool = False,
     max_runs: int | None = None,
+    confirm: bool = False,
+    max_cost: float | None = None,
 ) -> Batch:
     """Run every cell of a comparison in the background, kept in the history; returns at once.
 
@@ -458,6 +460,12 @@ def batch(
     - ``max_runs``: send at most this many new runs this time (the others say so; running the
       batch again sends them).
 
+    - ``confirm`` / ``max_cost``: the budget guard of :func:`~mountsea_widgets.compare`. A
+      batch whose runs are estimated above ``MOUNTSEA_CONFIRM_ABOVE`` dollars (default $1,
+      upstream list prices; every runnable cell of the spec counts, finished ones included)
+      needs ``confirm=True``, or ``max_cost=<dollars>`` that the estimate fits in; otherwise
+      :class:`~mountsea_widgets.BudgetError` says the estimate and nothing is sent.
+
     ``history`` must keep the batch (the standard one by default, or a folder): it cannot be
     ``False``. Nothing is sent when the spec or a prompt file's row is refused.
     """
@@ -466,6 +474,12 @@ def batch(
         raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
     _check_max_runs(max_runs)
     check_client(client)
+    if not isinstance(confirm, bool):
+        raise ValueError(f"confirm must be True or False, got {confirm!r}")
+    from .._cost import check_budget
+    from ..comparison._comparison import grid_estimate
+
+    check_budget(grid_estimate(layout), confirm=confirm, max_cost=max_cost, what="this batch")
     if history is False:
         raise ValueError(
             "a batch lives in the history (that is how it resumes): give history=<folder>, or "

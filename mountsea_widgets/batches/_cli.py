@@ -62,6 +62,12 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument("--batch-id", dest="batch_id")
     made.add_argument("--extend", action="store_true", default=None, help="add new cells")
     made.add_argument("--max-runs", dest="max_runs", type=int)
+    made.add_argument(
+        "--confirm", action="store_true", default=None, help="run it whatever it is estimated at"
+    )
+    made.add_argument(
+        "--max-cost", dest="max_cost", type=float, help="run it only if estimated at most this"
+    )
     made.add_argument("--concurrency", type=int)
     made.add_argument("--history", help="the history folder (default: the standard one)")
     made.add_argument("--export", help="write the images and metadata.jsonl here when done")
@@ -89,7 +95,16 @@ def options(argv: Sequence[str]) -> dict[str, Any]:
     for name in ("prompt", "prompts_file", "column", "param_columns", "models", "seeds"):
         if getattr(args, name) is not None:
             spec[name] = getattr(args, name)
-    for name in ("batch_id", "extend", "max_runs", "concurrency", "history", "export"):
+    for name in (
+        "batch_id",
+        "extend",
+        "max_runs",
+        "confirm",
+        "max_cost",
+        "concurrency",
+        "history",
+        "export",
+    ):
         if getattr(args, name) is not None:
             spec[name] = getattr(args, name)
     if args.vary:
@@ -119,6 +134,8 @@ def options(argv: Sequence[str]) -> dict[str, Any]:
         "batch_id",
         "extend",
         "max_runs",
+        "confirm",
+        "max_cost",
         "concurrency",
         "history",
         "export",
@@ -174,7 +191,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         spec.setdefault("concurrency", DEFAULT_CONCURRENCY)
         job = batch(**spec)
     except (ValueError, ValidationError, TypeError) as exc:
-        message = str(exc).replace("Pass extend=True", "Pass --extend (extend: true in a spec)")
+        message = (
+            str(exc)
+            .replace("Pass extend=True", "Pass --extend (extend: true in a spec)")
+            .replace("confirm=True", "--confirm (confirm: true in a spec)")
+            .replace("Raise max_cost", "Raise --max-cost")
+        )
         stream.write(f"mountsea batch: {message}\n")
         return 2
     stream.write(f"batch {job.batch_id}: {len(job.resumed)} resumed, {len(job.new)} to send\n")
