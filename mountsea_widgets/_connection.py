@@ -47,16 +47,22 @@ def make_client(
 
 
 def make_async_client(
-    api_key: str | None = None, base_url: str | None = None, *, history: History | None = None
+    api_key: str | None = None,
+    base_url: str | None = None,
+    *,
+    history: History | None = None,
+    max_requests_per_second: float | None = None,
 ) -> AsyncClient:
     """An :class:`~mountsea_widgets.client.AsyncClient` for the resolved settings.
 
     With a ``history``, tasks are polled around the durations it measured for each model
     (and, once it holds enough runs of a model, in the window they finished in).
+    ``max_requests_per_second``: the client's own cap, shared by all its requests.
     """
     from .client import AsyncClient
 
-    return AsyncClient(**client_options(api_key, base_url, history))
+    options = client_options(api_key, base_url, history)
+    return AsyncClient(**options, max_requests_per_second=max_requests_per_second)
 
 
 def async_twin(client: Client | AsyncClient | None) -> AsyncClient | None:
@@ -78,6 +84,7 @@ def async_twin(client: Client | AsyncClient | None) -> AsyncClient | None:
         max_retries=client.max_retries,
         durations=client.durations,
         windows=client.windows,
+        max_requests_per_second=client.max_requests_per_second,
     )
 
 

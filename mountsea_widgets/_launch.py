@@ -55,6 +55,21 @@ def check_client(client: object) -> None:
         ) from None
 
 
+def check_pace(client: object, max_requests_per_second: float | None) -> None:
+    """Refuse, before anything is sent, a cap on requests per second that cannot apply: not a
+    number above 0, or given beside a client (which has its own)."""
+    if max_requests_per_second is None:
+        return
+    if client is not None:
+        raise ValueError(
+            "max_requests_per_second is for the client made here; a client given has its own: "
+            "make it with mw.AsyncClient(..., max_requests_per_second=...)"
+        )
+    from .client._pace import RequestPace
+
+    RequestPace(max_requests_per_second, float)  # refused now, not at the first request
+
+
 class Launcher:
     """Starts runs on the background runner with one history and one client.
 
@@ -73,10 +88,14 @@ class Launcher:
         *,
         runner: Runner | None = None,
         close_client: bool | None = None,
+        max_requests_per_second: float | None = None,
     ) -> None:
         from .history import open_history
 
         check_client(client)
+        check_pace(client, max_requests_per_second)
+        #: The cap on requests per second of the client made here (None: none).
+        self.max_requests_per_second = max_requests_per_second
         self.history: History | None = open_history(history)
         self._given = client
         self._client: AsyncClient | None = None
@@ -111,7 +130,9 @@ class Launcher:
         if twin is not None:
             return twin
         # Polls follow the durations the history measured for each model.
-        return make_async_client(history=self.history)
+        return make_async_client(
+            history=self.history, max_requests_per_second=self.max_requests_per_second
+        )
 
     @property
     def owns_client(self) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._image_input import prepare_input
-from .._launch import Launcher, check_client
+from .._launch import Launcher, check_client, check_pace
 from ..comparison import DEFAULT_CONCURRENCY, DONE_STATUSES, Cell, Comparison, Plan, plan
 from ..run import Run
 from ._pacing import PacedClient, SubmitPacer, current_ticket
@@ -61,8 +61,11 @@ class Batch(Comparison):
         max_runs: int | None = None,
         clock: Any = time.monotonic,
         follow_s: float | None = None,
+        max_requests_per_second: float | None = None,
     ) -> None:
         self.batch_id = batch_id
+        #: The cap on requests per second of the client the batch makes (None: none).
+        self.max_requests_per_second = max_requests_per_second
         self.max_runs = max_runs
         self.follow_s = FOLLOW_SECONDS if follow_s is None else follow_s
         self._clock = clock
@@ -151,7 +154,13 @@ class Batch(Comparison):
 
     def _launcher(self, runner: Runner | None) -> Launcher:
         assert self.history is not None
-        return _PacedLauncher(self._client, self.history, runner=runner, pacer=self.pacer)
+        return _PacedLauncher(
+            self._client,
+            self.history,
+            runner=runner,
+            pacer=self.pacer,
+            max_requests_per_second=self.max_requests_per_second,
+        )
 
     async def _run_all(self, launcher: Launcher) -> None:
         slots = asyncio.Semaphore(self.concurrency)
@@ -445,6 +454,7 @@ def batch(
     max_runs: int | None = None,
     confirm: bool = False,
     max_cost: float | None = None,
+    max_requests_per_second: float | None = None,
 ) -> Batch:
     """Run every cell of a comparison in the background, kept in the history; returns at once.
 
@@ -466,6 +476,10 @@ def batch(
       needs ``confirm=True``, or ``max_cost=<dollars>`` that the estimate fits in; otherwise
       :class:`~mountsea_widgets.BudgetError` says the estimate and nothing is sent.
 
+    - ``max_requests_per_second``: a cap of our own, shared by submits, polls and downloads
+      of the client the batch makes (for a client given, set it on that client:
+      ``mw.AsyncClient(..., max_requests_per_second=...)``).
+
     ``history`` must keep the batch (the standard one by default, or a folder): it cannot be
     ``False``. Nothing is sent when the spec or a prompt file's row is refused.
     """
@@ -480,6 +494,7 @@ def batch(
     from ..comparison._comparison import grid_estimate
 
     check_budget(grid_estimate(layout), confirm=confirm, max_cost=max_cost, what="this batch")
+    check_pace(client, max_requests_per_second)
     if history is False:
         raise ValueError(
             "a batch lives in the history (that is how it resumes): give history=<folder>, or "
@@ -512,5 +527,11 @@ def batch(
     if before != spec:
         write_spec(kept, chosen, spec)
     return Batch(
-        layout, chosen, kept, client=client, concurrency=concurrency, max_runs=max_runs
+        layout,
+        chosen,
+        kept,
+        client=client,
+        concurrency=concurrency,
+        max_runs=max_runs,
+        max_requests_per_second=max_requests_per_second,
     ).start()

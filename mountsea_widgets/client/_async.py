@@ -50,6 +50,7 @@ class AsyncClient(BaseClient):
         clock: Callable[[], float] = time.monotonic,
         durations: Mapping[str, float] | None = None,
         windows: Mapping[str, tuple[float, float]] | None = None,
+        max_requests_per_second: float | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -59,6 +60,7 @@ class AsyncClient(BaseClient):
             clock=clock,
             durations=durations,
             windows=windows,
+            max_requests_per_second=max_requests_per_second,
         )
         self._sleep = sleep
         self._http = httpx.AsyncClient(

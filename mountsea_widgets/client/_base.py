@@ -44,6 +44,7 @@ from ..errors import (
 from ..result import Result
 from ..task import FAILED, ImageRef, TaskStatus
 from ._log_scrub import guard_logs
+from ._pace import RequestPace
 from ._protocol import (
     _MAYBE_CREATED,
     _REDIRECTS,
@@ -90,6 +91,7 @@ class BaseClient:
         clock: Callable[[], float] = time.monotonic,
         durations: Mapping[str, float] | None = None,
         windows: Mapping[str, tuple[float, float]] | None = None,
+        max_requests_per_second: float | None = None,
     ) -> None:
         if api_key is not None and not isinstance(api_key, str):
             raise TypeError(f"api_key must be a string, got {type(api_key).__name__}")
@@ -133,6 +135,13 @@ class BaseClient:
         self.durations: dict[str, float] = dict(durations or {})
         # Learned finish windows (earliest, latest seconds) per model, from a history.
         self.windows: dict[str, tuple[float, float]] = dict(windows or {})
+        #: This client's own cap on requests per second (None: none), shared by all its runs.
+        self.max_requests_per_second = max_requests_per_second
+        self._pace = (
+            RequestPace(max_requests_per_second, clock)
+            if max_requests_per_second is not None
+            else None
+        )
         self._closed = False
         # Log records of httpx, httpcore and the package lose the key while this client lives.
         self._release_logs = guard_logs(self, self._api_key)
@@ -246,6 +255,13 @@ class BaseClient:
 
     # -- flows ----------------------------------------------------------------------------------
 
+    def _paced(self) -> Flow[None]:
+        """Wait for this request's slot under ``max_requests_per_second`` (none: at once)."""
+        if self._pace is not None:
+            wait = self._pace.reserve()
+            if wait > 0:
+                yield _Sleep(wait)
+
     def _api_flow(
         self,
         method: str,
@@ -267,6 +283,7 @@ class BaseClient:
             try:
                 # The whole answer within the timeout: the per-read timeout alone lets a
                 # server trickle a byte at a time forever, past any wait's deadline.
+                yield from self._paced()
                 reply: _Reply = yield _Send(
                     request, max_bytes, self.timeout, max_inflation=MAX_JSON_INFLATION
                 )
@@ -583,6 +600,7 @@ class BaseClient:
         while True:
             request = self._image_request(current, where)
             try:
+                yield from self._paced()
                 reply: _Reply = yield _Send(request, MAX_IMAGE_BYTES, MAX_DOWNLOAD_SECONDS)
             except (_BodyTooLarge, _BodyTooSlow) as exc:
                 raise ImageError(f"{where}: {exc}") from None

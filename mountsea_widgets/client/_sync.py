@@ -52,6 +52,7 @@ class Client(BaseClient):
         clock: Callable[[], float] = time.monotonic,
         durations: Mapping[str, float] | None = None,
         windows: Mapping[str, tuple[float, float]] | None = None,
+        max_requests_per_second: float | None = None,
     ) -> None:
         super().__init__(
             api_key,
@@ -61,6 +62,7 @@ class Client(BaseClient):
             clock=clock,
             durations=durations,
             windows=windows,
+            max_requests_per_second=max_requests_per_second,
         )
         self._sleep = sleep
         # A transport of one's own (a test double, a proxy) cannot be carried to an async twin.

@@ -71,3 +71,18 @@ def test_the_command_line_refuses_and_says_how_to_confirm(tmp_path: Path) -> Non
     assert "nothing was submitted" in out.getvalue()
     assert "--confirm (confirm: true in a spec)" in out.getvalue()
     assert not (tmp_path / "history" / "batches").exists()
+
+
+def test_a_batch_with_a_cap_on_requests_per_second_completes_and_refuses_it_beside_a_client(
+    loopback_hub: SimulatorServer, tmp_path: Path
+) -> None:
+    job = mw.batch(
+        prompts=PROMPTS[:3],
+        models=["nano-banana"],
+        history=tmp_path / "history",
+        max_requests_per_second=200,
+    ).wait(120)
+    assert [cell.status for cell in job.cells] == ["completed"] * 3
+    with pytest.raises(ValueError, match="a client given has its own"):
+        _batch(loopback_hub, tmp_path / "other", confirm=True, max_requests_per_second=5)
+    assert loopback_hub.stats.submitted == 0  # the capped batch ran offline; this one sent nothing
