@@ -68,6 +68,12 @@ def parser() -> argparse.ArgumentParser:
     made.add_argument(
         "--max-cost", dest="max_cost", type=float, help="run it only if estimated at most this"
     )
+    made.add_argument(
+        "--max-requests-per-second",
+        dest="max_requests_per_second",
+        type=float,
+        help="our own cap on requests to the hub, submits and polls alike",
+    )
     made.add_argument("--concurrency", type=int)
     made.add_argument("--history", help="the history folder (default: the standard one)")
     made.add_argument("--export", help="write the images and metadata.jsonl here when done")
@@ -101,6 +107,7 @@ def options(argv: Sequence[str]) -> dict[str, Any]:
         "max_runs",
         "confirm",
         "max_cost",
+        "max_requests_per_second",
         "concurrency",
         "history",
         "export",
@@ -136,6 +143,7 @@ def options(argv: Sequence[str]) -> dict[str, Any]:
         "max_runs",
         "confirm",
         "max_cost",
+        "max_requests_per_second",
         "concurrency",
         "history",
         "export",

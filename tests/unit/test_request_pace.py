@@ -114,3 +114,12 @@ def test_a_cap_beside_a_given_client_is_refused() -> None:
         Launcher(given, False, max_requests_per_second=5)
     launcher = Launcher(None, False, max_requests_per_second=5)
     assert launcher.max_requests_per_second == 5
+
+
+def test_the_command_line_takes_the_cap() -> None:
+    from mountsea_widgets.batches._cli import options
+
+    assert (
+        options(["--prompt", "a cat", "--max-requests-per-second", "5"])["max_requests_per_second"]
+        == 5.0
+    )
