@@ -324,7 +324,10 @@ class Batch(Comparison):
             if self._summary_widget is None:
                 from ..widgets.batch_summary import BatchSummary
 
-                self._summary_widget = BatchSummary(f"batch {self.batch_id}", on_cancel=self.cancel)
+                self._summary_widget = BatchSummary(
+                    f"batch {self.batch_id} · {self.estimate.label} estimated",
+                    on_cancel=self.cancel,
+                )
                 self._shown = ""
                 self._refresh_summary()
             return self._summary_widget

@@ -52,6 +52,7 @@ METADATA_FIELDS = (
     "value",
     "y_param",
     "y_value",
+    "estimated_cost",
 )
 
 
@@ -83,6 +84,8 @@ def metadata_lines(records: Iterable[Mapping[str, Any]], names: Mapping[str, str
                 "value": _text(record.get("value")) if record.get("param") else None,
                 "y_param": record.get("y_param"),
                 "y_value": _text(record.get("y_value")) if record.get("y_param") else None,
+                # Dollars per run at the upstream list prices (None: no known price).
+                "estimated_cost": record.get("estimated_cost"),
             }
             lines.append(json.dumps({k: row[k] for k in METADATA_FIELDS}, ensure_ascii=False))
     return lines

@@ -41,7 +41,10 @@ def test_a_batch_over_the_threshold_is_refused_and_nothing_is_sent(
 ) -> None:
     estimate = mw.estimate_cost("gpt-image-2", prompt="x", **PARAMS)
     assert estimate.amount is not None and estimate.amount * len(PROMPTS) > 1.0
-    with pytest.raises(mw.BudgetError, match=r"This batch is estimated at .*Pass confirm=True to run it or max_cost"):
+    with pytest.raises(
+        mw.BudgetError,
+        match=r"This batch is estimated at .*Pass confirm=True to run it or max_cost",
+    ):
         _batch(loopback_hub, tmp_path / "history")
     with pytest.raises(mw.BudgetError, match=r"above max_cost"):
         _batch(loopback_hub, tmp_path / "history", max_cost=0.5)
@@ -54,6 +57,14 @@ def test_a_confirmed_batch_or_one_within_max_cost_runs(
 ) -> None:
     job = _batch(loopback_hub, tmp_path / "history", max_cost=100.0).wait(120)
     assert [cell.status for cell in job.cells] == ["completed"] * len(PROMPTS)
+    each = mw.estimate_cost("gpt-image-2", prompt="x", **PARAMS).amount
+    assert each is not None
+    assert job.estimate.amount == pytest.approx(each * len(PROMPTS))
+    assert f"{job.estimate.label} estimated" in job.widget.title_html.value
+    lines = (job.export(tmp_path / "dataset") / "metadata.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(line)["estimated_cost"] for line in lines] == [pytest.approx(each)] * len(
+        PROMPTS
+    )
     again = _batch(loopback_hub, tmp_path / "history", confirm=True).wait(120)
     assert again.batch_id == job.batch_id
     assert loopback_hub.stats.submitted == len(PROMPTS)  # resumed: nothing sent twice
