@@ -119,8 +119,9 @@ def compose(reading: Reading, seed: str) -> Scene:
     times = ("morning", "day", "dusk", "night")
     time = reading.time or dice.pick(times)
     top, horizon_colour, ground, light = _SKIES[time]
-    # The seed turns the sky's hue a little, so two seeds never share a palette.
-    turn = dice.pick_number((-0.12, -0.04, 0.04, 0.12)) + dice.between(-0.02, 0.02)
+    # The seed turns the sky's hue a little, so two seeds never share a palette; little
+    # enough that a dusk still looks like dusk (a wider turn made some dusks green).
+    turn = dice.pick_number((-0.05, -0.02, 0.02, 0.05)) + dice.between(-0.01, 0.01)
     top, horizon_colour = _shift_hue(top, turn), _shift_hue(horizon_colour, turn)
     named = reading.colours
     if named:
