@@ -9,12 +9,15 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from ._image_files import file_stem, image_metadata, save_images
 from ._images import EXTENSIONS, decode_image, thumbnail
+
+if TYPE_CHECKING:
+    from ._cost import Estimate
 
 #: Image modes a PNG can hold as they are (others are converted for display).
 _PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
@@ -182,10 +185,22 @@ class Result:
         image.save(buffer, format="PNG")
         return buffer.getvalue()
 
+    @property
+    def estimate(self) -> Estimate:
+        """What this result is estimated to cost, at the upstream list prices (the same
+        estimate :func:`mw.estimate_cost <mountsea_widgets.estimate_cost>` gives)."""
+        from ._cost import estimate_input
+
+        return estimate_input(self.model, self.input)
+
     def _repr_html_(self) -> str:
-        """A small card: model, task, escaped prompt, inline thumbnails."""
+        """A small card: model, task, estimated cost, escaped prompt, inline thumbnails."""
         escape = html.escape
         badge = " · simulated" if self.simulated else ""
+        try:
+            cost = f" · estimated {self.estimate.label}"
+        except Exception:  # a model the price table cannot read: the card shows the rest
+            cost = ""
         elapsed = f" · {self.elapsed_s:.1f} s" if self.elapsed_s is not None else ""
         thumbs = []
         for number, data in enumerate(self.image_bytes, 1):
@@ -202,7 +217,7 @@ class Result:
         return (
             '<div class="mountsea-result">'
             f"<div><b>{escape(self.model)}</b> · {escape(self.status)} · "
-            f"<code>{escape(self.task_id)}</code>{elapsed}{badge}</div>"
+            f"<code>{escape(self.task_id)}</code>{elapsed}{escape(cost)}{badge}</div>"
             f'<div style="white-space:pre-wrap">{escape(self.prompt)}</div>'
             f'<div style="display:flex;flex-wrap:wrap">{"".join(thumbs)}</div>'
             "</div>"
