@@ -327,6 +327,7 @@ class Batch(Comparison):
                 self._summary_widget = BatchSummary(
                     f"batch {self.batch_id} · {self.estimate.label} estimated",
                     on_cancel=self.cancel,
+                    on_confirm=self.confirm,
                 )
                 self._shown = ""
                 self._refresh_summary()
@@ -375,9 +376,10 @@ class Batch(Comparison):
             if widget is None:
                 return
             text = self.status_line()
-            if text == self._shown:
+            shown = f"{self.awaiting_confirmation}|{text}"
+            if shown == self._shown:
                 return  # ticks of running cells change nothing shown here
-            self._shown = text
+            self._shown = shown
             images = [
                 r.thumbnails[0] for r in reversed(self._latest) if r.thumbnails and r.thumbnails[0]
             ]
@@ -387,6 +389,11 @@ class Batch(Comparison):
                 widget.set_text(text)
                 widget.set_images(images)
                 widget.set_running(running)
+                widget.ask_confirmation(
+                    f"Run this batch? It is estimated at {self.estimate.label}."
+                    if self.awaiting_confirmation
+                    else None
+                )
 
 
 class _PacedLauncher(Launcher):
@@ -455,7 +462,7 @@ def batch(
     batch_id: str | None = None,
     extend: bool = False,
     max_runs: int | None = None,
-    confirm: bool = False,
+    confirm: bool | str = False,
     max_cost: float | None = None,
     max_requests_per_second: float | None = None,
 ) -> Batch:
@@ -478,6 +485,8 @@ def batch(
       upstream list prices; every runnable cell of the spec counts, finished ones included)
       needs ``confirm=True``, or ``max_cost=<dollars>`` that the estimate fits in; otherwise
       :class:`~mountsea_widgets.BudgetError` says the estimate and nothing is sent.
+      ``confirm="ask"`` returns such a batch unstarted instead, asking in its summary widget
+      (a **Run the batch** button), or ``batch.confirm()`` from code.
 
     - ``max_requests_per_second``: a cap of our own, shared by submits, polls and downloads
       of the client the batch makes (for a client given, set it on that client:
@@ -491,12 +500,21 @@ def batch(
         raise ValueError(f"concurrency must be an integer >= 1, got {concurrency!r}")
     _check_max_runs(max_runs)
     check_client(client)
-    if not isinstance(confirm, bool):
-        raise ValueError(f"confirm must be True or False, got {confirm!r}")
-    from .._cost import check_budget
+    if confirm not in (True, False, "ask"):
+        raise ValueError(f'confirm must be True, False or "ask", got {confirm!r}')
+    from .._cost import BudgetError, check_budget
     from ..comparison._comparison import grid_estimate
 
-    check_budget(grid_estimate(layout), confirm=confirm, max_cost=max_cost, what="this batch")
+    ask = False
+    if confirm == "ask" and max_cost is None:
+        try:
+            check_budget(grid_estimate(layout), what="this batch")
+        except BudgetError:
+            ask = True  # asked in the summary widget; nothing is sent before the click
+    else:
+        check_budget(
+            grid_estimate(layout), confirm=confirm is True, max_cost=max_cost, what="this batch"
+        )
     check_pace(client, max_requests_per_second)
     if history is False:
         raise ValueError(
@@ -529,7 +547,7 @@ def batch(
         )
     if before != spec:
         write_spec(kept, chosen, spec)
-    return Batch(
+    made = Batch(
         layout,
         chosen,
         kept,
@@ -537,4 +555,8 @@ def batch(
         concurrency=concurrency,
         max_runs=max_runs,
         max_requests_per_second=max_requests_per_second,
-    ).start()
+    )
+    if ask:
+        made.ask_confirmation()
+        return made
+    return made.start()

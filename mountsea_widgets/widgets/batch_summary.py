@@ -21,7 +21,13 @@ THUMBNAIL_CSS_PX = 96
 class BatchSummary(widgets.VBox):
     """Title, progress bar, counts line and the latest images of one batch."""
 
-    def __init__(self, title: str, *, on_cancel: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        on_cancel: Callable[[], object] | None = None,
+        on_confirm: Callable[[], object] | None = None,
+    ) -> None:
         self.title_html = widgets.HTML(f"<b>{html.escape(title)}</b>")
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="")
         self.counts_html = widgets.HTML()
@@ -34,13 +40,39 @@ class BatchSummary(widgets.VBox):
         self.cancel_button = widgets.Button(description="Cancel", button_style="warning")
         self._on_cancel = on_cancel
         self.cancel_button.on_click(lambda _button: self._cancel())
+        self.confirm_html = widgets.HTML()
+        self.confirm_button = widgets.Button(
+            description="Run the batch",
+            button_style="primary",
+            tooltip="Send the batch's runs (nothing is sent before this)",
+        )
+        self._on_confirm = on_confirm
+        self.confirm_button.on_click(lambda _button: self._confirm())
+        self.confirm_box = widgets.HBox(
+            [self.confirm_html, self.confirm_button], layout=widgets.Layout(display="none")
+        )
         header = widgets.HBox([self.title_html, self.progress, self.cancel_button])
-        super().__init__([header, self.counts_html, widgets.HBox(self.images)])
+        super().__init__([header, self.confirm_box, self.counts_html, widgets.HBox(self.images)])
         self.add_class("mountsea-batch-summary")
 
     def _cancel(self) -> None:
         if self._on_cancel is not None:
             self._on_cancel()
+
+    def _confirm(self) -> None:
+        self.confirm_button.disabled = True  # one click sends the batch once
+        if self._on_confirm is not None:
+            self._on_confirm()
+
+    def ask_confirmation(self, question: str | None) -> None:
+        """Show ``question`` with the Run button (None hides them: nothing to confirm)."""
+        if question is None:
+            self.confirm_box.layout.display = "none"
+            self.confirm_html.value = ""
+            return
+        self.confirm_html.value = f"<b>{html.escape(question)}</b>"
+        self.confirm_button.disabled = False
+        self.confirm_box.layout.display = ""
 
     def set_progress(self, done: int, total: int) -> None:
         """Show ``done`` of ``total`` cells done."""

@@ -25,9 +25,11 @@ def loopback_hub() -> Iterator[SimulatorServer]:
         yield server
 
 
-def _batch(hub: SimulatorServer, history: Path, **options: object) -> mw.Batch:
+def _batch(
+    hub: SimulatorServer, history: Path, prompts_count: int | None = None, **options: object
+) -> mw.Batch:
     return mw.batch(
-        prompts=PROMPTS,
+        prompts=PROMPTS[:prompts_count],
         models=["gpt-image-2"],
         params=PARAMS,
         client=mw.AsyncClient(base_url=hub.url),
@@ -97,3 +99,29 @@ def test_a_batch_with_a_cap_on_requests_per_second_completes_and_refuses_it_besi
     with pytest.raises(ValueError, match="a client given has its own"):
         _batch(loopback_hub, tmp_path / "other", confirm=True, max_requests_per_second=5)
     assert loopback_hub.stats.submitted == 0  # the capped batch ran offline; this one sent nothing
+
+
+def test_a_batch_asked_about_waits_for_the_click_in_its_summary(
+    loopback_hub: SimulatorServer, tmp_path: Path
+) -> None:
+    job = _batch(loopback_hub, tmp_path / "history", confirm="ask")
+    widget = job.widget
+    assert job.awaiting_confirmation and loopback_hub.stats.submitted == 0
+    assert widget.confirm_box.layout.display == ""
+    assert f"estimated at {job.estimate.label}" in widget.confirm_html.value
+    with pytest.raises(RuntimeError, match="waits for its estimated cost"):
+        job.wait(1)
+    widget.confirm_button.click()  # the person says yes
+    job.wait(120)
+    assert [cell.status for cell in job.cells] == ["completed"] * len(PROMPTS)
+    assert loopback_hub.stats.submitted == len(PROMPTS)
+    assert widget.confirm_box.layout.display == "none"
+
+
+def test_a_batch_within_the_threshold_is_not_asked_about(
+    loopback_hub: SimulatorServer, tmp_path: Path
+) -> None:
+    job = _batch(loopback_hub, tmp_path / "history", confirm="ask", prompts_count=2)
+    job.wait(120)
+    assert not job.awaiting_confirmation
+    assert loopback_hub.stats.submitted == 2
