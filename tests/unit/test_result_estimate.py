@@ -1,4 +1,4 @@
-"""A result says what it is estimated to cost: the same estimate as mw.estimate_cost, on its card."""
+"""A result says what it is estimated to cost (as mw.estimate_cost does), on its card."""
 
 from __future__ import annotations
 
