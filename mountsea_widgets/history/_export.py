@@ -6,14 +6,11 @@ import csv
 import io
 import json
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._spreadsheet import text_cell
 from ..metadata import shorten_data_uris
 from ._entry import HistoryEntry
-
-if TYPE_CHECKING:
-    pass
 
 # --- export index --------------------------------------------------------------------------------
 
@@ -38,7 +35,17 @@ def _index_row(entry: HistoryEntry, names: list[str]) -> dict[str, Any]:
         "error": entry.error,
         "files": names,
         "input": entry.input,
+        # Dollars at the upstream list prices, as journalled (None: no known price, or a run
+        # journalled before costs were recorded).
+        "estimated_cost": _amount(entry.cost),
     }
+
+
+def _amount(cost: dict[str, Any] | None) -> float | None:
+    amount = (cost or {}).get("amount")
+    return (
+        float(amount) if isinstance(amount, int | float) and not isinstance(amount, bool) else None
+    )
 
 
 _CSV_COLUMNS = (
@@ -52,6 +59,7 @@ _CSV_COLUMNS = (
     "error",
     "files",
     "input",
+    "estimated_cost",
 )
 
 
