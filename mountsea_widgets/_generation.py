@@ -99,10 +99,9 @@ def generate(
     before anything is sent; ``strict=False`` sends a value the catalog refuses all the same
     (e.g. an aspect ratio the hub added since), with an ``mw.UncheckedValueWarning`` naming it,
     and the history records it as sent unchecked. An edit model's ``image_urls`` may mix URL
-    strings with PIL images,
-    ``pathlib.Path`` objects and bytes, which are sent as data URIs (a plain string is never
-    read as a file name: use ``Path`` for files). ``client``: an ``mw.AsyncClient`` or a
-    blocking ``mw.Client`` (default: the configured hub).
+    strings with PIL images, ``pathlib.Path`` objects and bytes, which are sent as data URIs
+    (a plain string is never read as a file name: use ``Path`` for files). ``client``: an
+    ``mw.AsyncClient`` or a blocking ``mw.Client`` (default: the configured hub).
 
     The run is journalled in the standard history (``history=False``: none, or a
     :class:`~mountsea_widgets.history.History`). Interrupting the call (Ctrl-C, the kernel's

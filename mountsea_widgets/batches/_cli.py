@@ -81,6 +81,21 @@ def parser() -> argparse.ArgumentParser:
     return made
 
 
+#: The flags passed on to :func:`~mountsea_widgets.batch` (and ``export``) as they are, which a
+#: spec file may hold as keys too.
+_OPTIONS = (
+    "batch_id",
+    "extend",
+    "max_runs",
+    "confirm",
+    "max_cost",
+    "max_requests_per_second",
+    "concurrency",
+    "history",
+    "export",
+)
+
+
 def options(argv: Sequence[str]) -> dict[str, Any]:
     """The keyword arguments of :func:`~mountsea_widgets.batch` (and ``export``) from ``argv``."""
     args = parser().parse_args(list(argv))
@@ -101,17 +116,7 @@ def options(argv: Sequence[str]) -> dict[str, Any]:
     for name in ("prompt", "prompts_file", "column", "param_columns", "models", "seeds"):
         if getattr(args, name) is not None:
             spec[name] = getattr(args, name)
-    for name in (
-        "batch_id",
-        "extend",
-        "max_runs",
-        "confirm",
-        "max_cost",
-        "max_requests_per_second",
-        "concurrency",
-        "history",
-        "export",
-    ):
+    for name in _OPTIONS:
         if getattr(args, name) is not None:
             spec[name] = getattr(args, name)
     if args.vary:
@@ -131,24 +136,7 @@ def options(argv: Sequence[str]) -> dict[str, Any]:
             raise ValueError("give the prompts once: a prompt, a list, or a prompt file")
         spec["prompts"] = read_prompts(prompts_file, column=column, params=param_columns)
     spec["quiet"] = bool(args.quiet)
-    known = {
-        "prompt",
-        "prompts",
-        "models",
-        "seeds",
-        "vary",
-        "params",
-        "batch_id",
-        "extend",
-        "max_runs",
-        "confirm",
-        "max_cost",
-        "max_requests_per_second",
-        "concurrency",
-        "history",
-        "export",
-        "quiet",
-    }
+    known = {"prompt", "prompts", "models", "seeds", "vary", "params", *_OPTIONS, "quiet"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(
