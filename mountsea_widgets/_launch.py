@@ -65,9 +65,9 @@ def check_pace(client: object, max_requests_per_second: float | None) -> None:
             "max_requests_per_second is for the client made here; a client given has its own: "
             "make it with mw.AsyncClient(..., max_requests_per_second=...)"
         )
-    from .client._pace import RequestPace
+    from .client._pace import check_rate
 
-    RequestPace(max_requests_per_second, float)  # refused now, not at the first request
+    check_rate(max_requests_per_second)  # refused now, not at the first request
 
 
 class Launcher:

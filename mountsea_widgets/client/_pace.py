@@ -11,14 +11,19 @@ import threading
 from collections.abc import Callable
 
 
+def check_rate(rate: object) -> None:
+    """Refuse a cap that is not a number above 0, naming the parameter."""
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
+        raise ValueError(
+            f"max_requests_per_second must be a number above 0 (or None: no cap), got {rate!r}"
+        )
+
+
 class RequestPace:
     """At most ``rate`` requests a second on ``clock``: :meth:`reserve` gives each its slot."""
 
     def __init__(self, rate: float, clock: Callable[[], float]) -> None:
-        if isinstance(rate, bool) or not isinstance(rate, int | float) or not rate > 0:
-            raise ValueError(
-                f"max_requests_per_second must be a number above 0 (or None: no cap), got {rate!r}"
-            )
+        check_rate(rate)
         self.rate = float(rate)
         self._clock = clock
         self._next: float | None = None
