@@ -11,6 +11,7 @@ button) names its task, which is never forgotten.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -73,12 +74,19 @@ def _launch(
     strict: bool = True,
 ) -> tuple[Launcher, Run]:
     """The launcher and the new run of one call (bad input and bad clients fail here)."""
+    checked = _prepared(model, prompt, params, strict, client)  # fail here, in the caller's frame
+    return _launched(model, checked, client, history)
+
+
+def _launched(
+    model: str, checked: CheckedInput, client: AsyncClient | Client | None, history: HistoryChoice
+) -> tuple[Launcher, Run]:
+    """The launcher and the new run of an input already prepared and checked."""
     from ._launch import Launcher
     from ._unchecked import warn
 
-    checked = _prepared(model, prompt, params, strict, client)  # fail here, in the caller's frame
     launcher = Launcher(client, history)
-    warn(model, checked)  # once the call is known to go ahead
+    warn(model, checked)  # once the call is known to go ahead, pointing at the caller's line
     return launcher, launcher.new_run(model, checked.input, unchecked=checked.unchecked)
 
 
@@ -126,5 +134,8 @@ async def agenerate(
     **params: Any,
 ) -> Result:
     """Awaitable :func:`generate` (e.g. top-level ``await mw.agenerate(...)`` in a notebook)."""
-    launcher, run = _launch(model, prompt, client, history, params, strict)
+    # Converting images and, once, fetching the hub's live catalog take time: in a worker
+    # thread, so the caller's loop (a notebook kernel's) keeps running meanwhile.
+    checked = await asyncio.to_thread(_prepared, model, prompt, params, strict, client)
+    launcher, run = _launched(model, checked, client, history)
     return await launcher.runner.arun(_outcome(launcher, run))

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
+
+from tests.helpers.notebooks import write_notebook
 
 from .conftest import ARTIFACTS
 
@@ -27,21 +28,10 @@ CELLS = [
 ]
 
 
-def _write_notebook(root: Path) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(notebook, root / NOTEBOOK)
-
-
 def test_a_batch_shows_one_live_summary_with_progress_counts_and_latest_images(
     page: Any, lab: dict[str, str]
 ) -> None:
-    _write_notebook(Path(lab["root"]))
+    write_notebook(Path(lab["root"]) / NOTEBOOK, CELLS)
     page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK}?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_function(

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
+
+from tests.helpers.notebooks import write_notebook
 
 from .conftest import ARTIFACTS
 
@@ -46,17 +47,6 @@ CELLS = [
 ]
 
 
-def _write_notebook(root: Path) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(notebook, root / NOTEBOOK)
-
-
 def _open(page: Any, lab: dict[str, str]) -> None:
     page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK}?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
@@ -70,7 +60,7 @@ def _open(page: Any, lab: dict[str, str]) -> None:
 
 
 def test_canaries_show_as_text_and_never_run(page: Any, lab: dict[str, str]) -> None:
-    _write_notebook(Path(lab["root"]))
+    write_notebook(Path(lab["root"]) / NOTEBOOK, CELLS)
     _open(page, lab)
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.locator(".jp-OutputArea-output pre", has_text="all cells ran").wait_for(timeout=120_000)

@@ -195,3 +195,36 @@ def test_what_is_not_a_client_is_refused_naming_what_is_allowed(tmp_path: Path, 
     with pytest.raises(TypeError, match=r"client must be an mw\.AsyncClient or an mw\.Client"):
         ENTRY_POINTS[name]("http://hub.test", history)
     assert history.entries() == []
+
+
+def test_agenerate_prepares_its_input_off_the_callers_loop(
+    tmp_path: Path, loopback_hub: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Converting images (and fetching the live catalog) must not stall the caller's loop."""
+    import threading
+
+    from mountsea_widgets import _generation
+
+    real = _generation._prepared
+    loop_ran = threading.Event()
+
+    def slow_prepare(*args: Any, **kwargs: Any) -> Any:
+        # Waits for the caller's loop to run something else: it can only if this is not on it.
+        assert loop_ran.wait(30), "the caller's loop was blocked while the input was prepared"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_generation, "_prepared", slow_prepare)
+
+    async def main() -> Any:
+        async def other_work() -> None:
+            loop_ran.set()
+
+        client = mw.AsyncClient(base_url=loopback_hub.url)
+        result, _ = await asyncio.gather(
+            mw.agenerate(MODEL, PROMPT, client=client, history=History(tmp_path / "h")),
+            other_work(),
+        )
+        await client.aclose()
+        return result
+
+    assert asyncio.run(main()).status == "completed"
