@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import settings
 
 from tests.helpers.environment import HUB_VARIABLES, isolated_folders
 
@@ -22,6 +23,10 @@ for _var in HUB_VARIABLES:
     os.environ.pop(_var, None)
 os.environ.update(isolated_folders(_SANDBOX))
 os.environ["MOUNTSEA_HISTORY_DIR"] = str(_SANDBOX / "history")
+
+# Hypothesis's per-example deadline is a timed assertion: a busy machine fails it. Off.
+settings.register_profile("any-speed", deadline=None)
+settings.load_profile("any-speed")
 
 
 @pytest.fixture
