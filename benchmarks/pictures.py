@@ -12,7 +12,8 @@ few ms, submitted one at a time).
 Targets: at ``--speed 100`` the p95 lateness of every tier up to 1K is at most
 ``LATE_TARGET_MS``. Encoding a 2K or 4K picture alone takes longer than a 0.1 s task lasts on a
 small machine, so those tiers print their speed-100 figures for reference and are held to the
-same lateness target at ``--speed 10``.
+same lateness target at ``--speed 10``. A case late at its target speed is also measured at
+slower speeds (30, then 10), printed for reference, to show from which speed it is punctual.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ SECTION = "pictures"
 FAST = 100.0
 #: The speed larger tiers are held to (see the module docs).
 SLOWER = 10.0
+#: Speeds measured, fastest first; a case late at its target speed is measured slower too.
+SPEEDS = (FAST, 30.0, SLOWER)
 REPEATS = 3
 PROMPT = "a red lighthouse and a house at dusk, watercolour"
 #: A task may complete at most this much after its simulated duration (p95 over its tasks).
@@ -78,12 +81,14 @@ def lateness(
 ) -> tuple[list[float], list[float]]:
     """(simulated durations, lateness) in seconds of ``tasks`` tasks run one after another.
 
-    Each task has its own seed, so none is served from the render cache.
+    Each task has its own seed, so none is served from the render cache. One task runs first
+    unmeasured: a new hub's first drawing pays one-off costs (threads, fonts, memory) that are
+    no part of the steady pace a class sees.
     """
     hub = Hub(speed=speed, seed=11)
     durations, late = [], []
     try:
-        for number in range(tasks):
+        for number in range(-1, tasks):
             seed = {"seed": 1000 + number} if catalog.spec(model).has("seed") else {}
             body = {"model": model, "input": {"prompt": PROMPT, **seed, **extra}}
             reply = hub.handle(Request("POST", "/hub/v1/image", body=json.dumps(body).encode()))
@@ -94,8 +99,9 @@ def lateness(
                 if json.loads(polled.body)["ready"]:
                     break
                 time.sleep(POLL_EVERY_S)
-            durations.append(task.duration)
-            late.append(max(0.0, seen - task.finishes))
+            if number >= 0:
+                durations.append(task.duration)
+                late.append(max(0.0, seen - task.finishes))
     finally:
         hub.close()
     return durations, late
@@ -112,8 +118,8 @@ def run(print_line: Callable[[str], None]) -> list[Figure]:
             f"  {model:16} {tier:8} {width}x{height}: draw {draw * 1000:4.0f} ms + encode "
             f"{encoded * 1000:4.0f} ms = {(draw + encoded) * 1000:4.0f} ms"
         )
-        speeds = [FAST] if small else [FAST, SLOWER]
-        for speed in speeds:
+        target_speed = FAST if small else SLOWER
+        for speed in SPEEDS:
             tasks = 8 if small else 4
             durations, late = lateness(model, extra, speed, tasks)
             p95_ms = percentile(late, 0.95) * 1000
@@ -129,8 +135,11 @@ def run(print_line: Callable[[str], None]) -> list[Figure]:
                 f"draw + encode {(draw + encoded) * 1000:.0f} ms vs simulated duration "
                 f"{statistics.median(durations) * 1000:.0f} ms"
             )
-            if small or speed == SLOWER:
+            if speed == target_speed:
                 figures.append(at_most(SECTION, label, p95_ms, "ms", LATE_TARGET_MS, note))
             else:
                 figures.append(info(SECTION, label, p95_ms, "ms", note))
+            # Slower speeds only show where a late case becomes punctual.
+            if speed <= target_speed and p95_ms <= LATE_TARGET_MS:
+                break
     return figures
