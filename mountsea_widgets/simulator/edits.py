@@ -91,8 +91,7 @@ def _add_objects(picture: Image.Image, reading: Reading, look: Look, seed: str) 
         style=None,
         tint=None,
     )
-    painter = Painter(scene, look, Frame(*picture.size), detail=0.5)
-    painter.picture.paste(picture)
+    painter = Painter(scene, look, Frame(*picture.size), detail=0.5, base=picture)
     for item in items:
         painter.draw_item(item)
     return painter.picture

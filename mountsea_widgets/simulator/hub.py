@@ -6,8 +6,11 @@ doors into the same core, so unit tests and real-HTTP tests exercise identical b
 
 A task's status is computed from the clock on every poll (no timers): ``pending`` for the first
 15% of its duration, ``processing`` until it ends, then its pre-drawn ending (``completed``
-unless a ``task_*`` fault chose ``failed``/``timeout``/``cancelled``). Images are rendered by
-a background worker as soon as the task is created, so serving them later is a cache hit.
+unless a ``task_*`` fault chose ``failed``/``timeout``/``cancelled``). Images are drawn by
+a small pool of background workers from the moment the task is created, so by the time its
+simulated duration ends they are usually ready: the duration, not the drawing, decides when a
+task completes. A poll that finds the duration over but a drawing still under way waits for that
+drawing before it answers ``completed`` (a completed task's files are always ready to serve).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import base64
 import hmac
 import io
 import json
+import os
 import queue
 import re
 import threading
@@ -55,6 +59,9 @@ ROUTE_OTHER = "other"
 _TASK_PATH = re.compile(r"^/hub/v1/tasks/([^/]+)/?$")
 _MODEL_PATH = re.compile(r"^/hub/v1/models/([^/]+)/?$")
 _FILE_PATH = re.compile(r"^/files/([^/]+)/(\d+)\.([a-z]+)$")
+
+#: Background threads drawing images (Pillow releases the GIL while it works, so each core helps).
+RENDER_WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 _REASONS = {
     400: "Bad Request",
@@ -194,6 +201,8 @@ class Task:
     #: Loads the edit's first input image (None when the simulator cannot see it).
     source: Callable[[], Image.Image | None] | None = None
     fetches: Counter[int] = field(default_factory=Counter)
+    #: One event per image drawn in the background, set once it is drawn (or given up).
+    drawn: list[threading.Event] = field(default_factory=list)
 
     @property
     def finishes(self) -> float:
@@ -205,11 +214,12 @@ class Hub:
     """The simulated Mountsea hub (see the module docs). Thread-safe.
 
     ``clock`` is injectable so tests move time by hand; ``seed`` makes the latency jitter
-    reproducible; ``faults`` is a :class:`Faults` or its string form; ``prerender`` renders images
-    in a background worker when a task is created. ``catalog`` is what the hub lists and accepts
-    (default: the bundled models; see :func:`~.live_models.with_extras`); ``models_layout`` is the
-    layout of each model's ``input_schema`` (see :data:`~.live_models.LAYOUTS`) and
-    ``models_error`` an HTTP status both model endpoints answer with instead (None: they work).
+    reproducible; ``faults`` is a :class:`Faults` or its string form; ``prerender`` draws
+    images in background workers from the moment a task is created (see the module docs).
+    ``catalog`` is what the hub lists and accepts (default: the bundled models; see
+    :func:`~.live_models.with_extras`); ``models_layout`` is the layout of each model's
+    ``input_schema`` (see :data:`~.live_models.LAYOUTS`) and ``models_error`` an HTTP status
+    both model endpoints answer with instead (None: they work).
     """
 
     def __init__(
@@ -259,11 +269,17 @@ class Hub:
             TokenBucket(self.limits.poll_rate, self.clock) if self.limits.poll_rate else None
         )
         self._jobs: queue.SimpleQueue[tuple[Task, int] | None] | None = None
+        self._closed = threading.Event()
         if prerender:
             self._jobs = queue.SimpleQueue()
-            threading.Thread(
-                target=self._render_worker, name="simulator-render", daemon=True
-            ).start()
+            # Daemon threads: a process may exit with drawings still queued.
+            for number in range(RENDER_WORKERS):
+                threading.Thread(
+                    target=self._render_worker,
+                    args=(self._jobs,),
+                    name=f"simulator-render-{number}",
+                    daemon=True,
+                ).start()
 
     def __repr__(self) -> str:
         faults = self.faults.describe() or "none"
@@ -275,9 +291,11 @@ class Hub:
         return self.latency.speed
 
     def close(self) -> None:
-        """Stop the background render worker."""
+        """Stop the background drawing (images still queued are drawn when first served)."""
+        self._closed.set()
         if self._jobs is not None:
-            self._jobs.put(None)
+            for _ in range(RENDER_WORKERS):
+                self._jobs.put(None)
             self._jobs = None
 
     # --- public helpers for tests and tools ------------------------------------------------------
@@ -484,9 +502,11 @@ class Hub:
             self._tasks[task.id] = task
         self.account.price(task.id, spec.id, clean)
         self.stats.count_submit()
-        if ending == "completed" and self._jobs is not None:
+        jobs = self._jobs
+        if ending == "completed" and jobs is not None:
+            task.drawn = [threading.Event() for _ in task.plans]
             for index in range(len(task.plans)):
-                self._jobs.put((task, index))
+                jobs.put((task, index))
         return task
 
     def image_bytes(self, task: Task, index: int) -> bytes:
@@ -580,6 +600,14 @@ class Hub:
         phase = self.latency.phase(now, task.created, task.duration)
         return task.ending if phase == "done" else phase
 
+    def _await_drawings(self, task: Task) -> None:
+        """Wait for the background drawings of a task whose duration is over (usually done)."""
+        for event in task.drawn:
+            # A hub closed meanwhile may leave a job undrawn: it is then drawn when served.
+            while not event.wait(0.1):
+                if self._closed.is_set():
+                    return
+
     def _poll(self, task_id: str, base_url: str) -> Reply:
         try:
             task = self.task(task_id)
@@ -610,6 +638,7 @@ class Hub:
             "simulated": True,
         }
         if status == "completed":
+            self._await_drawings(task)
             body["data"] = self._data(task, base_url)
         elif status in ("failed", "timeout", "cancelled"):
             body["error_code"], body["error_message"] = _ERRORS[status]
@@ -698,17 +727,19 @@ class Hub:
         with self._lock:
             return sum(1 for t in self._tasks.values() if t.finishes > now)
 
-    def _render_worker(self) -> None:
-        jobs = self._jobs
-        assert jobs is not None
+    def _render_worker(self, jobs: queue.SimpleQueue[tuple[Task, int] | None]) -> None:
         while True:
             job = jobs.get()
             if job is None:
                 return
+            task, index = job
             try:
-                self.image_bytes(*job)
+                if not self._closed.is_set():  # a closed hub draws on demand only
+                    self.image_bytes(task, index)
             except Exception:  # a bad render is retried (and reported) when the file is fetched
-                continue
+                pass
+            finally:
+                task.drawn[index].set()
 
 
 _ERRORS: dict[str, tuple[str, str]] = {

@@ -11,6 +11,7 @@ Every style filter runs on a reduced copy and is scaled back up, so it costs lit
 from __future__ import annotations
 
 import colorsys
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,8 +38,9 @@ class Look:
     vignette: float = 0.0
     matte: RGB | None = None
 
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - looks are a few module constants
     def colour(self, rgb: RGB) -> RGB:
-        """``rgb`` as this renderer paints it."""
+        """``rgb`` as this renderer paints it (remembered: gradients ask for hundreds)."""
         h, s, v = colorsys.rgb_to_hsv(*(c / 255 for c in rgb))
         r, g, b = colorsys.hsv_to_rgb(h, min(1.0, s * self.saturation), v)
         out = []
@@ -90,7 +92,8 @@ def finish(picture: Image.Image, look: Look, detail: float) -> Image.Image:
     if detail < 0.5:
         # Little detail: soft edges. (More detail needs
         # no filter: the texture marks and the crisp edges of a larger frame are the detail.)
-        picture = picture.filter(ImageFilter.GaussianBlur(short * (0.5 - detail) * 0.008))
+        # A box blur: as soft as a Gaussian one here, in a third of the time.
+        picture = picture.filter(ImageFilter.BoxBlur(short * (0.5 - detail) * 0.008))
     if look.matte is not None:
         border = max(2, round(short * 0.02))
         draw = ImageDraw.Draw(picture)
@@ -113,16 +116,14 @@ def apply_style(picture: Image.Image, style: str | None) -> Image.Image:
         # The pixel grid is a fixed share of the frame, so every tier shows the same grid.
         cells = 72
         scale = cells / min(width, height)
-        small = picture.resize(
-            (max(1, round(width * scale)), max(1, round(height * scale))), Image.Resampling.BOX
-        )
+        small = _reduced(picture, (max(1, round(width * scale)), max(1, round(height * scale))))
         small = small.quantize(colors=16, method=Image.Quantize.MEDIANCUT).convert("RGB")
         return small.resize((width, height), Image.Resampling.NEAREST)
     scale = min(1.0, _STYLE_CANVAS / max(width, height))
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    small = picture.resize(size, Image.Resampling.BOX)
+    small = _reduced(picture, size)
     if style == "watercolour":
-        wash = _flatten(small.filter(ImageFilter.GaussianBlur(2)), 20)
+        wash = _flatten(small.filter(ImageFilter.BoxBlur(2)), 20)
         edges = ImageOps.invert(wash.convert("L").filter(ImageFilter.FIND_EDGES)).convert("RGB")
         paper = Image.new("RGB", size, (250, 246, 236))
         small = ImageChops.multiply(Image.blend(wash, paper, 0.2), edges)
@@ -137,7 +138,17 @@ def apply_style(picture: Image.Image, style: str | None) -> Image.Image:
         tone = grey.point(lambda v: 150 + v * 0.4)
         small = ImageChops.multiply(lines, tone).convert("RGB")
         small = ImageChops.multiply(small, Image.new("RGB", size, (250, 244, 228)))
-    return small.resize((width, height), Image.Resampling.BICUBIC)
+    # Bilinear: the reduced copy is soft anyway, and bicubic costs twice as much at 4K.
+    return small.resize((width, height), Image.Resampling.BILINEAR)
+
+
+def _reduced(picture: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """``picture`` shrunk to ``size``: first by a whole factor (``reduce`` is several times
+    faster than a box resize of the full frame), then by a box resize of the small copy."""
+    factor = max(1, min(picture.width // size[0], picture.height // size[1]))
+    if factor > 1:
+        picture = picture.reduce(factor)
+    return picture.resize(size, Image.Resampling.BOX)
 
 
 def _flatten(picture: Image.Image, colours: int) -> Image.Image:

@@ -62,17 +62,28 @@ def shade(colour: RGB, factor: float) -> RGB:
 class Painter:
     """Draws one scene with one look into one frame (see the module docs)."""
 
-    def __init__(self, scene: Scene, look: Look, frame: Frame, detail: float) -> None:
+    def __init__(
+        self,
+        scene: Scene,
+        look: Look,
+        frame: Frame,
+        detail: float,
+        base: Image.Image | None = None,
+    ) -> None:
+        """``base`` is a picture to draw items onto (it is changed in place); without it the
+        picture starts as the scene's sky and ground."""
         self.scene = scene
         self.look = look
         self.frame = frame
         self.detail = detail
-        self.picture = Image.new("RGB", (frame.width, frame.height))
-        self.draw = ImageDraw.Draw(self.picture)
         self._ink = look.outline
         self._ink_width = max(1, round(frame.unit * 0.005)) if look.outline else 0
-        self._plain = self.picture
         self._sky, self._ground = self._gradients()
+        #: The backdrop before anything is drawn on it, at reduced width (see _backdrop).
+        self._narrow: Image.Image | None = None
+        # Every full-frame pass costs tens of ms at 4K: the backdrop is the picture itself.
+        self.picture = base if base is not None else self._backdrop()
+        self.draw = ImageDraw.Draw(self.picture)
 
     # --- colours -----------------------------------------------------------------------------
 
@@ -116,14 +127,13 @@ class Painter:
 
     def paint(self) -> Image.Image:
         """The whole scene: sky, light, clouds, ground, texture, then the items back to front."""
-        self._backdrop()
         self._sky_things()
         self._texture()
         for item in self.scene.items:
             self.draw_item(item)
         return self.picture
 
-    def _backdrop(self) -> None:
+    def _backdrop(self) -> Image.Image:
         """Sky and ground: a function of height only, so one column scaled across the frame
         (with the look's vignette on a narrow copy, so it costs one resize at any size)."""
         frame = self.frame
@@ -141,12 +151,26 @@ class Painter:
             shade_mask = Image.radial_gradient("L").resize((32, frame.height))
             strength = self.look.vignette
             shade_mask = shade_mask.point(lambda v: round(255 - max(0.0, v - 150) * strength * 1.6))
-            narrow = ImageChops.multiply(narrow, shade_mask.convert("RGB"))
-            backdrop = narrow.resize((frame.width, frame.height), Image.Resampling.BILINEAR)
-        else:
-            backdrop = strip.resize((frame.width, frame.height), Image.Resampling.NEAREST)
-        self._plain = backdrop
-        self.picture.paste(backdrop)
+            self._narrow = ImageChops.multiply(narrow, shade_mask.convert("RGB"))
+            return self._narrow.resize((frame.width, frame.height), Image.Resampling.BILINEAR)
+        self._narrow = strip
+        return strip.resize((frame.width, frame.height), Image.Resampling.NEAREST)
+
+    def _plain(self, box: tuple[int, int, int, int]) -> Image.Image:
+        """The backdrop inside pixel ``box``, as :meth:`_backdrop` drew it there."""
+        narrow = self._narrow
+        assert narrow is not None, "only a picture drawn from its backdrop has one"
+        left, top, right, bottom = box
+        scale = narrow.width / self.frame.width
+        if narrow.width == 1:
+            return narrow.resize(
+                (right - left, bottom - top), Image.Resampling.NEAREST, box=(0, top, 1, bottom)
+            )
+        return narrow.resize(
+            (right - left, bottom - top),
+            Image.Resampling.BILINEAR,
+            box=(left * scale, top, right * scale, bottom),
+        )
 
     def _sky_things(self) -> None:
         s, frame, draw = self.scene, self.frame, self.draw
@@ -170,12 +194,14 @@ class Painter:
             colour = self.look.colour(mix(self.sky_at(y), (255, 255, 255), 0.55))
             for dx, dy, k in ((-0.6, 0.1, 0.6), (0.0, 0.0, 0.8), (0.6, 0.12, 0.55)):
                 draw.ellipse(frame.box(x + dx * r, y + dy * r, r * k, r * k * 0.55), fill=colour)
-        # Sky things never cover the ground: repaint the ground below the horizon.
+        # Sky things never cover the ground: repaint the ground below the horizon (only
+        # where a sky thing reached below it: a whole-width band costs a lot at 4K).
         horizon_row = round(frame.at(0, s.horizon)[1])
         if horizon_row < frame.height:
             top = max(0, horizon_row)
-            band = self._plain.crop((0, top, frame.width, frame.height))
-            self.picture.paste(band, (0, top))
+            reach = self._below_horizon(top)
+            if reach is not None and self._narrow is not None:
+                self.picture.paste(self._plain(reach), reach[:2])
             if not s.water:
                 return
             # The sun's reflection on water.
@@ -188,6 +214,23 @@ class Painter:
                 draw.line(
                     (left, row, right, row), fill=glint, width=max(1, round(frame.unit * 0.008))
                 )
+
+    def _below_horizon(self, top: int) -> tuple[int, int, int, int] | None:
+        """Pixel box below row ``top`` that the sun, moon, stars or clouds drew into."""
+        s, frame = self.scene, self.frame
+        boxes = [frame.box(x, y, r, r) for x, y, r in s.stars if y < s.horizon]
+        sx, sy = s.sun
+        boxes.append(frame.box(sx, sy, 0.05 + 0.09, 0.05 + 0.09))  # the widest halo
+        boxes += [frame.box(x, y, r * 1.4, r) for x, y, r in s.clouds]
+        reaching = [box for box in boxes if box[3] >= top]
+        if not reaching:
+            return None
+        left = max(0, int(min(box[0] for box in reaching)) - 2)
+        right = min(frame.width, int(max(box[2] for box in reaching)) + 3)
+        bottom = min(frame.height, int(max(box[3] for box in reaching)) + 3)
+        if left >= right or top >= bottom:
+            return None
+        return left, top, right, bottom
 
     def _texture(self) -> None:
         """Fine texture (waves or grass): the only part whose amount follows the detail."""

@@ -152,7 +152,7 @@ class SimulatorServer:
             self._server.server_close()
 
     def close(self) -> None:
-        """Stop serving, close open connections and the render worker. Safe to call twice."""
+        """Stop serving, close open connections and the drawing workers. Safe to call twice."""
         if self._closed:
             return
         self._closed = True
