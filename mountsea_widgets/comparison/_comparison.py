@@ -369,6 +369,10 @@ class Comparison:
         """Show the view and, beside it, its saved fallback (see the views' base)."""
         self.widget._ipython_display_(**kwargs)
 
+    def _display_(self) -> Any:
+        """What marimo shows for the comparison: its view (an anywidget model)."""
+        return self.widget
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The view's bundle (for front-ends that ask for one rather than display it)."""
         return self.widget._repr_mimebundle_(**kwargs)

@@ -287,3 +287,19 @@ def test_the_fallback_of_a_big_finished_grid_stays_small(client: AsyncClient) ->
     assert fallback.count("data:image/jpeg;base64,") >= 4  # some thumbnails...
     assert len(fallback) <= 40 * 1024, len(fallback)  # ...inside a budget
     assert fallback.count(">completed</div>") == 64  # and every cell's status
+
+
+def test_marimo_and_ipython_are_shown_the_view(monkeypatch: pytest.MonkeyPatch) -> None:
+    import IPython.display
+
+    comparison = Comparison(plan("a cat", models=["nano-banana"], vary={"aspect_ratio": ["8:1"]}))
+    assert comparison._display_() is comparison.widget  # marimo renders anywidget models
+    shown: list[Any] = []
+    monkeypatch.setattr(
+        IPython.display, "display", lambda *items, **options: shown.append((items, options))
+    )
+    comparison._ipython_display_()
+    (view, _), (fallback, options) = shown
+    model_id = view[0]["application/vnd.jupyter.widget-view+json"]["model_id"]
+    assert model_id == comparison.widget.model_id
+    assert "mountsea-fallback" in fallback[0]["text/html"] and options["display_id"]
