@@ -40,7 +40,7 @@ MESSAGE_CHARS = 400
 #: synced once for all; the page hears each change at once by a ``cell`` message.
 SYNC_DELAY_S = 2.0
 #: Bytes of thumbnails the fallback HTML embeds at most (the rest of the cells show text).
-FALLBACK_IMAGE_BUDGET = 24 * 1024
+FALLBACK_IMAGE_BUDGET = 18 * 1024
 #: Cells the fallback lists at most (a huge grid stays a small saved output).
 FALLBACK_CELLS = 256
 
@@ -396,7 +396,7 @@ class ComparisonGrid(View):
             )
         if left_out:
             parts.append(f"<div>… and {left_out} more cells in the live grid.</div>")
-        return f'<div class="mw-fallback-grid">{"".join(parts)}</div>'
+        return f'<div class="mw-fallback-grid">{FALLBACK_STYLE}{"".join(parts)}</div>'
 
     def _fallback_uri(self, index: int, thumb: bytes) -> str | None:
         with self._lock:
@@ -418,17 +418,17 @@ def _text(text: str) -> str:
     return html.escape(str(text)).replace("\n", "<br>")
 
 
+#: The fallback table's look, once per output (not once per cell: the output stays small).
+FALLBACK_STYLE = (
+    "<style>.mw-fallback-grid td{border:1px solid #d1d5db;padding:3px;vertical-align:top}"
+    ".mw-fallback-grid img{display:block}.mw-fallback-grid b.ok{color:#047857}"
+    ".mw-fallback-grid b.error{color:#b00020}.mw-fallback-grid b.muted{color:#6b7280}</style>"
+)
+
+
 def _fallback_cell(record: dict[str, Any], uri: str | None) -> str:
-    colour = {"error": "#b00020", "ok": "#047857", "muted": "#6b7280"}.get(
-        record["tone"], "inherit"
-    )
-    image = (
-        f"<img src='{html.escape(uri, quote=True)}' alt='' style='display:block'>" if uri else ""
-    )
+    tone = record["tone"] if record["tone"] in TONES else "normal"
+    image = f"<img src='{html.escape(uri, quote=True)}' alt=''>" if uri else ""
     lines = [record["detail"], record["message"]]
     extra = "".join(f"<div>{_text(text)}</div>" for text in lines if text)
-    return (
-        "<td style='border:1px solid #d1d5db;padding:3px;vertical-align:top'>"
-        f"<div style='color:{colour};font-weight:600'>{_text(record['status'])}</div>"
-        f"{image}{extra}</td>"
-    )
+    return f"<td><b class='{tone}'>{_text(record['status'])}</b>{image}{extra}</td>"

@@ -285,8 +285,8 @@ def test_the_fallback_of_a_big_finished_grid_stays_small(client: AsyncClient) ->
     comparison.start().wait(120)
     fallback = grid.fallback_html()
     assert fallback.count("data:image/jpeg;base64,") >= 4  # some thumbnails...
-    assert len(fallback) <= 40 * 1024, len(fallback)  # ...inside a budget
-    assert fallback.count(">completed</div>") == 64  # and every cell's status
+    assert len(fallback) <= 30 * 1024, len(fallback)  # ...inside a budget
+    assert fallback.count(">completed</b>") == 64  # and every cell's status
 
 
 def test_marimo_and_ipython_are_shown_the_view(monkeypatch: pytest.MonkeyPatch) -> None:
