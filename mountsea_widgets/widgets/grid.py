@@ -281,6 +281,7 @@ class ComparisonGrid(View):
         with self.hold_sync():
             self.page = page
             self.cells = records
+            self.problem = ""  # a page shown: an earlier refusal is old news
         self._send_page_thumbs()
 
     def _page_asked(self, content: dict[str, Any], _buffers: list[bytes]) -> None:

@@ -249,6 +249,10 @@ def test_a_third_axis_pages_the_grid_and_the_picker_only_changes_what_is_shown(
     assert [item["index"] for item in answer["thumbs"]] == [4, 5, 6, 7] and len(buffers) == 4
     send(grid, "page", page=7)
     assert grid.page == 1 and "no page 7" in grid.problem
+    grid.show_page(0)  # from Python too
+    assert grid.page == 0 and grid.problem == "" and grid.cells[0]["index"] == 0
+    with pytest.raises(ValueError, match="page must be between 0 and 1"):
+        grid.show_page(2)
     assert "2 pages" in grid.describe()
 
 
