@@ -102,3 +102,26 @@ def test_records_and_the_csv_carry_the_page_and_its_value(
     ]
     assert len(comparison.sheet_cells()) == 2
     assert comparison.save_sheet(tmp_path / "sheet.png").is_file()
+
+
+def test_a_batch_takes_a_third_axis_too(inprocess_hub: simulator.Hub, tmp_path: Path) -> None:
+    import mountsea_widgets as mw
+
+    client = AsyncClient(
+        base_url="http://hub.test", transport=simulator.transport(inprocess_hub), sleep=short_sleep
+    )
+    job = mw.batch(
+        "a {animal}",
+        models=["nano-banana-2"],
+        vary={"animal": ["fox"], "aspect_ratio": ["1:1"], "seed": [5, 6]},
+        client=client,
+        history=tmp_path / "history",
+        batch_id="paged",
+    ).wait(60)
+    records = job.records()
+    assert [(r["status"], r["z_value"], r["page"]) for r in records] == [
+        ("completed", 5, 0),
+        ("completed", 6, 1),
+    ]
+    header = (job.to_csv(tmp_path / "batch.csv")).read_text("utf-8").splitlines()[0]
+    assert "z_param,z_value,page" in header
