@@ -37,8 +37,12 @@ from ._view import View
 #: the whole text in Python).
 MESSAGE_CHARS = 400
 #: Seconds a burst of cell changes waits before the ``cells`` trait (the saved state) is
-#: synced once for all; the page hears each change at once by a ``cell`` message.
-SYNC_DELAY_S = 2.0
+#: synced once for all; the page hears each change at once by a ``cell`` message. A bigger
+#: page waits longer (``SYNC_CELLS_PER_S`` cells per second of delay), so the bytes of these
+#: syncs per finished cell stay small however long the grid runs; a finished grid and a
+#: page switch are synced at once.
+SYNC_DELAY_S = 3.0
+SYNC_CELLS_PER_S = 8
 #: Bytes of thumbnails the fallback HTML embeds at most (the rest of the cells show text).
 FALLBACK_IMAGE_BUDGET = 18 * 1024
 #: Cells the fallback lists at most (a huge grid stays a small saved output).
@@ -213,12 +217,14 @@ class ComparisonGrid(View):
                 k: v for k, v in before.items() if k != "seconds"
             }
             self._records[index] = record
+            # Sent under the lock: the page hears changes in the order they were made (a
+            # sync of the records never overtakes a newer cell message, nor the reverse).
             shown = record["page"] == self.page
-        if news and shown:
-            self.send({"type": "cell", "cell": record})
-        if new_thumb and shown:
-            assert view.image is not None
-            self.send({"type": "thumb", "index": index, "mime": "image/jpeg"}, [view.image])
+            if news and shown:
+                self.send({"type": "cell", "cell": record})
+            if new_thumb and shown:
+                assert view.image is not None
+                self.send({"type": "thumb", "index": index, "mime": "image/jpeg"}, [view.image])
         if news or new_thumb:
             self._sync_soon()
             self.refresh_fallback()
@@ -254,16 +260,17 @@ class ComparisonGrid(View):
         with self._lock:
             timer, self._sync_timer = self._sync_timer, None
             records = self._page_records(self.page)
+            if records != self.cells:
+                self.cells = records
         if timer is not None:
             timer.cancel()
-        if records != self.cells:
-            self.cells = records
 
     def _sync_soon(self) -> None:
         with self._lock:
             if self._sync_timer is not None:
                 return
-            timer = threading.Timer(SYNC_DELAY_S, self.flush)
+            delay = max(SYNC_DELAY_S, self._page_size / SYNC_CELLS_PER_S)
+            timer = threading.Timer(delay, self.flush)
             timer.daemon = True
             self._sync_timer = timer
         timer.start()
@@ -276,11 +283,9 @@ class ComparisonGrid(View):
             raise ValueError(f"page must be a whole number, got {page!r}")
         if not 0 <= page < self.page_count:
             raise ValueError(f"page must be between 0 and {self.page_count - 1}, got {page}")
-        with self._lock:
-            records = self._page_records(page)
-        with self.hold_sync():
+        with self._lock, self.hold_sync():
             self.page = page
-            self.cells = records
+            self.cells = self._page_records(page)
             self.problem = ""  # a page shown: an earlier refusal is old news
         self._send_page_thumbs()
 
@@ -298,8 +303,8 @@ class ComparisonGrid(View):
             records = self._page_records(page)
             indexes = [r["index"] for r in records if r["index"] in self._thumbs]
             buffers = [self._thumbs[index] for index in indexes]
-        thumbs = [{"index": index, "mime": "image/jpeg"} for index in indexes]
-        self.send({"type": "thumbs", "page": page, "cells": records, "thumbs": thumbs}, buffers)
+            thumbs = [{"index": index, "mime": "image/jpeg"} for index in indexes]
+            self.send({"type": "thumbs", "page": page, "cells": records, "thumbs": thumbs}, buffers)
 
     def _full_asked(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
         index = content.get("index")
