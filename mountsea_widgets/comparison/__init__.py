@@ -1,4 +1,4 @@
-"""Side-by-side comparisons: prompts × models × seeds × up to two varied axes, run concurrently.
+"""Side-by-side comparisons: prompts × models × seeds × up to three varied axes, run concurrently.
 
 >>> import mountsea_widgets as mw
 >>> grid = mw.compare("a lighthouse at dusk", models=["nano-banana", "gpt-image-2"],
@@ -17,6 +17,10 @@
 - a second ``vary`` entry (``vary={"x": [...], "y": [...]}``, in that order) gives each
   model one row per value of the second entry (row label ``model · y = value``), so an X/Y
   plot reads left to right and top to bottom;
+- a third entry (``vary={"x": [...], "y": [...], "z": [...]}``) pages the grid: one page of
+  rows × columns per value of the third entry. Every page's cells run; the grid shows one
+  page at a time with a page picker, and the records (and the CSV) carry ``z_param``,
+  ``z_value`` and ``page``. More than three entries are refused: run several grids;
 - ``prompts=[...]`` (several prompts) gives every prompt its own block of rows, the prompt
   (its first 48 characters) on top of each row label: prompts are long, and rows have room
   for a label where columns do not. The records (and the CSV) hold each prompt whole.

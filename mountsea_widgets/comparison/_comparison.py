@@ -71,6 +71,7 @@ class Comparison:
         self._lock = threading.RLock()
         self._widget: ComparisonGrid | None = None
         self._thumbnails: dict[int, bytes] = {}
+        self._estimates: dict[int, str] = {}
         self._future: concurrent.futures.Future[None] | None = None
         #: True while the grid waits for the person to confirm its estimated cost.
         self.awaiting_confirmation = False
@@ -99,8 +100,18 @@ class Comparison:
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(rows, columns) of the grid."""
+        """(rows, columns) of the grid (of one page, when a third axis pages it)."""
         return self.plan.shape
+
+    @property
+    def pages(self) -> int:
+        """How many pages the grid has: the values of the third varied axis (1 without one)."""
+        return self.plan.pages
+
+    @property
+    def page_labels(self) -> list[str]:
+        """The pages' labels (``"seed = 1"``, ...), empty without a third axis."""
+        return list(self.plan.page_labels)
 
     @property
     def row_labels(self) -> list[str]:
@@ -112,9 +123,9 @@ class Comparison:
         """Column labels, left to right."""
         return list(self.plan.column_labels)
 
-    def cell(self, row: int, column: int) -> Cell:
-        """The cell at ``(row, column)``."""
-        return self.plan.cell(row, column)
+    def cell(self, row: int, column: int, page: int = 0) -> Cell:
+        """The cell at ``(row, column)`` (of page ``page``)."""
+        return self.plan.cell(row, column, page)
 
     @property
     def estimate(self) -> Estimate:
@@ -297,11 +308,20 @@ class Comparison:
         return paths
 
     def sheet_cells(self) -> list[list[SheetCell]]:
-        """What each position of the contact sheet shows (image, caption, or message)."""
+        """What each position of the contact sheet shows (image, caption, or message); the
+        pages of a third axis follow each other downwards."""
         rows, columns = self.shape
         return [
-            [sheet_cell(self.cell(row, column)) for column in range(columns)] for row in range(rows)
+            [sheet_cell(self.cell(row, column, page)) for column in range(columns)]
+            for page in range(self.pages)
+            for row in range(rows)
         ]
+
+    def sheet_row_labels(self) -> list[str]:
+        """The contact sheet's row labels: each page's label on top of its rows' labels."""
+        if not self.plan.page_labels:
+            return self.row_labels
+        return [f"{page}\n{row}" for page in self.plan.page_labels for row in self.row_labels]
 
     def save_sheet(self, path: str | Path, *, cell_size: int = 256) -> Path:
         """Write a labelled contact sheet (PNG or JPEG, by extension); returns the path.
@@ -313,7 +333,7 @@ class Comparison:
 
         sheet, _ = render_contact_sheet(
             self.prompt,
-            self.row_labels,
+            self.sheet_row_labels(),
             self.column_labels,
             self.sheet_cells(),
             cell_size=cell_size,
@@ -324,7 +344,7 @@ class Comparison:
 
     @property
     def widget(self) -> ComparisonGrid:
-        """The grid widget (built on first use, then kept up to date from the runner)."""
+        """The grid view (built on first use, then kept up to date from the runner)."""
         with self._lock:
             if self._widget is None:
                 from ..widgets.grid import ComparisonGrid
@@ -334,25 +354,41 @@ class Comparison:
                     self.row_labels,
                     self.column_labels,
                     subtitle=self.subtitle,
+                    page_labels=self.plan.page_labels,
                     on_cancel=self.cancel,
                     on_confirm=self.confirm,
+                    image_source=self._full_image,
                 )
                 for index in range(len(self.plan.cells)):
                     self._render(index)
                 self._refresh_summary()
+                self._widget.flush()
             return self._widget
 
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        """Show the view and, beside it, its saved fallback (see the views' base)."""
+        self.widget._ipython_display_(**kwargs)
+
+    def _display_(self) -> Any:
+        """What marimo shows for the comparison: its view (an anywidget model)."""
+        return self.widget
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The grid widget's bundle, with this comparison's own short text form."""
-        bundle = self.widget._repr_mimebundle_(**kwargs)
-        data = bundle[0] if isinstance(bundle, tuple) else bundle
-        if isinstance(data, dict):
-            data["text/plain"] = repr(self)
-        return bundle
+        """The view's bundle (for front-ends that ask for one rather than display it)."""
+        return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
         rows, columns = self.shape
-        return f"<Comparison {rows}×{columns} {self.summary()}>"
+        pages = f"×{self.pages}" if self.plan.page_labels else ""
+        return f"<Comparison {rows}×{columns}{pages} {self.summary()}>"
+
+    def _full_image(self, index: int) -> bytes | None:
+        """The first image of cell ``index`` (read from its file), for the grid's full view."""
+        cells = self.plan.cells
+        if not 0 <= index < len(cells) or not cells[index].image_count:
+            return None
+        images = cells[index].image_bytes
+        return images[0] if images else None
 
     def _changed(self, index: int, _run: Run | None = None) -> None:
         with self._lock:
@@ -365,8 +401,11 @@ class Comparison:
             if self._widget is not None:
                 running = self._future is not None and not self._future.done() and not self.done
                 estimate = self.estimate
+                counts = self.counts()
+                done = sum(n for status, n in counts.items() if status in DONE_STATUSES)
                 with self._widget.hold_sync():
                     self._widget.set_summary(self.summary())
+                    self._widget.set_progress(done, len(self.plan.cells))
                     self._widget.set_running(running)
                     self._widget.set_estimate(
                         f"Estimated cost: {estimate.label} for {estimate.images} images "
@@ -378,13 +417,15 @@ class Comparison:
                         if self.awaiting_confirmation
                         else None
                     )
+                if self.done:
+                    self._widget.flush()  # the saved state holds the final grid at once
 
     def _render(self, index: int) -> None:
         assert self._widget is not None
-        self._widget.set_cell(*divmod(index, self.shape[1]), self._cell_view(index))
+        self._widget.set_cell(index, self._cell_view(index))
 
     def _cell_view(self, index: int) -> CellView:
-        return cell_view(self.plan.cells[index], index, self._thumbnails)
+        return cell_view(self.plan.cells[index], index, self._thumbnails, self._estimates)
 
 
 def compare(
@@ -407,8 +448,9 @@ def compare(
     ``prompts`` (instead of ``prompt``) is a list of prompts, e.g. from
     :func:`read_prompts`: one row of the grid per prompt and model. ``models`` defaults to
     the four text-to-image models, ``seeds`` to one unseeded run, ``vary`` is
-    ``{"param": [values]}`` for one or two parameters or placeholders of a prompt template
-    (the first gives the columns, the second the rows), ``params`` fixes other
+    ``{"param": [values]}`` for one to three parameters or placeholders of a prompt template
+    (the first gives the columns, the second the rows, the third pages of the grid: one
+    page per value, every page run, the grid shows one at a time), ``params`` fixes other
     parameters for every cell, ``history`` is where runs and images are journalled (the
     standard history by default; ``False`` for none). Returns at once with a
     :class:`Comparison`: display it to see the grid fill in, or call ``.wait()``. Without a

@@ -72,10 +72,14 @@ def read_csv(path: str | Path) -> list[dict[str, Any]]:
             record["note"] = raw.get("note") or ""
             if record["param"] and raw.get("value"):
                 record["value"] = _typed_value(record["param"], [record["model"]], raw["value"])
-            if record["y_param"] and raw.get("y_value"):
-                record["y_value"] = _typed_value(
-                    record["y_param"], [record["model"]], raw["y_value"]
-                )
+            for axis in ("y", "z"):  # the rows' and the pages' axes
+                name = record[f"{axis}_param"]
+                if name and raw.get(f"{axis}_value"):
+                    record[f"{axis}_value"] = _typed_value(
+                        name, [record["model"]], raw[f"{axis}_value"]
+                    )
+            # Absent from files written before the grid had pages: everything on page 0.
+            record["page"] = int(raw["page"]) if raw.get("page") else 0
             record["prompt"] = raw.get("prompt") or (record["params"] or {}).get("prompt", "")
             records.append(record)
     return records

@@ -52,6 +52,9 @@ RECORD_FIELDS = (
     "prompt",
     "y_param",
     "y_value",
+    "z_param",
+    "z_value",
+    "page",
 )
 #: Note shown on cells of a model that takes no seed when ``seeds=`` asked for one.
 NO_SEED_NOTE = "seed: n/a (model has no seed)"
@@ -103,6 +106,11 @@ class Cell:
     #: The second varied axis (rows), when ``vary`` has two entries.
     y_param: str | None = None
     y_value: Any = None
+    #: The third varied axis (pages of the grid), when ``vary`` has three entries.
+    z_param: str | None = None
+    z_value: Any = None
+    #: Which page of the grid the cell is on (0 without a third axis).
+    page: int = 0
 
     @property
     def status(self) -> str:
@@ -204,6 +212,9 @@ class Cell:
             "prompt": str(self.prompt),
             "y_param": self.y_param,
             "y_value": self.y_value,
+            "z_param": self.z_param,
+            "z_value": self.z_value,
+            "page": self.page,
         }
 
 
@@ -212,7 +223,9 @@ class Plan:
     """The grid before anything runs: labels, and every cell with its input (or why none).
 
     ``prompt`` is the title: the one prompt (or template), or "N prompts". ``param`` /
-    ``values`` are the first varied axis (columns), ``y_param`` / ``y_values`` the second.
+    ``values`` are the first varied axis (columns), ``y_param`` / ``y_values`` the second,
+    ``z_param`` / ``z_values`` the third: each of its values is one page of rows × columns
+    (``page_labels``). ``cells`` are page by page, each page row by row.
     """
 
     prompt: str
@@ -226,18 +239,33 @@ class Plan:
     prompts: list[str] = field(default_factory=list)
     y_param: str | None = None
     y_values: list[Any] = field(default_factory=list)
+    z_param: str | None = None
+    z_values: list[Any] = field(default_factory=list)
+    page_labels: list[str] = field(default_factory=list)
 
     @property
     def shape(self) -> tuple[int, int]:
-        """(rows, columns)."""
+        """(rows, columns) of one page."""
         return len(self.row_labels), len(self.column_labels)
 
-    def cell(self, row: int, column: int) -> Cell:
-        """The cell at ``(row, column)``."""
+    @property
+    def pages(self) -> int:
+        """How many pages the grid has (the values of the third axis; 1 without one)."""
+        return max(1, len(self.page_labels))
+
+    def cell(self, row: int, column: int, page: int = 0) -> Cell:
+        """The cell at ``(row, column)`` of page ``page``."""
         rows, columns = self.shape
-        if not (0 <= row < rows and 0 <= column < columns):
-            raise IndexError(f"no cell ({row}, {column}) in a {rows}×{columns} grid")
-        return self.cells[row * columns + column]
+        if not (0 <= row < rows and 0 <= column < columns and 0 <= page < self.pages):
+            where = f" on page {page} of {self.pages}" if page else ""
+            raise IndexError(f"no cell ({row}, {column}){where} in a {rows}×{columns} grid")
+        return self.cells[(page * rows + row) * columns + column]
+
+    def page_cells(self, page: int) -> list[Cell]:
+        """The cells of page ``page``, row by row."""
+        rows, columns = self.shape
+        size = rows * columns
+        return self.cells[page * size : (page + 1) * size]
 
 
 def _as_list(name: str, values: Any) -> list[Any]:
@@ -249,8 +277,8 @@ def _as_list(name: str, values: Any) -> list[Any]:
     return items
 
 
-#: How many entries ``vary`` takes: the columns (X), then the rows (Y).
-MAX_VARIED = 2
+#: How many entries ``vary`` takes: the columns (X), the rows (Y), then the pages (Z).
+MAX_VARIED = 3
 #: Row labels show this many characters of a prompt (the records keep it whole).
 PROMPT_LABEL_CHARS = 48
 
@@ -296,8 +324,10 @@ def _axes(vary: Mapping[str, Sequence[Any]] | None, prompts: Sequence[str]) -> l
     if not isinstance(vary, Mapping) or len(vary) > MAX_VARIED:
         count = len(vary) if isinstance(vary, Mapping) else "not a dict"
         raise ValueError(
-            "vary takes one or two entries (the columns, then the rows) and their values, e.g. "
-            f"vary={{'aspect_ratio': ['1:1', '16:9'], 'quality': ['low', 'high']}} (got {count})"
+            "vary takes one to three entries (the columns X, the rows Y, then the pages Z) and "
+            "their values, e.g. vary={'aspect_ratio': ['1:1', '16:9'], 'quality': ['low', "
+            f"'high'], 'seed': [1, 2]}} (got {count}); compare more by running several grids, "
+            "or put prompts in prompts=[...]"
         )
     named = {name for text in prompts for name in placeholders(text)}
     axes: list[Axis] = []
@@ -388,7 +418,7 @@ def plan(
     sends it unchecked and says so) instead of making the cell "rejected".
 
     Raises ValueError / :class:`~mountsea_widgets.errors.ValidationError` for a comparison that
-    cannot be laid out (unknown model, three varied entries, a parameter no model has…), and
+    cannot be laid out (unknown model, four varied entries, a parameter no model has…), and
     :class:`PromptFileError` when a model refuses a value a prompt file's row gives.
     Problems of single cells do not raise: they become "n/a" or "rejected" cells.
     """
@@ -427,6 +457,7 @@ def plan(
 
     x_axis = axes[0] if axes else None
     y_axis = axes[1] if len(axes) > 1 else None
+    z_axis = axes[2] if len(axes) > 2 else None
     seeds_in_rows = x_axis is not None and len(seed_list) > 1
     # (prompt, model, y value, seed or None when seeds go in columns)
     rows: list[tuple[str, str, Any, int | None]] = []
@@ -456,22 +487,23 @@ def plan(
 
     cells: list[Cell] = []
     refusals: list[tuple[Prompt, str, Problem]] = []
-    for row, (text, model, y_value, row_seed) in enumerate(rows):
-        for column, (column_seed, x_value) in enumerate(columns):
-            seed = row_seed if seeds_in_rows else column_seed
-            values = {x_axis: x_value, y_axis: y_value}
-            chosen = {axis: value for axis, value in values.items() if axis is not None}
-            filled = {a.name: v for a, v in chosen.items() if a.placeholder}
-            sent = fill(text, filled) if templated else str(text)
-            cell = _plan_cell(
-                _Choice(text, sent, model, seed, chosen, x_axis, y_axis),
-                fixed,
-                row,
-                column,
-                refusals,
-                strict,
-            )
-            cells.append(cell)
+    z_values = z_axis.values if z_axis is not None else [None]
+    for page, z_value in enumerate(z_values):
+        for row, (text, model, y_value, row_seed) in enumerate(rows):
+            for column, (column_seed, x_value) in enumerate(columns):
+                seed = row_seed if seeds_in_rows else column_seed
+                values = {x_axis: x_value, y_axis: y_value, z_axis: z_value}
+                chosen = {axis: value for axis, value in values.items() if axis is not None}
+                filled = {a.name: v for a, v in chosen.items() if a.placeholder}
+                sent = fill(text, filled) if templated else str(text)
+                cell = _plan_cell(
+                    _Choice(text, sent, model, seed, chosen, (x_axis, y_axis, z_axis)),
+                    fixed,
+                    (page, row, column),
+                    refusals,
+                    strict,
+                )
+                cells.append(cell)
     if refusals:
         _refuse_rows(refusals)
     return Plan(
@@ -486,6 +518,9 @@ def plan(
         prompts=[str(text) for text in prompt_list],
         y_param=y_axis.name if y_axis is not None else None,
         y_values=list(y_axis.values) if y_axis is not None else [],
+        z_param=z_axis.name if z_axis is not None else None,
+        z_values=list(z_axis.values) if z_axis is not None else [],
+        page_labels=[z_axis.label(v) for v in z_axis.values] if z_axis is not None else [],
     )
 
 
@@ -528,21 +563,21 @@ class _Choice:
     model: str
     seed: int | None
     values: dict[Axis, Any]
-    x_axis: Axis | None
-    y_axis: Axis | None
+    #: The columns' (X), rows' (Y) and pages' (Z) axes (None where not varied).
+    axes: tuple[Axis | None, Axis | None, Axis | None]
 
 
 def _plan_cell(
     choice: _Choice,
     fixed: Mapping[str, Any],
-    row: int,
-    column: int,
+    where: tuple[int, int, int],
     refusals: list[tuple[Prompt, str, Problem]],
     strict: bool = True,
 ) -> Cell:
     model, seed = choice.model, choice.seed
     spec = catalog.spec(model)
-    x_axis, y_axis = choice.x_axis, choice.y_axis
+    page, row, column = where
+    x_axis, y_axis, z_axis = choice.axes
     position = (
         row,
         column,
@@ -555,6 +590,9 @@ def _plan_cell(
         "prompt": choice.prompt,
         "y_param": y_axis.name if y_axis is not None else None,
         "y_value": choice.values.get(y_axis) if y_axis is not None else None,
+        "z_param": z_axis.name if z_axis is not None else None,
+        "z_value": choice.values.get(z_axis) if z_axis is not None else None,
+        "page": page,
     }
     varied = {a.name: v for a, v in choice.values.items() if not a.placeholder}
     for name in varied:

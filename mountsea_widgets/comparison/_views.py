@@ -11,11 +11,14 @@ if TYPE_CHECKING:
     from ..widgets.grid import CellView
 
 
-def describe(cell: Cell) -> dict[str, str]:
-    """Status word, detail line, message and tone of a cell (shared by the grid and sheet)."""
+def describe(cell: Cell, *, seconds: bool = True) -> dict[str, str]:
+    """Status word, detail line, message and tone of a cell (shared by the grid and sheet).
+
+    ``seconds=False`` leaves the time out of the detail (the grid shows it on its own and
+    keeps a running cell's clock itself)."""
     status = cell.status
     details = []
-    if cell.seconds is not None and status != QUEUED:
+    if seconds and cell.seconds is not None and status != QUEUED:
         details.append(f"{cell.seconds:.1f} s")
     if cell.image_count > 1:
         details.append(f"{cell.image_count} images")
@@ -61,28 +64,41 @@ def sheet_cell(cell: Cell) -> SheetCell:
     )
 
 
-def cell_view(cell: Cell, index: int, thumbnails: dict[int, bytes]) -> CellView:
-    """What the grid widget shows for ``cell`` (its thumbnail made once, kept in ``thumbnails``)."""
+def cell_view(
+    cell: Cell, index: int, thumbnails: dict[int, bytes], estimates: dict[int, str]
+) -> CellView:
+    """What the grid shows for ``cell``: its words, its clock, its estimated cost (worked out
+    once, kept in ``estimates``) and its page thumbnail (made once from the run's ready-made
+    thumbnail, kept in ``thumbnails``)."""
+    from ..widgets._thumbs import page_thumbnail
     from ..widgets.grid import CellView
 
-    view = describe(cell)
-    image = None
-    made = cell.run.thumbnails if cell.run is not None else []
-    if made and made[0] is not None:
-        image = made[0]  # made off the runner loop when the run completed
-    elif cell.image_count:
-        if index not in thumbnails:
-            from .._images import thumbnail
-
-            try:
-                thumbnails[index] = thumbnail(cell.image_bytes[0], max_side=384)
-            except Exception as exc:
-                view = {**view, "message": f"image cannot be shown: {exc}", "tone": "error"}
-        image = thumbnails.get(index)
+    view = describe(cell, seconds=False)
+    image = thumbnails.get(index)
+    if image is None and cell.image_count:
+        made = cell.run.thumbnails if cell.run is not None else []
+        # The run made a thumbnail off the runner loop when it completed: shrink that, so
+        # showing the grid never reads a full-size image back.
+        source = made[0] if made and made[0] is not None else None
+        if source is None:
+            source = cell.image_bytes[0] if cell.image_bytes else None
+        small = page_thumbnail(source) if source is not None else None
+        if small is None:
+            view = {**view, "message": "This image cannot be shown.", "tone": "error"}
+        else:
+            thumbnails[index] = image = small
+    if index not in estimates:
+        estimate = cell.estimate
+        estimates[index] = estimate.label if estimate is not None else ""
+    running = cell.run is not None and cell.started and not cell.done
     return CellView(
         status=view["status"],
         detail=view["detail"],
         message=view["message"],
         tone=view["tone"],
         image=image,
+        seconds=cell.seconds,
+        expected=cell.run.expected_s if cell.run is not None else None,
+        running=running,
+        estimate=estimates[index],
     )

@@ -45,15 +45,15 @@ def test_a_batch_shows_one_live_summary_with_progress_counts_and_latest_images(
     page.locator(".jp-OutputArea-output pre", has_text="batch finished (8, 8)").wait_for(
         timeout=120_000
     )
-    summary = page.locator(".mountsea-batch-summary")
+    summary = page.locator(".mw-root.mw-batch")
     summary.wait_for(timeout=30_000)
     page.wait_for_function(
-        """() => { const s = document.querySelector('.mountsea-batch-summary');
+        """() => { const s = document.querySelector('.mw-root.mw-batch');
                    return s && s.innerText.includes('8 of 8 done'); }""",
         timeout=60_000,
     )
     page.wait_for_function(
-        """() => [...document.querySelectorAll('.mountsea-batch-summary img')]
+        """() => [...document.querySelectorAll('.mw-batch img.mw-thumb')]
                    .filter((img) => img.complete && img.naturalWidth > 0
                                     && img.offsetParent !== null).length === 4""",
         timeout=60_000,
@@ -61,10 +61,11 @@ def test_a_batch_shows_one_live_summary_with_progress_counts_and_latest_images(
     assert summary.count() == 1
     text = summary.inner_text()
     assert text.count("batch seen-in-lab") == 1 and "8 of 8 done" in text
-    progress = summary.locator("progress, .widget-progress, .progress-bar").first
+    progress = summary.locator("progress.mw-batch-progress")
     assert progress.count() == 1
+    assert progress.evaluate("(bar) => [bar.value, bar.max]") == [8, 8]
     # No grid and no widget per run.
-    assert page.locator(".mountsea-comparison").count() == 0
+    assert page.locator(".mw-grid, .mountsea-comparison").count() == 0
     assert page.locator(".mountsea-history-cell").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     summary.screenshot(path=str(ARTIFACTS / "batch_summary.png"))

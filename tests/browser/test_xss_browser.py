@@ -65,10 +65,10 @@ def test_canaries_show_as_text_and_never_run(page: Any, lab: dict[str, str]) -> 
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.locator(".jp-OutputArea-output pre", has_text="all cells ran").wait_for(timeout=120_000)
 
-    grid = page.locator(".mountsea-comparison").first
+    grid = page.locator(".mw-root.mw-grid").first
     grid.wait_for(timeout=60_000)
     page.wait_for_function(
-        """() => { const img = document.querySelector('.mountsea-comparison img');
+        """() => { const img = document.querySelector('.mw-grid img.mw-thumb');
                    return img && img.complete && img.naturalWidth > 0; }""",
         timeout=60_000,
     )

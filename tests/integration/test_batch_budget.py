@@ -13,6 +13,7 @@ import mountsea_widgets as mw
 from mountsea_widgets import simulator
 from mountsea_widgets.batches._cli import main
 from mountsea_widgets.simulator import SimulatorServer
+from tests.helpers.views import send
 
 #: Twelve high-quality gpt-image-2 runs: about $1.80 at the built-in estimates, over $1.
 PROMPTS = [f"a lighthouse, study {n}" for n in range(12)]
@@ -62,7 +63,7 @@ def test_a_confirmed_batch_or_one_within_max_cost_runs(
     each = mw.estimate_cost("gpt-image-2", prompt="x", **PARAMS).amount
     assert each is not None
     assert job.estimate.amount == pytest.approx(each * len(PROMPTS))
-    assert f"{job.estimate.label} estimated" in job.widget.title_html.value
+    assert f"{job.estimate.label} estimated" in job.widget.title
     lines = (job.export(tmp_path / "dataset") / "metadata.jsonl").read_text("utf-8").splitlines()
     assert [json.loads(line)["estimated_cost"] for line in lines] == [pytest.approx(each)] * len(
         PROMPTS
@@ -107,15 +108,15 @@ def test_a_batch_asked_about_waits_for_the_click_in_its_summary(
     job = _batch(loopback_hub, tmp_path / "history", confirm="ask")
     widget = job.widget
     assert job.awaiting_confirmation and loopback_hub.stats.submitted == 0
-    assert widget.confirm_box.layout.display == ""
-    assert f"estimated at {job.estimate.label}" in widget.confirm_html.value
+    assert widget.confirm != ""
+    assert f"estimated at {job.estimate.label}" in widget.confirm
     with pytest.raises(RuntimeError, match="waits for its estimated cost"):
         job.wait(1)
-    widget.confirm_button.click()  # the person says yes
+    send(widget, "confirm")  # the person says yes (the page's Run button)
     job.wait(120)
     assert [cell.status for cell in job.cells] == ["completed"] * len(PROMPTS)
     assert loopback_hub.stats.submitted == len(PROMPTS)
-    assert widget.confirm_box.layout.display == "none"
+    assert widget.confirm == ""
 
 
 def test_a_batch_within_the_threshold_is_not_asked_about(

@@ -18,6 +18,7 @@ from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
 from tests.helpers.simulated_client import FastClient
 from tests.helpers.studios import studio_maker
+from tests.helpers.views import send
 
 KEY = "sk-credits-test-0042"
 START = 20.0
@@ -167,13 +168,13 @@ def test_guard_lets_a_confirmed_or_allowed_grid_run(keyed_server: SimulatorServe
 def test_guard_asks_in_the_grid_and_runs_once_confirmed(keyed_server: SimulatorServer) -> None:
     grid = big_grid(keyed_server.url, confirm="ask")
     widget = grid.widget
-    assert grid.awaiting_confirmation and widget.confirm_box.layout.display == ""
-    assert "$1.68" in widget.confirm_html.value and "$1.68" in widget.estimate_html.value
+    assert grid.awaiting_confirmation and widget.confirm != ""
+    assert "$1.68" in widget.confirm and "$1.68" in widget.estimate
     with pytest.raises(RuntimeError, match="confirm"):
         grid.wait(1)
     assert keyed_server.hub.task_ids == []  # nothing sent while it asks
-    widget.confirm_button.click()
+    send(widget, "confirm")  # the page's Run button
     grid.wait(60)
     assert grid.counts() == {"completed": 6}
-    assert widget.confirm_box.layout.display == "none"
+    assert widget.confirm == ""
     assert len(keyed_server.hub.task_ids) == 6

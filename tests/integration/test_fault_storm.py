@@ -128,18 +128,20 @@ def test_two_hundred_runs_in_a_comparison_survive_the_storm(
     assert statuses.count("completed") > RUNS // 2
     assert {"failed", "timeout", "error"} <= set(statuses)
 
+    grid.flush()
     for index, cell in enumerate(comparison.cells):
-        shown = grid.cell(0, index)
-        assert cell.status in shown.status_html.value
+        shown = grid.record(grid.index(0, index))
+        assert grid.cells[index] == shown  # the synced state holds what the page shows
+        assert cell.status == shown["status"]
         if cell.status == "completed":
-            assert cell.image_bytes and shown.image.value and shown.image.layout.display == ""
+            assert cell.image_bytes and shown["thumb"] and grid.thumbnail(index)
             assert cell.error is None
         else:
             assert _typed(cell.error), cell.error
             assert not cell.image_bytes
-            # The message in the cell is the (escaped) error text.
+            # The message in the cell is the error text (the page writes it as text).
             first_words = cell.error.split(":")[0]
-            assert first_words in shown.message_html.value
+            assert first_words in shown["message"]
     _check_accounting(storm_hub, history, RUNS)
 
     gc.collect()  # "Task exception was never retrieved" is reported when a task is collected

@@ -188,7 +188,10 @@ def test_fixed_params_go_only_to_models_that_have_them() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"vary": {"aspect_ratio": ["1:1"], "seed": [1], "quality": ["low"]}}, "one or two"),
+        (
+            {"vary": {"aspect_ratio": ["1:1"], "seed": [1], "quality": ["low"], "n": [1]}},
+            "one to three",
+        ),
         ({"vary": {"prompt": ["a", "b"]}}, "prompt"),
         ({"vary": {"aspect_ratoi": ["1:1"]}}, "did you mean 'aspect_ratio'"),
         ({"vary": {"aspect_ratio": "1:1"}}, "must be a list"),
@@ -566,23 +569,28 @@ def test_widget_shows_labels_statuses_and_thumbnails(
     )
     grid = comparison.widget  # built while (or before) the cells run, kept up to date
     comparison.wait(60)
+    grid.flush()
     assert grid.shape == (2, 2)
-    assert "<script>" not in grid.title_html.value
-    assert html.escape(prompt) in grid.title_html.value
-    assert "quality = low" in grid.grid.children[1].value
-    banana = grid.cell(0, 0)
-    assert "n/a" in banana.status_html.value
-    assert "nano-banana has no quality" in banana.message_html.value
-    assert banana.image.layout.display == "none"
-    gpt = grid.cell(1, 1)
-    assert "completed" in gpt.status_html.value
-    assert gpt.image.layout.display == ""
-    assert bytes(gpt.image.value)[:2] == b"\xff\xd8"  # a JPEG thumbnail
-    assert "4 of 4 done" in grid.summary_html.value
-    assert grid.cancel_button.layout.display == "none"
+    assert grid.title == prompt  # text in the state: the page writes it as text
+    assert "<script>" not in grid.fallback_html()
+    assert html.escape(prompt) in grid.fallback_html()
+    assert grid.columns[0] == "quality = low"
+    banana = grid.record(grid.index(0, 0))
+    assert banana["status"] == "n/a"
+    assert "nano-banana has no quality" in banana["message"]
+    assert banana["thumb"] is False and grid.thumbnail(0) is None
+    gpt = grid.record(grid.index(1, 1))
+    assert gpt["status"] == "completed" and gpt["thumb"] is True
+    assert grid.cells[3] == gpt  # the synced state holds the same record
+    assert (grid.thumbnail(3) or b"")[:2] == b"\xff\xd8"  # a JPEG thumbnail
+    assert "4 of 4 done" in grid.summary
+    assert grid.progress == {"done": 4, "total": 4}
+    assert grid.running is False
     bundle = comparison._repr_mimebundle_()
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == grid.model_id
-    assert bundle["text/plain"] == "<Comparison 2×2 4 of 4 done · 2 n/a>"
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == grid.model_id
+    assert data["text/plain"] == grid.describe()  # no counts: never stale once saved
+    assert repr(comparison) == "<Comparison 2×2 4 of 4 done · 2 n/a>"
 
 
 def test_widget_built_after_the_run_shows_the_final_state(
@@ -596,15 +604,15 @@ def test_widget_built_after_the_run_shows_the_final_state(
         history=False,
     ).wait(60)
     grid = comparison.widget
-    assert ["completed" in grid.cell(0, c).status_html.value for c in range(2)] == [True, True]
-    assert grid.cell(0, 1).image.layout.display == ""
+    assert [record["status"] for record in grid.cells] == ["completed", "completed"]
+    assert grid.cells[1]["thumb"] and grid.thumbnail(1) is not None
 
 
 def test_rejected_cells_show_the_error_in_the_widget() -> None:
     layout = plan("a cat", models=["nano-banana"], vary={"aspect_ratio": ["8:1"]})
     comparison = Comparison(layout)
     assert comparison.done  # nothing to run
-    cell = comparison.widget.cell(0, 0)
-    assert "rejected" in cell.status_html.value
-    assert "aspect_ratio" in cell.message_html.value
+    cell = comparison.widget.cells[0]
+    assert cell["status"] == "rejected" and cell["tone"] == "error"
+    assert "aspect_ratio" in cell["message"]
     assert comparison.wait() is comparison

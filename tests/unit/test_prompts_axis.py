@@ -210,8 +210,8 @@ def test_braces_are_literal_unless_vary_names_the_placeholder() -> None:
         ("a {animal}", {"animl": ["fox"]}, "nor a placeholder of the prompt (animal)"),
         (
             "a {a}",
-            {"a": ["x"], "quality": ["low"], "aspect_ratio": ["1:1"]},
-            "one or two entries",
+            {"a": ["x"], "quality": ["low"], "aspect_ratio": ["1:1"], "seed": [1]},
+            "one to three entries",
         ),
     ],
 )
