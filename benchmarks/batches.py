@@ -57,7 +57,7 @@ before = rss_bytes()
 began = time.monotonic()
 job = mw.batch(prompts=[f"benchmark prompt {i}" for i in range(runs)], models=["nano-banana"],
                client=Fast(base_url=url), history=folder, batch_id="bench",
-               concurrency=concurrency)
+               concurrency=concurrency, confirm=True)
 started = {"event": "started", "new": len(job.new), "resumed": len(job.resumed)}
 print(json.dumps(started), flush=True)
 job.wait()
