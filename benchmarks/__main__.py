@@ -39,7 +39,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="",
         help=f"comma-separated subset of: {', '.join(BENCHMARKS)} (default: all)",
     )
+    parser.add_argument(
+        "--batch-runs",
+        type=int,
+        default=None,
+        help="runs in the batches benchmark (default: the target's 10,000; fewer to check quickly)",
+    )
     args = parser.parse_args(argv)
+    if args.batch_runs is not None:
+        if args.batch_runs < 2:
+            parser.error(f"--batch-runs must be at least 2, got {args.batch_runs}")
+        os.environ["MOUNTSEA_BENCH_BATCH_RUNS"] = str(args.batch_runs)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(BENCHMARKS)
     unknown = [name for name in chosen if name not in BENCHMARKS]
     if unknown:

@@ -22,6 +22,8 @@ class Figure:
     @property
     def shown(self) -> str:
         """The value with its unit, rounded for reading."""
+        if self.value != self.value:  # NaN: the figure could not be measured
+            return f"n/a {self.unit}"
         if self.unit == "x":
             return f"{self.value:.2f}x"
         if abs(self.value) >= 100 or self.value == int(self.value):

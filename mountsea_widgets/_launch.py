@@ -194,7 +194,8 @@ class Launcher:
         return chosen
 
     async def resume_pending(self) -> list[Run]:
-        """Poll again every run of the history that has a task id but no outcome.
+        """Poll again every run of the history that has a task id but no outcome, and send
+        again the runs the hub refused before accepting anything.
 
         Runs another session is carrying out are left to it (their run says so); nothing is
         submitted twice. Returns the runs resumed here.

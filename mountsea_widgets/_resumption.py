@@ -5,8 +5,12 @@ One policy for every place that opens a history (a Studio, a script's ``History.
 - a run alive in this process is that very run (it is shown, never started twice);
 - a pending entry (a task id, no outcome) is adopted: rebuilt once per process, atomically, and
   the one that adopts it polls its task again (never submits it again);
+- an entry the hub refused (429, 503) before accepting anything, whose session ended before
+  sending it again, is sent again where the caller asks for it (``resend=True``: a batch run
+  again, ``History.resume()``); a Studio shows it as not sent;
 - an entry still being submitted by another live session says so and is left to it;
-- anything else is rebuilt from the journal as it ended.
+- anything else is rebuilt from the journal as it ended (a run whose request may have reached
+  the hub without an answer is never sent again).
 
 Each run is still carried out by one place only: :func:`~mountsea_widgets.run.execute` holds
 its lease (see :mod:`mountsea_widgets.recovery`).
@@ -38,13 +42,35 @@ def adopt(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
     return live, live is candidate
 
 
-def run_for_entry(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
-    """The run to show for ``entry``, and whether the caller must start (resume) it."""
+def resend(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
+    """A new run for a refused ``entry`` (same run id, model and input, no task id) and
+    ``True``, or the live run of that id and ``False`` (atomic, as :func:`adopt`).
+
+    The run's execution checks the journal again under its lease before anything is sent.
+    """
+    candidate = Run(
+        entry.model, entry.input or {}, run_id=entry.run_id, unchecked=entry.unchecked or ()
+    )
+    live = recovery.register(history, candidate)
+    return live, live is candidate
+
+
+def run_for_entry(
+    history: History, entry: HistoryEntry, *, resend_refused: bool = False
+) -> tuple[Run, bool]:
+    """The run to show for ``entry``, and whether the caller must start (resume) it.
+
+    ``resend_refused``: a run the hub refused before accepting anything is made to be sent
+    again (else it is shown as not sent).
+    """
     live = recovery.live_run(history, entry.run_id)
     if live is not None:  # going (or kept) in this process: that very run
         return live, False
     if entry.is_pending and entry.model in catalog:
         return adopt(history, entry)
+    refused = resend_refused and entry.is_refused and entry.model in catalog
+    if refused and not recovery.held_elsewhere(history, entry.run_id):
+        return resend(history, entry)
     # A pending run of a model this version does not know is shown read-only, never adopted:
     # its task stays pending in the journal (see run_from_entry).
     unfinished = entry.task_id is None and entry.finished is None
@@ -56,6 +82,8 @@ def run_for_entry(history: History, entry: HistoryEntry) -> tuple[Run, bool]:
 
 
 def runs_to_resume(history: History) -> list[Run]:
-    """The pending runs of ``history`` this process adopts now (the ones it must poll)."""
-    chosen = [run_for_entry(history, entry) for entry in history.pending()]
+    """The runs of ``history`` this process adopts now: the pending ones (it polls them) and
+    the ones the hub refused before accepting anything (it sends them again)."""
+    entries = [entry for entry in history.entries() if entry.is_pending or entry.is_refused]
+    chosen = [run_for_entry(history, entry, resend_refused=True) for entry in entries]
     return [run for run, fresh in chosen if fresh]

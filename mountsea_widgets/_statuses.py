@@ -2,8 +2,10 @@
 
 A run moves ``submitting`` → ``pending`` → ``processing`` → one of ``completed``, ``failed``,
 ``timeout``, ``cancelled`` or ``error``. The journal records fewer steps: a run is ``created``
-when it starts, ``submitted`` once its task id is known, and then whatever status it finished
-with. :func:`run_status` is the only place that turns the journal's words into a run's.
+when it starts, ``refused`` while the hub refused its last submit attempt (429, 503: nothing
+accepted, safe to send again), ``created`` again once another attempt goes out, ``submitted``
+once its task id is known, and then whatever status it finished with. :func:`run_status` is
+the only place that turns the journal's words into a run's.
 """
 
 from __future__ import annotations
@@ -28,11 +30,21 @@ JOURNAL_CREATED = "created"
 #: The journal's status of a run whose task id is known and that has not finished.
 JOURNAL_SUBMITTED = "submitted"
 
+#: The journal's status of a run whose last submit attempt the hub refused (429, 503) before
+#: accepting anything: nothing was created, so it is safe to send again.
+JOURNAL_REFUSED = "refused"
+
 #: What a run found in the history without a task id, and never finished, means.
 INTERRUPTED_MESSAGE = (
     "Interrupted — never reached the hub: the session ended before a task id came back, and "
     "the run was not submitted again. (Had the request arrived after all, the provider may "
     "have run and billed it; its task id is unknown.)"
+)
+#: What a run the hub had refused (and that was not sent again before the session ended) means.
+REFUSED_MESSAGE = (
+    "Not sent: the hub refused it for its limits, and the session ended before it was sent "
+    "again. Nothing was accepted or charged; run it again (History.resume() or running the "
+    "batch again sends it)."
 )
 
 
@@ -56,4 +68,6 @@ def run_status(
         return "pending", None  # submitted, never finished: can be resumed
     if submitting_elsewhere:
         return "submitting", None
+    if journal_status == JOURNAL_REFUSED:
+        return "interrupted", REFUSED_MESSAGE  # refused, never accepted: safe to send again
     return "interrupted", INTERRUPTED_MESSAGE  # the session ended while submitting

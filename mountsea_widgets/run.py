@@ -25,7 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._run_journal import RunJournal
+from . import _submit_watch as submit_watch
+from ._run_journal import RunJournal, SubmitRecords
 from ._statuses import FINAL_STATUSES, RUN_STATUSES, run_status
 from ._statuses import INTERRUPTED_MESSAGE as INTERRUPTED_MESSAGE  # where it was always read
 from .catalog import catalog
@@ -345,7 +346,7 @@ async def execute(
         if POLLED_ELSEWHERE in run.warnings:  # that session stopped: this one goes on
             notes = [note for note in run.warnings if note != POLLED_ELSEWHERE]
             run.update(warnings=[*notes, TAKEN_OVER])
-        if not _finished_elsewhere(run, history):
+        if not _finished_elsewhere(run, history) and _may_send(run, history):
             await _carry_out(run, client, history, tick_s)
     return run
 
@@ -385,6 +386,42 @@ def _finished_elsewhere(run: Run, history: History | None) -> bool:
     return True
 
 
+def _may_send(run: Run, history: History | None) -> bool:
+    """For a run without a task id, under its lease: whether the journal lets it be sent.
+
+    A run the journal does not know is new. One it knows is sent only when the hub refused
+    its last attempt (nothing accepted); one whose task id or outcome another session
+    journalled meanwhile takes that; any other (a request that may have reached the hub with
+    no answer back) ends ``interrupted``, never sent twice.
+    """
+    if run.task_id is not None or history is None:
+        return True
+    try:
+        if run.run_id not in history:
+            return True
+        entry = history.get(run.run_id)
+    except Exception:
+        return True  # no journal to read (a broken folder): a run of this session, sent once
+    if entry.finished is not None:
+        status, reason = run_status(entry.status, task_id=entry.task_id, finished=True)
+        run.update(
+            task_id=entry.task_id,
+            status=status,
+            error=entry.error or reason,
+            files=list(entry.files),
+            elapsed_s=float(entry.elapsed_s or run.elapsed_s),
+        )
+        return False
+    if entry.task_id is not None:
+        run.update(task_id=entry.task_id)  # submitted elsewhere meanwhile: polled, not sent
+        return True
+    if entry.is_refused:
+        return True
+    status, reason = run_status(entry.status, task_id=None, finished=False)
+    run.update(status=status, error=reason)
+    return False
+
+
 async def _carry_out(run: Run, client: AsyncClient, history: History | None, tick_s: float) -> Run:
     resuming = run.task_id is not None
     if resuming:
@@ -398,7 +435,11 @@ async def _carry_out(run: Run, client: AsyncClient, history: History | None, tic
     try:
         task_id = run.task_id
         if task_id is None:
-            task_id = await _submit(run, client)
+            # Each refusal of the hub, and each attempt sent after one, is journalled: a run
+            # killed while it waits out a refusal is sent again on resume, never one whose
+            # request may have reached the hub.
+            with submit_watch.watching(SubmitRecords(RunJournal(run, history))):
+                task_id = await _submit(run, client)
             # In memory first: whoever sees the id in the journal (an interrupt, another
             # session) finds it on the run too.
             run.update(task_id=task_id, status="pending")

@@ -115,7 +115,9 @@ class Batch(Comparison):
                 cell.run = Run(cell.model, cell.input, run_id=run_id)
                 self.new.append(cell)
                 continue
-            run, fresh = run_for_entry(history, entry)
+            # A cell the hub refused before accepting anything (the process was killed while
+            # it waited the refusal out) is sent again; one that may have reached it is not.
+            run, fresh = run_for_entry(history, entry, resend_refused=True)
             cell.run, cell.started = run, True
             if fresh:
                 self.resumed.append(cell)
@@ -231,6 +233,9 @@ class Batch(Comparison):
                 )
                 return
             if held:
+                continue
+            if entry.is_refused:  # refused by the hub, nothing accepted: sent here
+                await launcher.execute(run)  # (its journal is read again under its lease)
                 continue
             if entry.task_id is None:  # it stopped while submitting: the hub may have it
                 run.update(status="interrupted", error=INTERRUPTED_MESSAGE)

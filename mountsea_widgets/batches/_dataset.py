@@ -16,7 +16,6 @@ same column types whatever the model (``datasets`` infers one schema for the who
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -148,11 +147,6 @@ def _quick_write(path: Path, data: bytes) -> None:
 
 def to_pandas(records: list[dict[str, Any]]) -> Any:
     """``records`` as a pandas DataFrame; a clear ImportError when pandas is not installed."""
-    try:
-        pandas = importlib.import_module("pandas")  # optional: never needed for anything else
-    except ImportError:
-        raise ImportError(
-            "to_pandas() needs pandas, which is not installed: pip install pandas (records() "
-            "gives the same rows as a list of dicts)"
-        ) from None
-    return pandas.DataFrame.from_records(records)
+    from .._frames import to_pandas as frame
+
+    return frame(records)

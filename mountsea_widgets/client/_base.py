@@ -12,6 +12,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 
+from .. import _submit_watch as submit_watch
 from .._config import DEFAULT_BASE_URL, configured, settings
 from .._durations import estimate
 from .._image_input import needs_conversion, prepare_input
@@ -280,14 +281,19 @@ class BaseClient:
         attempt = 0
         while True:
             request = self._build_request(method, url, json_body=json_body)
+            yield from self._paced()
+            if not idempotent:
+                # Whoever journals the run hears it now, before the body can reach the hub.
+                submit_watch.sending()
             try:
                 # The whole answer within the timeout: the per-read timeout alone lets a
                 # server trickle a byte at a time forever, past any wait's deadline.
-                yield from self._paced()
                 reply: _Reply = yield _Send(
                     request, max_bytes, self.timeout, max_inflation=MAX_JSON_INFLATION
                 )
             except httpx.RequestError as exc:
+                if not idempotent and never_sent(exc):
+                    submit_watch.refused(None)  # it never left: safe to send again
                 retry = self._retry.may_retry_transport(exc, idempotent=idempotent)
                 if retry and attempt < self._retry.max_retries:
                     delay = self._retry.backoff(attempt)
@@ -338,6 +344,12 @@ class BaseClient:
                 )
             retry_after = parse_retry_after(reply.headers.get("retry-after"))
             retry = self._retry.may_retry_status(status, idempotent=idempotent)
+            if not idempotent and status in SUBMIT_RETRY_STATUSES:
+                # Refused before anything was accepted: said before the wait, so a process
+                # killed while it waits leaves a run that is safe to send again.
+                submit_watch.refused(status)
+                if submit_watch.raise_refusals():
+                    retry = False  # the caller waits and sends again itself (a batch)
             patient = retry_after is None or retry_after <= self._retry.max_retry_after_s
             if retry and patient and attempt < self._retry.max_retries:
                 delay = retry_after if retry_after is not None else self._retry.backoff(attempt)

@@ -8,7 +8,8 @@ on the same folder, and :meth:`History.pending` lists the tasks to resume pollin
 Layout of the history folder (default: ``$MOUNTSEA_HISTORY_DIR``, else
 ``$XDG_DATA_HOME/mountsea-widgets/history``, else ``~/.local/share/mountsea-widgets/history``)::
 
-    journal.jsonl           one JSON record per line: start, submitted, images, finished, removed
+    journal.jsonl           one JSON record per line: start, refused, sending, submitted,
+                            images, finished, removed
     images/<run>_<n>.png    the images, with the generation metadata embedded (see metadata.py)
     images/.thumbs/         thumbnails, made on first request and cached
     blobs/<sha256>.txt      long data: URIs from inputs (reference images), stored once each
@@ -40,6 +41,7 @@ from ._layout import (
     LEFTOVER_AGE_S,
     RECORD_VERSION,
     STATUS_CREATED,
+    STATUS_REFUSED,
     STATUS_SUBMITTED,
     THUMBS_DIR,
     TYPICAL_WINDOW,
@@ -56,6 +58,7 @@ __all__ = [
     "LEFTOVER_AGE_S",
     "RECORD_VERSION",
     "STATUS_CREATED",
+    "STATUS_REFUSED",
     "STATUS_SUBMITTED",
     "THUMBS_DIR",
     "TYPICAL_WINDOW",

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._layout import STATUS_REFUSED
 from ._thumbnails import _thumbnail_of
 
 if TYPE_CHECKING:
@@ -21,10 +22,11 @@ log = logging.getLogger("mountsea_widgets.history")
 class HistoryEntry:
     """One run as the history knows it (a merged view of its journal records).
 
-    ``status`` is ``created`` (not submitted yet), ``submitted`` (task id known, not finished)
-    or whatever the run ended with (``completed``, ``failed``, ``cancelled``...). ``files``
-    are absolute paths of the saved images, in arrival order. ``created``, ``finished`` and
-    ``submitted_at`` are Unix times.
+    ``status`` is ``created`` (not submitted yet, or a submit on its way), ``refused`` (the
+    hub refused its submit before accepting anything: safe to send again), ``submitted``
+    (task id known, not finished) or whatever the run ended with (``completed``, ``failed``,
+    ``cancelled``...). ``files`` are absolute paths of the saved images, in arrival order.
+    ``created``, ``finished`` and ``submitted_at`` are Unix times.
     """
 
     run_id: str
@@ -63,6 +65,12 @@ class HistoryEntry:
     def is_pending(self) -> bool:
         """True when the task was submitted and has not finished: polling should resume."""
         return self.task_id is not None and self.finished is None
+
+    @property
+    def is_refused(self) -> bool:
+        """True when the hub refused the run's last submit attempt (429, 503) and no other
+        went out before its session ended: nothing was accepted, so it may be sent again."""
+        return self.task_id is None and self.finished is None and self.status == STATUS_REFUSED
 
     def thumbnail(self, max_side: int = 384) -> bytes | None:
         """A JPEG thumbnail of the first image, or ``None`` when there is none or it is unreadable.

@@ -21,6 +21,24 @@ def _iso(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp, tz=timezone.utc).isoformat(timespec="seconds")
 
 
+#: The fields of each :meth:`History.records` row, in order.
+RECORD_COLUMNS = (
+    "run_id",
+    "model",
+    "prompt",
+    "status",
+    "task_id",
+    "created",
+    "created_utc",
+    "finished",
+    "elapsed_s",
+    "error",
+    "files",
+    "input",
+    "estimated_cost",
+)
+
+
 def _index_row(entry: HistoryEntry, names: list[str]) -> dict[str, Any]:
     return {
         "run_id": entry.run_id,

@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._statuses import JOURNAL_CREATED, JOURNAL_SUBMITTED
+from .._statuses import JOURNAL_CREATED, JOURNAL_REFUSED, JOURNAL_SUBMITTED
 
 if TYPE_CHECKING:
     pass
@@ -35,6 +35,8 @@ TYPICAL_WINDOW = 50
 STATUS_CREATED = JOURNAL_CREATED
 #: Status of a run whose task id is known and that has not finished.
 STATUS_SUBMITTED = JOURNAL_SUBMITTED
+#: Status of a run whose last submit attempt the hub refused: nothing accepted, safe to resend.
+STATUS_REFUSED = JOURNAL_REFUSED
 
 _BLOB_MARK = "mountsea-blob:sha256:"
 #: The names :meth:`History.images` gives image files (extensions as ``extension_for`` picks).

@@ -34,7 +34,7 @@ from ..errors import scrub
 from ..metadata import embed, extension_for
 from ._blobs import Blobs
 from ._entry import HistoryEntry
-from ._export import _index_csv, _index_row
+from ._export import RECORD_COLUMNS, _index_csv, _index_row
 from ._layout import (
     _IMAGE_NAME,
     _SECRET_NAMES,
@@ -44,6 +44,7 @@ from ._layout import (
     LEFTOVER_AGE_S,
     RECORD_VERSION,
     STATUS_CREATED,
+    STATUS_REFUSED,
     STATUS_SUBMITTED,
     THUMBS_DIR,
     TYPICAL_WINDOW,
@@ -183,6 +184,27 @@ class History:
         with self._lock:
             self._append(record)
 
+    def refused(self, run_id: str, status_code: int | None = None) -> None:
+        """Record that the hub refused the run's submit (429, 503) before accepting anything.
+
+        Write it before waiting the refusal out: until :meth:`sending` says another attempt
+        went out, the run is safe to send again (see :attr:`HistoryEntry.is_refused`).
+        ``status_code``: the hub's answer (None: the request never left this machine).
+        """
+        _check_run_id(run_id)
+        record: dict[str, Any] = {"op": "refused", "run_id": run_id}
+        if status_code is not None:
+            record["status_code"] = int(status_code)
+        with self._lock:
+            self._append(record)
+
+    def sending(self, run_id: str) -> None:
+        """Record that a refused run's submit is being sent again (before it goes out): from
+        now on the hub may accept it, so it must never be sent again without its task id."""
+        _check_run_id(run_id)
+        with self._lock:
+            self._append({"op": "sending", "run_id": run_id})
+
     def images(self, run_id: str, images: list[tuple[bytes, str]]) -> list[Path]:
         """Save downloaded images (``(bytes, content_type)`` pairs) and return their paths.
 
@@ -298,14 +320,30 @@ class History:
         and input, the fields of :meth:`export`'s index."""
         return [_index_row(entry, [str(path) for path in entry.files]) for entry in self.entries()]
 
+    def to_pandas(self) -> Any:
+        """:meth:`records` as a pandas DataFrame, the same columns in the same order (also for
+        an empty history). pandas is an optional extra: without it, an ImportError says to
+        ``pip install pandas``."""
+        from .._frames import to_pandas
+
+        return to_pandas(self.records(), columns=RECORD_COLUMNS, what="History.records()")
+
     def pending(self) -> list[HistoryEntry]:
         """Runs that were submitted (have a task id) but never finished: resume polling these."""
         return [entry for entry in self.entries() if entry.is_pending]
 
-    def resume(self, client: AsyncClient | Client | None = None) -> list[Run]:
-        """Poll again every run that has a task id but no outcome, and wait until they settle.
+    def refused_runs(self) -> list[HistoryEntry]:
+        """Runs the hub refused (429, 503) and that were not sent again before their session
+        ended: nothing was accepted, so :meth:`resume` sends them again."""
+        return [entry for entry in self.entries() if entry.is_refused]
 
-        For scripts and after a crash: nothing is submitted twice, images are saved and
+    def resume(self, client: AsyncClient | Client | None = None) -> list[Run]:
+        """Poll again every run that has a task id but no outcome, send again every run the
+        hub refused before accepting anything (see :meth:`refused_runs`), and wait until they
+        settle.
+
+        For scripts and after a crash: nothing is submitted twice (a run whose request may have
+        reached the hub without an answer is never sent again), images are saved and
         journalled as in a Studio, and runs another live session carries out are left to it.
         Returns the runs resumed here (see each ``run.status`` / ``run.error``). ``client``:
         a client for the hub the tasks were created on (default: the configured one).
@@ -529,6 +567,13 @@ class History:
             unchecked = record.get("unchecked")
             if isinstance(unchecked, list):
                 run.unchecked = [name for name in unchecked if isinstance(name, str)]
+            if run.task_id is None and run.finished is None:
+                run.status = STATUS_CREATED  # sent again: it may reach the hub from now on
+        elif op in ("refused", "sending"):
+            # Only a run still waiting for its task: a refusal never undoes a task id or an
+            # outcome (a record of another process arriving late).
+            if run.task_id is None and run.finished is None:
+                run.status = STATUS_REFUSED if op == "refused" else STATUS_CREATED
         elif op == "submitted":
             task_id = record.get("task_id")
             if isinstance(task_id, str) and task_id:

@@ -1,5 +1,6 @@
-"""A batch's submit pacer: AIMD concurrency, a shared Retry-After, refused submits sent again
-(only those a 429 or 503 proves were never created)."""
+"""A batch's submit pacer: AIMD concurrency (once per refusal episode), a learned rate, a
+shared Retry-After, refused submits sent again (only those a 429 or 503 proves were never
+created)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class StubbornHub:
         return 1.0
 
 
-def test_refused_submits_are_sent_again_and_the_limit_halves_then_grows_back() -> None:
+def test_refused_submits_are_sent_again_and_the_limit_halves_once_per_burst() -> None:
     hub = StubbornHub(refusals=3)
     pacer = SubmitPacer(8)
     client = PacedClient(hub, pacer)
@@ -52,8 +53,10 @@ def test_refused_submits_are_sent_again_and_the_limit_halves_then_grows_back() -
     ids = asyncio.run(main())
     assert len(set(ids)) == 8 and sorted(hub.created) == sorted(f"p{i}" for i in range(8))
     assert hub.calls == 11 and pacer.refusals == 3
-    assert pacer.lowest == 1.0  # 8 → 4 → 2 → 1
-    assert 1.0 < pacer.limit <= 8.0  # growing back while the hub accepts
+    # The three refusals answered submits let out together: one episode, one halving (8 → 4).
+    assert pacer.lowest == 4.0
+    assert 4.0 < pacer.limit <= 8.0  # growing back while the hub accepts
+    assert pacer.rate is not None  # paced from the first refusal on
     assert client.expected_seconds("m") == 1.0  # everything else is the client's
 
 
