@@ -6,7 +6,7 @@ Layout of an exported folder::
     <run_id>_<n>.png     the images (metadata embedded, as in the history)
     metadata.jsonl       one JSON object per image: file_name (relative), prompt, model,
                          input (JSON text), seed, task_id, status, seconds, batch_id, run_id,
-                         param/value, y_param/y_value (as text)
+                         param/value, y_param/y_value, z_param/z_value (as text)
     records.csv          one row per cell, images or not (failed, n/a and rejected cells too)
 
 ``input`` and the varied values are JSON *text* in ``metadata.jsonl``, so every line has the
@@ -51,6 +51,8 @@ METADATA_FIELDS = (
     "value",
     "y_param",
     "y_value",
+    "z_param",
+    "z_value",
     "estimated_cost",
 )
 
@@ -83,6 +85,8 @@ def metadata_lines(records: Iterable[Mapping[str, Any]], names: Mapping[str, str
                 "value": _text(record.get("value")) if record.get("param") else None,
                 "y_param": record.get("y_param"),
                 "y_value": _text(record.get("y_value")) if record.get("y_param") else None,
+                "z_param": record.get("z_param"),
+                "z_value": _text(record.get("z_value")) if record.get("z_param") else None,
                 # Dollars per run at the upstream list prices (None: no known price).
                 "estimated_cost": record.get("estimated_cost"),
             }
