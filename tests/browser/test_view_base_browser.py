@@ -55,14 +55,10 @@ def wait_for_count(page: Any, count: int) -> None:
 
 
 def wait_connected(page: Any) -> None:
-    """The probe answered hello: its offline banner is hidden and the fallback is out of sight."""
-    page.wait_for_selector(PROBE, timeout=60_000)
-    page.wait_for_function(
-        "() => { const b = document.querySelector('.mw-probe .mw-offline');"
-        " return b !== null && b.hidden && !document.querySelector('.mw-probe')"
-        ".classList.contains('mw-disconnected'); }",
-        timeout=60_000,
-    )
+    """The probe's kernel answered its hello: connected, the offline banner hidden, the saved
+    fallback output out of sight."""
+    page.wait_for_selector(".mw-probe[data-connection=connected]", timeout=60_000)
+    assert page.locator(".mw-probe .mw-offline").is_hidden()
 
 
 def fallback_texts(outputs: list[dict[str, Any]]) -> list[str]:
@@ -151,8 +147,9 @@ def test_saved_and_reopened_the_results_show_and_the_view_says_it_is_offline(
     page.goto("about:blank")
 
     open_notebook(page, front_end, name)
+    page.wait_for_selector(".mw-probe[data-connection=offline]", timeout=60_000)
     banner = page.locator(".mw-probe .mw-offline")
-    banner.wait_for(state="visible", timeout=60_000)
+    assert banner.is_visible()
     assert "Not connected to a kernel" in (banner.text_content() or "")
     assert page.locator(".mw-probe .mw-probe-count").text_content() == "Count: 3"
     fallback = page.locator(FALLBACK)
@@ -193,9 +190,12 @@ def test_after_the_kernel_is_gone_a_click_says_so(front_end: Server, page: Any) 
     wait_for_count(page, 0)
     wait_connected(page)
     shut_kernel_down(front_end, kernel_id(page))
-    page.locator("button.mw-probe-bump").click(force=True)
+    # Nothing has told the view yet: the click is what finds the kernel gone.
+    assert page.locator(".mw-probe[data-connection=connected]").count() == 1
+    page.locator("button.mw-probe-bump").click()
+    page.wait_for_selector(".mw-probe[data-connection=offline]", timeout=60_000)
     banner = page.locator(".mw-probe .mw-offline")
-    banner.wait_for(state="visible", timeout=60_000)
-    assert "kernel" in (banner.text_content() or "")
+    assert banner.is_visible()
+    assert "Not connected to a kernel" in (banner.text_content() or "")
     assert page.locator(".mw-probe .mw-probe-count").text_content() == "Count: 0"
     shut_everything_down(front_end)
