@@ -14,6 +14,7 @@ history itself lays them out, so a 10,000-run history takes seconds to make.
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import io
@@ -172,7 +173,8 @@ def kernel_value(page: Any, expression: str, code: str = "") -> Any:
     value = reply["user_expressions"]["value"]
     if value.get("status") != "ok":
         raise RuntimeError(f"kernel expression failed: {value.get('evalue')}")
-    return json.loads(json.loads(value["data"]["text/plain"]))
+    # text/plain is the repr of the JSON string.
+    return json.loads(ast.literal_eval(value["data"]["text/plain"]))
 
 
 class SocketBytes:
@@ -302,7 +304,7 @@ def _add_and_remove(page: Any, sockets: SocketBytes) -> dict[str, float]:
     add_gap, add_long = _block_stop(page)
     run_id = str(seen["id"])
     done_at = kernel_value(page, f"_bench_done_at.get({run_id!r})")
-    shown_ms = float(seen["at"]) - float(done_at) if done_at is not None else float("nan")
+    shown_ms = float(seen["at"]) - float(done_at) if done_at is not None else -1.0
     # Frames of this run still on their way (the fallback rewrite comes a second later).
     page.wait_for_timeout(1500)
     sent = sockets.total - bytes_before
@@ -407,7 +409,7 @@ def run(say: Printer) -> list[Figure]:
 
 
 def _missing(name: str) -> Figure:
-    return Figure(SECTION, name, float("nan"), "", "measured", False, "could not be measured")
+    return Figure(SECTION, name, 0, "", "measured", False, "could not be measured (see above)")
 
 
 def _figures(
@@ -462,14 +464,11 @@ def _figures(
                     else "",
                 )
             )
+        shown = f"finished run shown after its task ({label})"
         figures.append(
-            at_most(
-                SECTION,
-                f"finished run shown after its task ({label})",
-                result["shown_ms"],
-                "ms",
-                150,
-            )
+            at_most(SECTION, shown, result["shown_ms"], "ms", 150)
+            if result["shown_ms"] >= 0
+            else _missing(shown)
         )
     if small is not None:
         figures.append(
