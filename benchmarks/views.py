@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -387,17 +388,20 @@ def run(say: Printer) -> list[Figure]:
             sockets = SocketBytes(page)
             results: dict[str, dict[str, Any]] = {}
             for runs, name in ((SMALL, "studio-small"), (LARGE, "studio-large")):
-
-                def measure(runs: int = runs, name: str = name) -> dict[str, Any]:
-                    opened = _open_studio(page, server, base, runs, name, say)
-                    opened.update(_add_and_remove(page, sockets))
+                opened = _guarded(
+                    name, say, partial(_open_studio, page, server, base, runs, name, say)
+                )
+                if opened is None:
+                    continue
+                results[name] = opened
+                say(f"   {name}: {json.dumps(opened)}")
+                changed = _guarded(
+                    f"{name} add/remove", say, lambda: _add_and_remove(page, sockets)
+                )
+                if changed is not None:
+                    opened.update(changed)
                     opened["models_after"] = _models_after(page)
-                    return opened
-
-                result = _guarded(name, say, measure)
-                if result is not None:
-                    results[name] = result
-                    say(f"   {name}: {json.dumps(result)}")
+                    say(f"   {name}: {json.dumps(opened)}")
             huge = _guarded(
                 "10,000 runs", say, lambda: _dom_with_huge_history(page, server, base, say)
             )
@@ -416,79 +420,58 @@ def _figures(
     results: dict[str, dict[str, Any]], huge: int | None, grid: int | None
 ) -> list[Figure]:
     figures: list[Figure] = []
-    small, large = results.get("studio-small"), results.get("studio-large")
-    for result, label in ((small, f"{SMALL} runs"), (large, f"{LARGE} runs")):
-        if result is None:
-            figures.append(_missing(f"Studio widget models ({label})"))
+    small, large = results.get("studio-small", {}), results.get("studio-large", {})
+    labels = ((small, f"{SMALL} runs"), (large, f"{LARGE} runs"))
+    for result, label in labels:
+        name = f"Studio widget models ({label})"
+        if "models" not in result:
+            figures.append(_missing(name))
             continue
-        models = max(result["models"], result["models_after"])
-        figures.append(at_most(SECTION, f"Studio widget models ({label})", models, "models", 10))
-    if small and large:
-        figures.append(
-            at_most(
-                SECTION,
-                f"time to visible, {LARGE} vs {SMALL} runs",
-                large["visible_ms"] / small["visible_ms"],
-                "x",
-                1.2,
-            )
-        )
-        for kind in ("add", "remove"):
-            figures.append(
-                at_most(
-                    SECTION,
-                    f"longest block on {kind}, {LARGE} vs {SMALL} runs",
-                    large[f"{kind}_gap"] / max(small[f"{kind}_gap"], 1.0),
-                    "x",
-                    1.5,
-                    "longest gap between animation frames",
-                )
-            )
+        models = max(result["models"], result.get("models_after", 0))
+        figures.append(at_most(SECTION, name, models, "models", 10))
+    ratio = f"time to visible, {LARGE} vs {SMALL} runs"
+    if "visible_ms" in small and "visible_ms" in large:
+        value = large["visible_ms"] / small["visible_ms"]
+        figures.append(at_most(SECTION, ratio, value, "x", 1.2))
     else:
-        figures += [_missing("time to visible ratio"), _missing("longest block ratios")]
-    for result, label in ((small, f"{SMALL} runs"), (large, f"{LARGE} runs")):
-        if result is None:
-            continue
-        figures.append(
-            info(SECTION, f"time to visible ({label}; aim <= 1000 ms)", result["visible_ms"], "ms")
-        )
+        figures.append(_missing(ratio))
+    for kind in ("add", "remove"):
+        ratio = f"longest block on {kind}, {LARGE} vs {SMALL} runs"
+        key = f"{kind}_gap"
+        if key in small and key in large:
+            value = large[key] / max(small[key], 1.0)
+            note = "longest gap between animation frames"
+            figures.append(at_most(SECTION, ratio, value, "x", 1.5, note))
+        else:
+            figures.append(_missing(ratio))
+    for result, label in labels:
+        if "visible_ms" in result:
+            name = f"time to visible ({label}; aim <= 1000 ms)"
+            figures.append(info(SECTION, name, result["visible_ms"], "ms"))
         for kind in ("add", "remove"):
-            figures.append(
-                info(
-                    SECTION,
-                    f"longest block on {kind} ({label}; aim <= 50 ms)",
-                    result[f"{kind}_gap"],
-                    "ms",
-                    f"longest long task {result[f'{kind}_long']:.0f} ms"
-                    if result[f"{kind}_long"] >= 0
-                    else "",
-                )
-            )
+            if f"{kind}_gap" not in result:
+                continue
+            longest = result[f"{kind}_long"]
+            note = f"longest long task {longest:.0f} ms" if longest >= 0 else ""
+            name = f"longest block on {kind} ({label}; aim <= 50 ms)"
+            figures.append(info(SECTION, name, result[f"{kind}_gap"], "ms", note))
         shown = f"finished run shown after its task ({label})"
-        figures.append(
-            at_most(SECTION, shown, result["shown_ms"], "ms", 150)
-            if result["shown_ms"] >= 0
-            else _missing(shown)
-        )
-    if small is not None:
-        figures.append(
-            at_most(
-                SECTION,
-                "bytes to the page per finished run",
-                small["bytes"] / 1024,
-                "KB",
-                64,
-                "all kernel websocket frames from Generate until 1.5 s after",
-            )
-        )
+        if result.get("shown_ms", -1) >= 0:
+            figures.append(at_most(SECTION, shown, result["shown_ms"], "ms", 150))
+        else:
+            figures.append(_missing(shown))
+    name = "bytes to the page per finished run"
+    if "bytes" in small:
+        note = "all kernel websocket frames from Generate until 1.5 s after"
+        figures.append(at_most(SECTION, name, small["bytes"] / 1024, "KB", 64, note))
+    else:
+        figures.append(_missing(name))
+    name = f"Studio DOM nodes ({HUGE:,} runs)"
     figures.append(
-        at_most(SECTION, f"Studio DOM nodes ({HUGE:,} runs)", huge, "nodes", 3000)
-        if huge is not None
-        else _missing(f"Studio DOM nodes ({HUGE:,} runs)")
+        at_most(SECTION, name, huge, "nodes", 3000) if huge is not None else _missing(name)
     )
+    name = "widget models of a 64-cell grid"
     figures.append(
-        at_most(SECTION, "widget models of a 64-cell grid", grid, "models", 5)
-        if grid is not None
-        else _missing("widget models of a 64-cell grid")
+        at_most(SECTION, name, grid, "models", 5) if grid is not None else _missing(name)
     )
     return figures
