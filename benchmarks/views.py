@@ -345,7 +345,7 @@ def _dom_with_huge_history(page: Any, server: Any, base: Path, say: Printer) -> 
     return max(counts)
 
 
-def _grid_models(page: Any, server: Any) -> int:
+def _grid_models(page: Any, server: Any, say: Printer) -> int:
     from tests.browser.front_ends import open_notebook, run_all, shut_everything_down
     from tests.helpers.notebooks import write_notebook
 
@@ -358,10 +358,22 @@ def _grid_models(page: Any, server: Any) -> int:
     open_notebook(page, server, "grid.ipynb")
     kernel_value(page, "1", KERNEL_SETUP)
     run_all(page)
-    page.wait_for_function(
-        "() => document.querySelectorAll('.mw-grid .mw-cell').length >= 64", timeout=300_000
+    page.wait_for_selector(".mw-grid .mw-cell", timeout=300_000)
+    models = _models_after(page)
+    # Once the cells are done too (their thumbnails arrived), if that comes within minutes.
+    try:
+        page.wait_for_function(
+            "() => document.querySelectorAll('.mw-grid .mw-cell[data-status=completed]').length"
+            " >= Math.min(64, document.querySelectorAll('.mw-grid .mw-cell').length)",
+            timeout=240_000,
+        )
+    except Exception:
+        say("   grid: not every cell finished in 4 minutes; models counted while it ran")
+    cells = page.evaluate(
+        "() => [...document.querySelectorAll('.mw-grid .mw-cell')].map(c => c.dataset.status)"
     )
-    return _models_after(page)
+    say(f"   grid: {len(cells)} cells on the page, {cells.count('completed')} completed")
+    return max(models, _models_after(page))
 
 
 def _guarded(name: str, say: Printer, work: Callable[[], Any]) -> Any:
@@ -405,7 +417,7 @@ def run(say: Printer) -> list[Figure]:
             huge = _guarded(
                 "10,000 runs", say, lambda: _dom_with_huge_history(page, server, base, say)
             )
-            grid = _guarded("grid", say, lambda: _grid_models(page, server))
+            grid = _guarded("grid", say, lambda: _grid_models(page, server, say))
         figures += _figures(results, huge, grid)
     finally:
         shutil.rmtree(base, ignore_errors=True)
