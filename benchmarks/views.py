@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import ast
 import base64
+import collections
 import hashlib
 import io
 import json
+import re
 import shutil
 import statistics
 import tempfile
@@ -184,6 +186,8 @@ class SocketBytes:
 
     def __init__(self, page: Any) -> None:
         self.total = 0
+        #: Bytes by kind of message ("comm_msg update recent", "display_data", ...).
+        self.kinds: collections.Counter[str] = collections.Counter()
         self._session = page.context.new_cdp_session(page)
         self._session.on("Network.webSocketFrameReceived", self._frame)
         self._session.send("Network.enable")
@@ -191,10 +195,34 @@ class SocketBytes:
     def _frame(self, event: dict[str, Any]) -> None:
         response = event.get("response", {})
         payload = response.get("payloadData", "")
-        if response.get("opcode") == 2:  # binary frames come base64-encoded
-            self.total += len(base64.b64decode(payload))
-        else:
-            self.total += len(payload.encode("utf-8"))
+        binary = response.get("opcode") == 2  # binary frames come base64-encoded
+        data = base64.b64decode(payload) if binary else payload.encode("utf-8")
+        self.total += len(data)
+        self.kinds[_kind_of(data)] += len(data)
+
+
+_FIELD = {
+    name: re.compile(rb'"' + name.encode() + rb'":\s*"([A-Za-z_]+)"')
+    for name in ("msg_type", "method", "type")
+}
+_STATE_KEY = re.compile(rb'"state":\s*\{\s*"([A-Za-z_]+)"')
+
+
+def _kind_of(frame: bytes) -> str:
+    """A rough name of what a kernel websocket frame carries, for the bytes breakdown."""
+    found = _FIELD["msg_type"].search(frame)
+    kind = found.group(1).decode() if found else "other"
+    if kind == "comm_msg":
+        method = _FIELD["method"].search(frame)
+        name = method.group(1).decode() if method else "?"
+        if name == "update":
+            key = _STATE_KEY.search(frame)
+            name += " " + (key.group(1).decode() if key else "?")
+        elif name == "custom":
+            inner = _FIELD["type"].search(frame)
+            name += " " + (inner.group(1).decode() if inner else "?")
+        kind += " " + name
+    return kind
 
 
 def _block_start(page: Any) -> None:
@@ -274,7 +302,7 @@ def _open_studio(
     return {"visible_ms": visible_ms, "models": models}
 
 
-def _add_and_remove(page: Any, sockets: SocketBytes) -> dict[str, float]:
+def _add_and_remove(page: Any, sockets: SocketBytes) -> dict[str, Any]:
     """Generate one run from the page, see it finished; then remove it."""
     known = set(_card_ids(page))
     prompt = page.locator(
@@ -288,6 +316,7 @@ def _add_and_remove(page: Any, sockets: SocketBytes) -> dict[str, float]:
     )
     _block_start(page)
     bytes_before = sockets.total
+    kinds_before = collections.Counter(sockets.kinds)
     page.locator(".mw-studio button.mw-generate").click()
     seen = page.wait_for_function(
         """(known) => {
@@ -310,6 +339,8 @@ def _add_and_remove(page: Any, sockets: SocketBytes) -> dict[str, float]:
     # Frames of this run still on their way (the fallback rewrite comes a second later).
     page.wait_for_timeout(1500)
     sent = sockets.total - bytes_before
+    kinds = sockets.kinds - kinds_before
+    breakdown = ", ".join(f"{kind} {size / 1024:.1f} KB" for kind, size in kinds.most_common(6))
 
     _block_start(page)
     card = page.locator(f'.mw-studio .mw-card[data-run-id="{run_id}"]')
@@ -324,6 +355,7 @@ def _add_and_remove(page: Any, sockets: SocketBytes) -> dict[str, float]:
         "remove_long": remove_long,
         "shown_ms": shown_ms,
         "bytes": float(sent),
+        "breakdown": breakdown,
     }
 
 
@@ -337,7 +369,12 @@ def _repeated(page: Any, sockets: SocketBytes, say: Printer) -> dict[str, float]
     for _ in range(REPEATS):
         samples.append(_add_and_remove(page, sockets))
         say(f"      one run added and removed: {json.dumps(samples[-1])}")
-    return {key: statistics.median(s[key] for s in samples) for key in samples[0]}
+    say(f"      bytes of the first run by kind: {samples[0]['breakdown']}")
+    return {
+        key: statistics.median(float(s[key]) for s in samples)
+        for key in samples[0]
+        if key != "breakdown"
+    }
 
 
 def _models_after(page: Any) -> int:
