@@ -10,6 +10,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 LAB_STAMP := $(VENV)/.lab-installed-stamp
+# JupyterLab and Notebook 7 read the lab settings of their environment from here: widget state
+# saved with the notebook (so a reopened notebook shows its views). The browser tests' servers
+# run from the same venv, so they use exactly these settings.
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 # Root installs with apt-get directly; otherwise through sudo when it is there.
 SUDO   := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 # JupyterLab refuses to start as root (containers, CI machines) unless told it may.
@@ -21,7 +25,7 @@ LOWEST := .venv-lowest
 LOWEST_STAMP := $(LOWEST)/.installed-stamp
 LOWEST_PYTHON ?= $(firstword $(foreach p,python3.10 $(wildcard $(HOME)/.pyenv/versions/3.10*/bin/python3.10),$(shell $(p) -c "" >/dev/null 2>&1 && echo $(p))) $(PYTHON))
 
-.PHONY: lab test lint unit integration lowest kernel browser benchmark simulator chromium clean
+.PHONY: lab lab-settings test lint unit integration lowest kernel browser benchmark simulator chromium clean
 
 # The lab needs the package and JupyterLab only; the test tools come with `make test`.
 $(LAB_STAMP): pyproject.toml
@@ -29,6 +33,12 @@ $(LAB_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	touch $@
+
+$(LAB_SETTINGS): jupyter/overrides.json $(LAB_STAMP)
+	mkdir -p $(dir $@)
+	cp jupyter/overrides.json $@
+
+lab-settings: $(LAB_SETTINGS)
 
 $(STAMP): $(LAB_STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -40,10 +50,10 @@ chromium:
 	  { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "warning: could not install chromium; browser tests will skip (outside CI)"
 
-lab: $(LAB_STAMP)
+lab: $(LAB_STAMP) $(LAB_SETTINGS)
 	$(BIN)/jupyter lab $(LAB_ROOT) notebooks/quickstart.ipynb
 
-test: $(STAMP) chromium lint
+test: $(STAMP) $(LAB_SETTINGS) chromium lint
 	$(BIN)/python -m pytest
 	$(MAKE) lowest
 
@@ -77,10 +87,10 @@ lowest: $(LOWEST_STAMP)
 kernel: $(STAMP)
 	$(BIN)/python -m pytest tests/kernel
 
-browser: $(STAMP) chromium
+browser: $(STAMP) $(LAB_SETTINGS) chromium
 	$(BIN)/python -m pytest tests/browser
 
-benchmark: $(STAMP)
+benchmark: $(STAMP) $(LAB_SETTINGS) chromium
 	$(BIN)/python -m benchmarks
 
 simulator: $(STAMP)

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from . import batches, imports, memory, pictures, polling, responsiveness, thumbnails
+from . import batches, imports, memory, pictures, polling, responsiveness, thumbnails, views
 from .report import Figure, notes, table
 
 #: Every benchmark, in the order they run (quick ones first).
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, Callable[[Callable[[str], None]], list[Figure]]] = {
     "responsiveness": responsiveness.run,
     "polling": polling.run,
     "batches": batches.run,
+    "views": views.run,
 }
 
 

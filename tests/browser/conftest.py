@@ -6,19 +6,14 @@ skip when no Chromium can be found; in CI (``CI`` set) they fail instead, so the
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from .front_ends import Server, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts"
@@ -41,12 +36,6 @@ def _chromium() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """The system Chromium; a hard failure in CI, a skip elsewhere when it is missing."""
@@ -59,69 +48,37 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A JupyterLab server over a temporary copy of notebooks/, with isolated Jupyter folders."""
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A JupyterLab server over a temporary copy of notebooks/, with isolated Jupyter folders
+    and the lab settings ``make lab`` uses (widget state saved with the notebook)."""
     base = tmp_path_factory.mktemp("lab")
     root = base / "root"
     shutil.copytree(ROOT / "notebooks", root)
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-        folder = base / name.lower()
-        folder.mkdir()
-        env[name] = str(folder)
-    env["HOME"] = str(base / "home")
-    env["MOUNTSEA_HISTORY_DIR"] = str(base / "history")
-    env["MOUNTSEA_SIMULATOR_SPEED"] = "12"
-    env.pop("MOUNTSEA_API_KEY", None)
-    env.pop("MOUNTSEA_BASE_URL", None)
-    settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab/user-settings/@jupyterlab/apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False})
-    )
-    port = _free_port()
-    log = (base / "lab.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            f"--port={port}",
-            "--ServerApp.ip=127.0.0.1",
-            "--IdentityProvider.token=",
-            "--ServerApp.password=",
-            "--allow-root",
-            f"--ServerApp.root_dir={root}",
-            "--ServerApp.disable_check_xsrf=True",
-            "--LabApp.expose_app_in_browser=True",
-        ],
-        env=env,
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(
-                        "JupyterLab did not start:\n" + (base / "lab.log").read_text()
-                    ) from None
-                time.sleep(0.2)
-        yield {"url": url, "root": str(root)}
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    with running_server("lab", base, root) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def lab(lab_server: Server) -> dict[str, str]:
+    """The JupyterLab server's address and root folder."""
+    return {"url": lab_server.url, "root": str(lab_server.root)}
+
+
+@pytest.fixture(scope="session")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A Notebook 7 server over an empty temporary folder, set up as :func:`lab_server` is."""
+    base = tmp_path_factory.mktemp("notebook7")
+    root = base / "root"
+    root.mkdir()
+    with running_server("notebook", base, root) as server:
+        yield server
+
+
+@pytest.fixture(params=["lab", "notebook"], ids=["jupyterlab", "notebook7"])
+def front_end(request: pytest.FixtureRequest) -> Server:
+    """Each Jupyter front-end in turn: JupyterLab 4, then Notebook 7."""
+    name = "lab_server" if request.param == "lab" else "notebook7"
+    return request.getfixturevalue(name)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

@@ -46,15 +46,20 @@ function connect(model, el, onMessage) {
   const key = model.get("fallback_key");
 
   let everConnected = false;
+  // What tests and benchmarks wait for: "waiting" for the first answer, then "connected" or
+  // "offline".
+  el.dataset.connection = "waiting";
   function showConnected(yes) {
     connected = yes;
     everConnected = everConnected || yes;
     banner.hidden = yes;
+    el.dataset.connection = yes ? "connected" : "offline";
     el.classList.toggle("mw-disconnected", !yes);
     banner.textContent = yes
       ? ""
       : everConnected
-        ? "No answer from the kernel yet: it is busy, or gone (then run the cell again)."
+        ? "Not connected to a kernel: no answer from it. It may be busy; if it is gone, " +
+          "run the cell again."
         : `Not connected to a kernel: the ${kind} needs the kernel that made it. ` +
           "Run the cell again to use it (the saved results are shown below).";
     if (yes && key) {
@@ -82,8 +87,15 @@ function connect(model, el, onMessage) {
     connected: () => connected,
     /** Send to Python; without a kernel say so instead of doing nothing. */
     send(content, buffers) {
-      model.send(content, undefined, buffers);
-      model.send({ type: "hello" });  // the answer tells whether anybody heard it
+      try {
+        model.send(content, undefined, buffers);
+        model.send({ type: "hello" });  // the answer tells whether anybody heard it
+      } catch (error) {
+        // A closed connection can refuse at once: say so now rather than after the wait.
+        clearTimeout(timer);
+        showConnected(false);
+        return;
+      }
       waitForAnswer();
     },
     banner,
