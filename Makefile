@@ -53,8 +53,12 @@ chromium:
 lab: $(LAB_STAMP) $(LAB_SETTINGS)
 	$(BIN)/jupyter lab $(LAB_ROOT) notebooks/quickstart.ipynb
 
+# Two workers (the machine's two cores; a test file stays on one worker, so its servers are
+# started once). Tests wait for events, never for time, so sharing the cores changes nothing.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
+
 test: $(STAMP) $(LAB_SETTINGS) chromium lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 	$(MAKE) lowest
 
 lint: $(STAMP)
@@ -82,7 +86,7 @@ $(LOWEST_STAMP): pyproject.toml
 
 # The unit and integration tests with the lowest versions pyproject allows.
 lowest: $(LOWEST_STAMP)
-	$(LOWEST)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider $(PYTEST_WORKERS) tests/unit tests/integration
 
 kernel: $(STAMP)
 	$(BIN)/python -m pytest tests/kernel
