@@ -206,11 +206,13 @@ class Card:
         made: list[bytes | None] = []
         for index, load in enumerate(image_loaders(run)):
             try:
+                # The run's own thumbnails first (small JPEGs made as it ended), then the
+                # history file's cached one, and only then the full image.
+                small = run.thumbnails[index] if index < len(run.thumbnails) else None
                 source = getattr(load, "__self__", None)
-                if isinstance(source, Path):  # a history file: its cached thumbnail
+                if small is None and isinstance(source, Path):
                     made.append(cached_thumbnail(source, side))
                     continue
-                small = run.thumbnails[index] if index < len(run.thumbnails) else None
                 made.append(thumbnail(small or load(), side))
             except Exception as exc:  # server bytes are untrusted: this image says why
                 log.info("run %s image %d: no thumbnail: %s", run.run_id, index + 1, exc)
