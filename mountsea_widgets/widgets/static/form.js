@@ -182,8 +182,9 @@ const FIELD_KINDS = {
   },
 
   integer(field, context, id) {
-    // A range (num_images) gets a number input; an open number (seed) a text one.
-    const ranged = field.min !== null && field.min !== undefined &&
+    // A small range (num_images) gets a number input with its arrows; a seed a text one,
+    // so what was typed stays as typed (Python says what is wrong with it).
+    const ranged = !field.random && field.min !== null && field.min !== undefined &&
       field.max !== null && field.max !== undefined;
     const input = h("input", {
       id,
