@@ -53,16 +53,16 @@ class FormView(View):
         self.form = self.editor.state()
 
 
-view = FormView("nano-banana-edit")
-view
 '''
 
-CELLS = [VIEW_CELL, "print('all cells ran')"]
+CELLS = [VIEW_CELL + 'view = FormView("nano-banana-edit")\nview', "print('all cells ran')"]
+SIZE_NOTEBOOK = "form_size.ipynb"
+SIZE_CELLS = [VIEW_CELL + 'view = FormView("gpt-image-2-edit")\nview', "print('all cells ran')"]
 BAD_SEED = '12<img src=x onerror="window.__xss_form=1">'
 
 
-def _open(page: Any, lab: dict[str, str]) -> None:
-    page.goto(f"{lab['url']}/lab/tree/{NOTEBOOK}?reset", wait_until="domcontentloaded")
+def _open(page: Any, lab: dict[str, str], notebook: str = NOTEBOOK) -> None:
+    page.goto(f"{lab['url']}/lab/tree/{notebook}?reset", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_function(
         """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
@@ -95,9 +95,7 @@ def _wait_message(page: Any, name: str, has: str) -> None:
     )
 
 
-def test_messages_follow_the_typing_and_files_become_chips(
-    page: Any, lab: dict[str, str], tmp_path: Path
-) -> None:
+def test_messages_follow_the_typing_and_files_become_chips(page: Any, lab: dict[str, str]) -> None:
     write_notebook(Path(lab["root"]) / NOTEBOOK, CELLS)
     _open(page, lab)
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -152,3 +150,47 @@ def test_messages_follow_the_typing_and_files_become_chips(
         timeout=30_000,
     )
     _wait_message(page, "image_urls", "Reference images is required")
+
+
+def test_a_custom_size_is_judged_as_typed_and_a_dropped_file_is_attached(
+    page: Any, lab: dict[str, str]
+) -> None:
+    from mountsea_widgets.widgets.size_control import CUSTOM
+
+    write_notebook(Path(lab["root"]) / SIZE_NOTEBOOK, SIZE_CELLS)
+    _open(page, lab, SIZE_NOTEBOOK)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.locator(".jp-OutputArea-output pre", has_text="all cells ran").wait_for(timeout=120_000)
+    size = page.locator('.mw-form .mw-field[data-name="image_size"]')
+    size.wait_for(timeout=60_000)
+    custom = size.locator(".mw-size-custom")
+    assert custom.is_hidden()
+    size.locator("select.mw-size-preset").select_option(CUSTOM)
+    custom.wait_for(state="visible", timeout=10_000)
+    page.wait_for_function(
+        """() => document.querySelector('.mw-field[data-name="image_size"] .mw-field-note')
+                 .textContent.includes('1536 × 1024 px')""",
+        timeout=30_000,
+    )
+    size.locator("input.mw-size-width").fill("1000")
+    _wait_message(page, "image_size", "multiples of 16")
+    assert _message(page, "mask_url") == ""
+    size.locator("input.mw-size-width").fill("2048")
+    _wait_message(page, "image_size", "")
+
+    # A file dropped on the reference images is attached like a chosen one.
+    page.evaluate(
+        """(bytes) => {
+          const zone = document.querySelector('.mw-field[data-name="image_urls"] .mw-field-body');
+          const files = new DataTransfer();
+          files.items.add(new File([new Uint8Array(bytes)], 'dropped.png', {type: 'image/png'}));
+          zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: files, bubbles: true,
+                                                        cancelable: true}));
+          zone.dispatchEvent(new DragEvent('drop', {dataTransfer: files, bubbles: true,
+                                                    cancelable: true}));
+        }""",
+        list(solid_png((200, 120, 0))),
+    )
+    chip = page.locator('.mw-field[data-name="image_urls"] .mw-chip-label')
+    chip.first.wait_for(timeout=30_000)
+    assert chip.first.inner_text().startswith("dropped.png · ")
