@@ -201,7 +201,15 @@ class Form:
 
     def handlers(self) -> dict[str, PageHandler]:
         """The page-message handlers a view registers with ``on_page``: ``form`` (values),
-        ``attach`` (one file in the buffer) and ``detach``."""
+        ``attach`` (one file in the buffer) and ``detach``.
+
+        A view holding a form wires it like this (its page calls ``renderForm(...).update``
+        with the ``form`` trait on every change)::
+
+            for kind, handler in form.handlers().items():
+                view.on_page(kind, handler)
+            form.on_change(lambda f: setattr(view, "form", f.state()))
+        """
         return {"form": self._on_form, "attach": self._on_attach, "detach": self._on_detach}
 
     def _on_form(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
