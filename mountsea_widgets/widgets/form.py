@@ -145,7 +145,7 @@ class Form:
         control = self.controls[name]
         problem = self._problems.get(name, "")
         if problem == REQUIRED:
-            problem = f"{control.label} is required." if control.touched else ""
+            problem = f"{control.label} is required" if control.touched else ""
         return "; ".join(part for part in (problem, control.refusal) if part)
 
     def receive(self, values: Mapping[str, Any], revision: int | None = None) -> bool:
@@ -201,7 +201,15 @@ class Form:
 
     def handlers(self) -> dict[str, PageHandler]:
         """The page-message handlers a view registers with ``on_page``: ``form`` (values),
-        ``attach`` (one file in the buffer) and ``detach``."""
+        ``attach`` (one file in the buffer) and ``detach``.
+
+        A view holding a form wires it like this (its page calls ``renderForm(...).update``
+        with the ``form`` trait on every change)::
+
+            for kind, handler in form.handlers().items():
+                view.on_page(kind, handler)
+            form.on_change(lambda f: setattr(view, "form", f.state()))
+        """
         return {"form": self._on_form, "attach": self._on_attach, "detach": self._on_detach}
 
     def _on_form(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
@@ -212,14 +220,19 @@ class Form:
 
     def _on_attach(self, content: dict[str, Any], buffers: list[bytes]) -> None:
         field = str(content.get("field") or "")
-        name = str(content.get("name") or "image")
-        control = self.controls.get(field)
-        if not buffers:
-            if control is not None:
-                control.refusal = f"{name} was not added: its content did not arrive; try again"
-                self.refresh()
+        name = " ".join(str(content.get("name") or "image").split())[:60] or "image"
+        if buffers:
+            self.attach(field, name, buffers[0])
             return
-        self.attach(field, name, buffers[0])
+        control = self.controls.get(field)
+        if not isinstance(control, UrlListControl):
+            return
+        control.touched = True
+        size = content.get("size")
+        if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+            control.refuse(control.too_big(name, size))  # the page did not send the bytes
+        else:
+            control.refuse(f"{name} was not added: the page could not read it; try again")
 
     def _on_detach(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
         index = content.get("index")

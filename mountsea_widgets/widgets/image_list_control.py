@@ -98,11 +98,7 @@ class UrlListControl(ParamControl):
         inline; the refusal names the file, says why and what to do instead.
         """
         label = _short_name(name)
-        limit_mb = MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000
-        too_big = (
-            f"{label} was not added: it is {len(data) / 1e6:.1f} MB, over the about {limit_mb} MB"
-            " an inline image may have; put it online and paste its http(s) URL instead"
-        )
+        too_big = self.too_big(name, len(data))
         problem: str | None
         if len(data) * 4 // 3 > MAX_DATA_URI_CHARS:  # refused before any decoding
             problem = too_big
@@ -122,6 +118,20 @@ class UrlListControl(ParamControl):
         self._changed(redraw=False)
         return problem
 
+    def too_big(self, name: str, size: int) -> str:
+        """The refusal of a file of ``size`` bytes that is too big to send inline."""
+        limit_mb = MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000
+        return (
+            f"{_short_name(name)} was not added: it is {size / 1e6:.1f} MB, over the about"
+            f" {limit_mb} MB an inline image may have; put it online and paste its http(s) URL"
+            " instead"
+        )
+
+    def refuse(self, problem: str) -> None:
+        """Say ``problem`` with the field's message (a file the page could not send)."""
+        self.refusal = problem
+        self._changed(redraw=False)
+
     def remove_attachment(self, index: int) -> None:
         """Drop attached image ``index`` (0 = the first chip); IndexError when there is none."""
         if not 0 <= index < len(self.attachments):
@@ -139,6 +149,7 @@ class UrlListControl(ParamControl):
             ],
             "placeholder": "https://… (one image URL per line; attach files below)",
             "accept": "image/*",
+            "max_file_bytes": MAX_DATA_URI_CHARS * 3 // 4,
             "attach_label": UPLOAD_LABEL,
             "attach_tooltip": (
                 "Attach image files (or drop them here); each is sent inline, up to about"

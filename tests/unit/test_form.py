@@ -453,7 +453,7 @@ def test_removing_a_chip_drops_its_image_and_renumbers_the_rest() -> None:
     form.detach("image_urls", 0)
     assert "image_urls" not in form.value()
     assert form.problems() == {"image_urls": "is required"}
-    assert field(form, "image_urls")["message"] == "Reference images is required."
+    assert field(form, "image_urls")["message"] == "Reference images is required"
     form.detach("image_urls", 3)  # a chip the page still showed: nothing happens
     assert control.attachments == []
 

@@ -87,7 +87,7 @@ def test_an_untouched_required_field_says_nothing_until_touched() -> None:
     assert messages(form) == {}
     form.receive({"prompt": "x"})
     form.receive({"prompt": ""})  # typed, then cleared
-    assert messages(form) == {"prompt": "Prompt is required."}
+    assert messages(form) == {"prompt": "Prompt is required"}
 
 
 def test_touch_all_and_validate_show_every_missing_required_value() -> None:
@@ -195,4 +195,14 @@ def test_the_page_messages_reach_the_form_through_a_view() -> None:
     assert "image_urls" not in view.form.value()
     send(view, "detach", field="image_urls", index="zero")  # ignored, not a failure
     assert recorder.of_type("problem") == []
+    view.close()
+
+
+def test_a_file_too_big_for_the_page_to_send_is_refused_without_its_bytes() -> None:
+    view = _FormView("nano-banana-edit")
+    limit = field(view.form, "image_urls")["max_file_bytes"]
+    send(view, "attach", field="image_urls", name="huge.png", mime="image/png", size=limit + 1)
+    message = messages(view.form)["image_urls"]
+    assert "huge.png was not added" in message and "http(s) URL" in message
+    assert "image_urls" not in view.form.value()
     view.close()
