@@ -118,7 +118,7 @@ class Studio(View):
     """
 
     _esm = page_module("form.js", "card.js", "studio.js")
-    _css = page_style("studio.css")
+    _css = page_style("form.css", "studio.css")
 
     view_kind = traitlets.Unicode("Studio").tag(sync=True)
     #: The model picker: ``[label, model id]`` pairs, and the chosen model.

@@ -7,6 +7,8 @@
 const CARD_W = 250;
 const CARD_H = 330;
 const CARD_GAP = 8;
+/** Tallest the list grows before it scrolls (px). */
+const LIST_HEIGHT = 680;
 /** Rows drawn beyond the visible ones, above and below. */
 const OVERSCAN_ROWS = 2;
 /** Most records and thumbnail sets the page keeps (older ones are dropped, URLs revoked). */
@@ -55,7 +57,7 @@ function studioView({ model, el }) {
   const loadPath = h("input", { type: "text", className: "mw-load-path", placeholder: "path of an image saved by mountsea-widgets" });
   const loadButton = h("button", { type: "button", className: "mw-button mw-load", text: "Load parameters", title: "Put the model and parameters saved in that image into the form" });
   const loadMessage = h("div", { className: "mw-load-message" });
-  const formRoot = h("div", { className: "mw-form" });
+  const formRoot = h("div", { className: "mw-form-host" });
   const generate = h("button", { type: "button", className: "mw-button mw-primary mw-generate", text: "Generate", title: "Start a run with these parameters (you can keep working meanwhile)" });
   const estimate = h("span", { className: "mw-estimate" });
   const activity = h("span", { className: "mw-activity" });
@@ -204,7 +206,9 @@ function studioView({ model, el }) {
     list.hidden = count === 0;
     const cols = columns();
     const rowH = CARD_H + CARD_GAP;
-    spacer.style.height = `${Math.ceil(count / cols) * rowH}px`;
+    const total = Math.ceil(count / cols) * rowH;
+    spacer.style.height = `${total}px`;
+    list.style.height = `${Math.min(LIST_HEIGHT, total + CARD_GAP)}px`; // short lists stay short
     const height = list.clientHeight || 600;
     const firstRow = Math.max(0, Math.floor(list.scrollTop / rowH) - OVERSCAN_ROWS);
     const lastRow = Math.floor((list.scrollTop + height) / rowH) + OVERSCAN_ROWS;
