@@ -73,7 +73,8 @@ def wait_for_done_cards(page: Any, count: int) -> None:
     """Until ``count`` completed cards show a loaded thumbnail."""
     page.wait_for_function(
         """(count) => {
-             const cards = [...document.querySelectorAll('.mw-studio .mw-card[data-status="completed"]')];
+             const done = '.mw-studio .mw-card[data-status="completed"]';
+             const cards = [...document.querySelectorAll(done)];
              return cards.length >= count && cards.slice(0, count).every((card) => {
                const img = card.querySelector('img.mw-thumb');
                return img && img.complete && img.naturalWidth > 0; }); }""",
@@ -159,7 +160,7 @@ def test_a_2000_run_history_is_reached_by_scrolling_with_bounded_dom(
     page: Any, lab: dict[str, str]
 ) -> None:
     write_history(Path(lab["root"]) / "big-history", 2000)
-    studio = run_studio_notebook(page, lab, "studio_big.ipynb", "big-history")
+    run_studio_notebook(page, lab, "studio_big.ipynb", "big-history")
     page.wait_for_function(
         "() => document.querySelector('.mw-studio .mw-card[data-run-id=\"run-1999\"]')",
         timeout=60_000,
@@ -178,7 +179,8 @@ def test_a_2000_run_history_is_reached_by_scrolling_with_bounded_dom(
         " list.scrollTop = list.scrollHeight; }"
     )
     page.wait_for_function(
-        """() => { const card = document.querySelector('.mw-studio .mw-card[data-run-id="run-0000"]');
+        """() => { const card = document.querySelector(
+                     '.mw-studio .mw-card[data-run-id="run-0000"]');
                    const img = card && card.querySelector('img.mw-thumb');
                    return img && img.complete && img.naturalWidth > 0; }""",
         timeout=60_000,
