@@ -907,7 +907,7 @@ class Studio(View):
             try:
                 card = self._list.made(run.run_id)
                 if card is not None and run.run_id not in self._finished:
-                    self._send_card(card)
+                    self._send_card(card, recent=True)  # e.g. Resume offered again
                 self._show_activity()
             finally:
                 rendered.set_result(None)
