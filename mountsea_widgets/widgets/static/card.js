@@ -38,7 +38,6 @@ function drawCard(record, options = {}) {
   head.append(
     h("span", { className: "mw-card-model", text: record.model }),
     h("span", { className: `mw-status mw-status-${status}`, text: status }),
-    h("span", { className: "mw-card-started", text: `started ${record.started || ""}` }),
   );
   card.append(head);
   card.append(h("div", {
@@ -52,7 +51,12 @@ function drawCard(record, options = {}) {
     text: params || "default parameters",
     title: params,
   }));
-  if (record.task) card.append(h("div", { className: "mw-card-task", text: `task ${record.task}` }));
+  const started = `started ${record.started || ""}`;
+  card.append(h("div", {
+    className: "mw-card-task",
+    text: record.task ? `${started} · task ${record.task}` : started,
+    title: record.task || "",
+  }));
 
   const bar = h("div", { className: "mw-progress" }, h("div", {
     className: "mw-progress-fill",
