@@ -1,209 +1,270 @@
 """One control per model parameter, built from its :class:`~mountsea_widgets.catalog.ParamSpec`.
 
 Like ipywidgets-jsonschema, there is one builder per parameter type (:data:`BUILDERS`), chosen
-by :func:`build_control`. A control only *reads* and *shows*: it turns what the user typed into
-a Python value (``None`` meaning unset, so it is left out of the input) and reports text it
-cannot even parse; every rule about allowed values stays in the catalog (``spec.validate``).
+by :func:`build_control`. A control only *reads* and *describes*: it turns what the person
+typed into a Python value (``None`` meaning unset, so it is left out of the input) and reports
+text it cannot even parse; every rule about allowed values stays in the catalog
+(``spec.validate``). The page draws each control from its field dict (``control.field()``).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from typing import Any
-
-import ipywidgets as widgets
+from typing import Any, ClassVar
 
 from ..catalog import ParamSpec
-from .control_base import (
-    _STYLE,
-    MAX_RANDOM_SEED,
-    UNSET,
-    ParamControl,
-    action_button,
-    tooltip_for,
-)
+from .control_base import MAX_RANDOM_SEED, UNSET, ParamControl
 from .image_list_control import UrlListControl
+
+__all__ = [
+    "BUILDERS",
+    "UNSET",
+    "ChoiceControl",
+    "FlagControl",
+    "IntegerControl",
+    "OptionalIntegerControl",
+    "ParamControl",
+    "TextControl",
+    "TriStateControl",
+    "UrlListControl",
+    "build_control",
+]
+
+#: The label of the choice that leaves a parameter out.
+DEFAULT_LABEL = "(default)"
 
 # --- builders, one per parameter type -------------------------------------------------------
 
 
 class ChoiceControl(ParamControl):
-    """An enum: a Dropdown with the documented default preselected, "(default)" when none."""
+    """An enum: a select with the documented default preselected, "(default)" when none.
 
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "dropdown"):
-            options: list[tuple[str, str]] = []
-            if self.spec.default is None and not self.spec.required:
-                options.append(("(default)", UNSET))
-            options += [(choice, choice) for choice in self.spec.enum or ()]
-            self.dropdown = widgets.Dropdown(
-                options=options,
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-            )
-            self._watch(self.dropdown)
-        return [self.dropdown]
+    Field: ``{"kind": "enum", "value": "<choice>" ("" = unset), "options": [[label, value],
+    ...]}``.
+    """
+
+    kind = "enum"
+
+    def setup(self) -> None:
+        self.choice = UNSET
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """``(label, value)`` pairs, "(default)" first when the parameter may stay unset."""
+        options: list[tuple[str, str]] = []
+        if self.spec.default is None and not self.spec.required:
+            options.append((DEFAULT_LABEL, UNSET))
+        options += [(choice, choice) for choice in self.spec.enum or ()]
+        return options
 
     def read(self) -> tuple[Any, str | None]:
-        value = self.dropdown.value
-        return (None if value in (UNSET, None) else value), None
+        return (None if self.choice == UNSET else self.choice), None
 
     def _write(self, value: Any) -> None:
-        self.dropdown.value = UNSET if value is None else str(value)
+        self.choice = UNSET if value is None else str(value)
+
+    def shown(self) -> str:
+        return self.choice
+
+    def _take(self, shown: Any) -> bool:
+        self.choice = "" if shown is None else str(shown)
+        return False
+
+    def extra(self) -> dict[str, Any]:
+        return {"options": [list(pair) for pair in self.options]}
 
 
 class FlagControl(ParamControl):
-    """A boolean with a documented default: a Checkbox."""
+    """A boolean with a documented default: a checkbox. Field: ``{"kind": "flag", "value":
+    bool}``."""
 
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "checkbox"):
-            self.checkbox = widgets.Checkbox(
-                value=bool(self.spec.default),
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-                indent=True,
-            )
-            self._watch(self.checkbox)
-        return [self.checkbox]
+    kind = "flag"
+
+    def setup(self) -> None:
+        self.checked = bool(self.spec.default)
 
     def read(self) -> tuple[Any, str | None]:
-        return bool(self.checkbox.value), None
+        return self.checked, None
 
     def _write(self, value: Any) -> None:
-        self.checkbox.value = bool(value) if value is not None else bool(self.spec.default)
+        self.checked = bool(value) if value is not None else bool(self.spec.default)
+
+    def shown(self) -> bool:
+        return self.checked
+
+    def _take(self, shown: Any) -> bool:
+        self.checked = shown is True or str(shown).lower() == "true"
+        return False
 
 
 class TriStateControl(ParamControl):
-    """A boolean the reference gives no default for: a Dropdown "(default)" (left out), "true",
-    "false". A Dropdown lines up with the other controls' label column, as toggle buttons do not.
+    """A boolean the reference gives no default for: a select "(default)" (left out), "on",
+    "off". Field: ``{"kind": "tristate", "value": "" | "true" | "false", "options": [...]}``.
     """
 
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "choice"):
-            self.choice = widgets.Dropdown(
-                options=[("(default)", UNSET), ("true", "true"), ("false", "false")],
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-            )
-            self._watch(self.choice)
-        return [self.choice]
+    kind = "tristate"
+    OPTIONS = ((DEFAULT_LABEL, UNSET), ("on", "true"), ("off", "false"))
+
+    def setup(self) -> None:
+        self.choice = UNSET
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """``(label, value)`` pairs: "(default)", "on", "off"."""
+        return list(self.OPTIONS)
 
     def read(self) -> tuple[Any, str | None]:
-        value = self.choice.value
-        if value in (UNSET, None):
+        if self.choice == UNSET:
             return None, None
-        return value == "true", None
+        if self.choice in ("true", "false"):
+            return self.choice == "true", None
+        return None, f"{self.choice[:40]!r} is not one of (default), on, off"
 
     def _write(self, value: Any) -> None:
-        self.choice.value = UNSET if value is None else ("true" if value else "false")
+        self.choice = UNSET if value is None else ("true" if value else "false")
+
+    def shown(self) -> str:
+        return self.choice
+
+    def _take(self, shown: Any) -> bool:
+        if isinstance(shown, bool):
+            self.choice = "true" if shown else "false"
+        else:
+            self.choice = "" if shown is None else str(shown).lower()
+        return False
+
+    def extra(self) -> dict[str, Any]:
+        return {"options": [list(pair) for pair in self.options]}
 
 
 class IntegerControl(ParamControl):
-    """An integer with a default (num_images): an IntText; the range is checked by the catalog."""
+    """An integer with a default (num_images): a number input; the range is the catalog's.
 
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "number"):
-            self.number = widgets.IntText(
-                value=int(self.spec.default or 0),
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-                continuous_update=True,
-                layout=widgets.Layout(width="260px"),
-            )
-            self._watch(self.number)
-        return [self.number]
+    Field: ``{"kind": "integer", "value": "<text>", "min", "max", "step": 1, "placeholder",
+    "random": false}``. Blank leaves the parameter out (the hub's default applies).
+    """
 
-    def read(self) -> tuple[Any, str | None]:
-        return int(self.number.value), None
+    kind = "integer"
 
-    def _write(self, value: Any) -> None:
-        self.number.value = int(value if value is not None else (self.spec.default or 0))
+    def setup(self) -> None:
+        self.text = ""
 
+    @property
+    def blank(self) -> str:
+        """What a blank input means, in the input's placeholder."""
+        return "(default)"
 
-class OptionalIntegerControl(ParamControl):
-    """An integer that may stay blank (seed): a Text, blank = unset; seed gets a dice button."""
-
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "text"):
-            self.text = widgets.Text(
-                value="",
-                placeholder="random" if self.name == "seed" else "(default)",
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-                continuous_update=True,
-                layout=widgets.Layout(width="320px"),
-            )
-            self._watch(self.text)
-            self.row: Any = self.text
-            if self.name == "seed":
-                self.dice = action_button(
-                    "random",
-                    "mountsea-seed-random",
-                    "Pick a random seed (so the run can be repeated exactly)",
-                    "dice",
-                )
-                self.dice.on_click(self._roll)
-                self.row = widgets.HBox([self.text, self.dice])
-        return [self.row]
-
-    def set_enabled(self, enabled: bool) -> None:
-        self.text.disabled = not enabled
-        if hasattr(self, "dice"):
-            self.dice.disabled = not enabled
-
-    def _roll(self, _button: Any = None) -> None:
-        self.text.value = str(random.randint(0, MAX_RANDOM_SEED))
+    @property
+    def hint(self) -> str:
+        """Said after a text that is not a whole number."""
+        return ""
 
     def read(self) -> tuple[Any, str | None]:
-        text = self.text.value.strip()
+        text = self.text.strip()
         if not text:
             return None, None
         try:
             return int(text), None
         except ValueError:
-            return None, f"{text[:40]!r} is not a whole number (leave it blank for random)"
+            return None, f"{text[:40]!r} is not a whole number{self.hint}"
 
     def _write(self, value: Any) -> None:
-        self.text.value = "" if value is None else str(value)
+        self.text = "" if value is None else str(int(value))
+
+    def shown(self) -> str:
+        return self.text
+
+    def _take(self, shown: Any) -> bool:
+        if isinstance(shown, bool):  # never a number here
+            shown = str(shown).lower()
+        self.text = "" if shown is None else str(shown)
+        return False
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "min": self.spec.minimum,
+            "max": self.spec.maximum,
+            "step": 1,
+            "placeholder": self.blank,
+            "random": False,
+        }
+
+
+class OptionalIntegerControl(IntegerControl):
+    """An integer that may stay blank (seed): blank = unset; seed gets a "random" button.
+
+    Field: as :class:`IntegerControl`, with ``"random": true`` and ``"random_max"`` for the
+    seed (the page picks a number from 0 to ``random_max``).
+    """
+
+    @property
+    def blank(self) -> str:
+        """The seed's blank means a random one; others' the hub's default."""
+        return "random" if self.name == "seed" else "(default)"
+
+    @property
+    def hint(self) -> str:
+        return f" (leave it blank for {self.blank})"
+
+    def roll(self) -> int:
+        """Put a random seed in (so the run can be repeated exactly); returns it."""
+        seed = random.randint(0, MAX_RANDOM_SEED)
+        self.text = str(seed)
+        self.touched = True
+        self._changed(redraw=True)
+        return seed
+
+    def extra(self) -> dict[str, Any]:
+        extra = super().extra()
+        if self.name == "seed":
+            extra.update(
+                random=True,
+                random_max=MAX_RANDOM_SEED,
+                random_tooltip="Pick a random seed (so the run can be repeated exactly)",
+            )
+        return extra
 
 
 class TextControl(ParamControl):
-    """Free text: a Textarea for prompts, a one-line Text otherwise (e.g. mask_url)."""
+    """Free text: a multi-line box for prompts, one line otherwise (e.g. mask_url).
 
+    Field: ``{"kind": "text", "value": "<text>", "multiline": bool, "placeholder"}``.
+    """
+
+    kind = "text"
     MULTILINE = ("prompt", "system_prompt")
+    PLACEHOLDERS: ClassVar[dict[str, str]] = {
+        "prompt": "Describe the image…",
+        "system_prompt": "(optional) instructions for the model",
+    }
 
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "text"):
-            multiline = self.name in self.MULTILINE
-            cls = widgets.Textarea if multiline else widgets.Text
-            placeholder = {
-                "prompt": "Describe the image…",
-                "system_prompt": "(optional) instructions for the model",
-            }.get(self.name, "(optional)")
-            self.text = cls(
-                value="",
-                placeholder=placeholder,
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-                continuous_update=True,
-                layout=widgets.Layout(width="95%", height="80px" if multiline else "auto"),
-            )
-            self._watch(self.text)
-        return [self.text]
+    def setup(self) -> None:
+        self.text = ""
+
+    @property
+    def multiline(self) -> bool:
+        """Whether the page draws a textarea."""
+        return self.name in self.MULTILINE
 
     def read(self) -> tuple[Any, str | None]:
-        value = self.text.value
-        return (value if value.strip() else None), None
+        return (self.text if self.text.strip() else None), None
 
     def _write(self, value: Any) -> None:
-        self.text.value = "" if value is None else str(value)
+        self.text = "" if value is None else str(value)
+
+    def shown(self) -> str:
+        return self.text
+
+    def _take(self, shown: Any) -> bool:
+        self.text = "" if shown is None else str(shown)
+        return False
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "multiline": self.multiline,
+            "placeholder": self.PLACEHOLDERS.get(self.name, "(optional)"),
+        }
 
 
 def build_control(spec: ParamSpec) -> ParamControl:

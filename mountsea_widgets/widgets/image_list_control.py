@@ -1,89 +1,52 @@
 """The reference-image list of the edit models: URLs typed one per line, and attached files.
 
-Attached images (and pasted data: URIs) are kept in Python as data URIs and shown as chips
-(thumbnail, name, size, remove button); only the URLs are text the person edits.
+Attached images (and pasted data: URIs) are kept in Python as data URIs; the page shows them
+as chips labelled with a name and a size (never the data itself), and only the URLs are text
+the person edits.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
-import ipywidgets as widgets
-
-from .._images import decode_image, parse_data_uri, thumbnail, to_data_uri
+from .._images import decode_image, parse_data_uri, to_data_uri
 from ..catalog import MAX_DATA_URI_CHARS
 from ..errors import ImageError
-from .control_base import (
-    _STYLE,
-    _UNDER,
-    ParamControl,
-    close_tree,
-    log,
-    tooltip_for,
-)
+from .control_base import ParamControl, log
+
+#: The parameter whose attachments these are (used in tooltips).
+IMAGE_URLS = "image_urls"
+#: The text of the button that attaches image files.
+UPLOAD_LABEL = "add image files"
 
 
 class UrlListControl(ParamControl):
     """Reference images (edit models): URLs typed one per line, and attached image files.
 
-    The Textarea holds http(s) URLs only. Images attached with "add image files" (and data:
-    URIs pasted into the text box, given to :meth:`set` or added by :meth:`append`) are kept
-    here in Python as data URIs and shown as chips (thumbnail, name, size, remove button), so
-    the page never holds megabytes of base64 text. The value lists the URLs first, in the text
-    box's order, then the attached images in the order they were attached; each chip shows its
-    position in ``image_urls``.
+    ``text`` holds http(s) URLs only. Images attached as files (:meth:`attach`, from the page's
+    file picker or drop zone) and data: URIs pasted into the text, given to :meth:`set` or
+    added by :meth:`append` are kept here as data URIs and shown as chips, so the page never
+    holds megabytes of base64 text. The value lists the URLs first, in the text's order, then
+    the attached images in the order they were attached; each chip knows its position in
+    ``image_urls``.
+
+    Field: ``{"kind": "images", "value": "<URL lines>", "items": [{"label": "photo.png ·
+    12 KB", "title": ..., "position": 2}, ...], "placeholder", "accept": "image/*",
+    "attach_label", "attach_tooltip"}``.
     """
 
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "text"):
-            self.attachments: list[Attachment] = []
-            self.text = widgets.Textarea(
-                value="",
-                placeholder="https://… (one image URL per line; attach files below)",
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-                continuous_update=True,
-                layout=widgets.Layout(width="95%", height="64px"),
-            )
-            self.text.observe(self._text_changed, names="value")  # before _watch: runs first
-            self._watch(self.text)
-            self.upload = widgets.FileUpload(
-                accept="image/*",
-                multiple=True,
-                description=UPLOAD_LABEL,
-                tooltip=(
-                    "Attach image files (sent inline as data: URIs, up to about"
-                    f" {MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000} MB each; Jupyter carries at"
-                    " most 10 MB per upload, so choose big files one at a time)"
-                ),
-                layout=widgets.Layout(width="150px", min_width="150px"),
-            )
-            self.upload.add_class("mountsea-upload")
-            self.upload.observe(self._uploaded, names="value")
-            self.chips = widgets.HBox(layout=widgets.Layout(flex_flow="row wrap", flex="1 1 auto"))
-            self.chips.add_class("mountsea-attachments")
-            self.upload_error = widgets.HTML(value="", layout=widgets.Layout(display="none"))
-            self.upload_error.add_class("mountsea-upload-error")
-            self.attach_row = widgets.VBox(
-                [
-                    widgets.HBox(
-                        [self.upload, self.chips, _upload_style()],
-                        layout=widgets.Layout(width="100%", align_items="flex-start"),
-                    ),
-                    self.upload_error,
-                ],
-                layout=widgets.Layout(margin=_UNDER),
-            )
-        return [self.text, self.attach_row]
+    kind = "images"
+
+    def setup(self) -> None:
+        self.text = ""
+        self.attachments: list[Attachment] = []
 
     # --- reading and writing ---------------------------------------------------------------
 
     def urls(self) -> list[str]:
-        """The non-blank lines of the text box."""
-        return [line.strip() for line in self.text.value.splitlines() if line.strip()]
+        """The non-blank lines of the text."""
+        return [line.strip() for line in self.text.splitlines() if line.strip()]
 
     def read(self) -> tuple[Any, str | None]:
         urls = self.urls()
@@ -92,196 +55,137 @@ class UrlListControl(ParamControl):
             if reason is not None:
                 return None, (
                     f"line {number} ({line[:60]!r}) is not an http(s) URL; attach image files"
-                    ' with "add image files"'
+                    f' with "{UPLOAD_LABEL}"'
                 )
         value = urls + [attachment.uri for attachment in self.attachments]
         return (value or None), None
 
     def _write(self, value: Any) -> None:
         items = list(value or ())
-        self._clear_attachments()
-        for item in items:
-            if _is_data_uri(item):
-                self._add_attachment(item)
-        self.text.value = "\n".join(item for item in items if not _is_data_uri(item))
-        self._show_upload_error(None)
-        self._label_chips()
+        self.attachments = [Attachment.make(item) for item in items if _is_data_uri(item)]
+        self.text = "\n".join(item for item in items if not _is_data_uri(item))
+        self.refusal = ""
+
+    def shown(self) -> str:
+        return self.text
+
+    def _take(self, shown: Any) -> bool:
+        """A data: URI pasted into the text becomes a chip (the text keeps URLs only)."""
+        lines = ("" if shown is None else str(shown)).splitlines()
+        pasted = [line.strip() for line in lines if _is_data_uri(line.strip())]
+        for uri in pasted:
+            self.attachments.append(Attachment.make(uri))
+        if pasted:
+            self.text = "\n".join(line for line in lines if not _is_data_uri(line.strip()))
+            return True  # the page must drop those lines from its text box
+        self.text = "" if shown is None else str(shown)
+        return False
 
     def append(self, reference: str) -> None:
-        """Add one image, a URL (to the text box) or a data URI (as a chip), at the end."""
+        """Add one image, a URL (to the text) or a data URI (as a chip), at the end."""
         if _is_data_uri(reference):
-            self._add_attachment(reference)
-            self._label_chips()
-            self._changed()
+            self.attachments.append(Attachment.make(reference))
         else:
-            lines = self.urls()
-            self.text.value = "\n".join([*lines, reference.strip()])
-
-    def set_enabled(self, enabled: bool) -> None:
-        self.text.disabled = not enabled
-        self.upload.disabled = not enabled
-        for attachment in self.attachments:
-            attachment.remove_button.disabled = not enabled
+            self.text = "\n".join([*self.urls(), reference.strip()])
+        self._changed(redraw=True)
 
     # --- attaching -------------------------------------------------------------------------
 
     def attach(self, data: bytes, name: str = "image") -> str | None:
-        """Attach image file bytes (checked by decoding); returns the problem, or None when added.
+        """Attach image file bytes (checked by decoding); returns the refusal, or None when added.
 
-        The problem is also shown under the control; nothing is added for bytes that are not
-        an image or that would be too big to send inline.
+        Nothing is added for bytes that are not an image or that would be too big to send
+        inline; the refusal names the file, says why and what to do instead.
         """
         label = _short_name(name)
-        try:
-            uri = to_data_uri(bytes(data))  # decodes the bytes: a non-image is refused here
-        except ImageError as exc:
-            problem = f"{label} was not added: it is not a usable image ({exc})"
+        too_big = self.too_big(name, len(data))
+        problem: str | None
+        if len(data) * 4 // 3 > MAX_DATA_URI_CHARS:  # refused before any decoding
+            problem = too_big
         else:
-            if len(uri) > MAX_DATA_URI_CHARS:
-                problem = (
-                    f"{label} was not added: it is {len(data) / 1e6:.1f} MB, over the about"
-                    f" {MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000} MB an inline image may have;"
-                    " put it online and paste its http(s) URL instead"
-                )
+            try:
+                uri = to_data_uri(bytes(data))  # decodes the bytes: a non-image is refused here
+            except ImageError as exc:
+                problem = f"{label} was not added: it is not a usable image ({exc})"
             else:
-                name_attachment(uri, name)
-                self._add_attachment(uri, data)
-                self._label_chips()
-                self._show_upload_error(None)
-                self._changed()
-                return None
-        self._show_upload_error(problem)
+                if len(uri) > MAX_DATA_URI_CHARS:
+                    problem = too_big
+                else:
+                    name_attachment(uri, name)
+                    self.attachments.append(Attachment.make(uri, data))
+                    problem = None
+        self.refusal = problem or ""
+        self._changed(redraw=False)
         return problem
 
+    def too_big(self, name: str, size: int) -> str:
+        """The refusal of a file of ``size`` bytes that is too big to send inline."""
+        limit_mb = MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000
+        return (
+            f"{_short_name(name)} was not added: it is {size / 1e6:.1f} MB, over the about"
+            f" {limit_mb} MB an inline image may have; put it online and paste its http(s) URL"
+            " instead"
+        )
+
+    def refuse(self, problem: str) -> None:
+        """Say ``problem`` with the field's message (a file the page could not send)."""
+        self.refusal = problem
+        self._changed(redraw=False)
+
     def remove_attachment(self, index: int) -> None:
-        """Drop attached image ``index`` (0 = the first chip)."""
-        attachment = self.attachments.pop(index)
-        self.chips.children = [a.chip for a in self.attachments]
-        close_tree(attachment.chip)
-        self._label_chips()
-        self._changed()
+        """Drop attached image ``index`` (0 = the first chip); IndexError when there is none."""
+        if not 0 <= index < len(self.attachments):
+            raise IndexError(f"{self.name} has no attached image {index}")
+        self.attachments.pop(index)
+        self.refusal = ""
+        self._changed(redraw=False)
 
-    def _uploaded(self, change: Any) -> None:
-        files = change["new"]
-        if not files:
-            return  # our own clearing below
-        problems = []
-        for file in files:
-            problem = self.attach(bytes(file.get("content", b"")), str(file.get("name") or ""))
-            if problem:
-                problems.append(problem)
-        # Clearing frees the uploaded bytes from the widget state and lets the same file be
-        # added again.
-        self.upload.value = ()
-        self._show_upload_error("; ".join(problems) or None)
-
-    def _text_changed(self, change: Any) -> None:
-        """A data: URI pasted into the text box becomes a chip (the box keeps URLs only)."""
-        lines = change["new"].splitlines()
-        pasted = [line.strip() for line in lines if _is_data_uri(line.strip())]
-        if not pasted:
-            self._label_chips()  # the number of URLs moves the chips' positions
-            return
-        for uri in pasted:
-            self._add_attachment(uri)
-        self.text.value = "\n".join(line for line in lines if not _is_data_uri(line.strip()))
-
-    def _add_attachment(self, uri: str, data: bytes | None = None) -> None:
-        attachment = Attachment.make(uri, data)
-        attachment.remove_button.on_click(lambda _b, a=attachment: self._remove(a))
-        self.attachments.append(attachment)
-        self.chips.children = [a.chip for a in self.attachments]
-
-    def _remove(self, attachment: Attachment) -> None:
-        if attachment in self.attachments:
-            self.remove_attachment(self.attachments.index(attachment))
-
-    def _clear_attachments(self) -> None:
-        old, self.attachments = self.attachments, []
-        self.chips.children = []
-        for attachment in old:
-            close_tree(attachment.chip)
-
-    def _label_chips(self) -> None:
+    def extra(self) -> dict[str, Any]:
         first = len(self.urls())
-        for position, attachment in enumerate(self.attachments, first + 1):
-            attachment.set_position(position)
-
-    def _show_upload_error(self, problem: str | None) -> None:
-        with self.upload_error.hold_sync():
-            self.upload_error.value = (
-                f'<span style="color:#b00020">{html.escape(problem)}</span>' if problem else ""
-            )
-            self.upload_error.layout.display = "" if problem else "none"
+        return {
+            "items": [
+                attachment.item(position)
+                for position, attachment in enumerate(self.attachments, first + 1)
+            ],
+            "placeholder": "https://… (one image URL per line; attach files below)",
+            "accept": "image/*",
+            "max_file_bytes": MAX_DATA_URI_CHARS * 3 // 4,
+            "attach_label": UPLOAD_LABEL,
+            "attach_tooltip": (
+                "Attach image files (or drop them here); each is sent inline, up to about"
+                f" {MAX_DATA_URI_CHARS * 3 // 4 // 1_000_000} MB"
+            ),
+        }
 
 
 @dataclass(eq=False)
 class Attachment:
-    """One attached image: its data URI (kept in Python only) and the chip showing it."""
+    """One attached image: its data URI (kept in Python only), its name and a summary."""
 
     uri: str
     name: str
     summary: str
-    chip: widgets.HBox
-    label: widgets.HTML
-    remove_button: widgets.Button
+    size: str
 
     @classmethod
     def make(cls, uri: str, data: bytes | None = None) -> Attachment:
         """The attachment for ``uri`` (``data``: its bytes, when already decoded)."""
         name = _NAMES.get(uri, "attached image")
-        summary, thumb = _describe_image(uri, data)
-        label = widgets.HTML()
-        label.add_class("mountsea-attachment-label")
-        remove = widgets.Button(
-            icon="times",
-            tooltip=f"Remove {name} from {IMAGE_URLS}",
-            layout=widgets.Layout(width="32px"),
-        )
-        remove.add_class("mountsea-attachment-remove")
-        parts: list[widgets.Widget] = [label, remove]
-        if thumb:
-            image = widgets.Image(
-                value=thumb, format="jpeg", layout=widgets.Layout(width="40px", height="auto")
-            )
-            image.add_class("mountsea-attachment-thumb")
-            parts.insert(0, image)
-        chip = widgets.HBox(
-            parts,
-            layout=widgets.Layout(
-                border="1px solid #ccc",
-                padding="1px 2px 1px 4px",
-                margin="0 4px 2px 0",
-                align_items="center",
-            ),
-        )
-        chip.add_class("mountsea-attachment")
-        return cls(uri, name, summary, chip, label, remove)
+        summary, size = _describe_image(uri, data)
+        return cls(uri, name, summary, size)
 
-    def set_position(self, position: int) -> None:
-        """Show the chip's place in ``image_urls`` (1 = first)."""
-        text = f"#{position} {html.escape(_short_name(self.name))} · {html.escape(self.summary)}"
-        if self.label.value != text:
-            self.label.value = text
+    @property
+    def label(self) -> str:
+        """The chip's text: the name and the size, e.g. "photo.png · 12 KB"."""
+        return f"{_short_name(self.name)} · {self.size}"
 
-
-#: The parameter whose attachments these are (used in tooltips).
-IMAGE_URLS = "image_urls"
-#: The text of the button that attaches image files.
-UPLOAD_LABEL = "add image files"
-#: FileUpload always writes its file count after the description ("add image files (0)"); the
-#: files are taken out at once, so the count is always 0 and only confuses. This hides the
-#: button's text and shows the description alone (where the CSS is ignored, the count shows).
-_UPLOAD_CSS = (
-    "<style>.mountsea-upload{font-size:0 !important}"
-    f".mountsea-upload::after{{content:'{UPLOAD_LABEL}';"
-    "font-size:var(--jp-widgets-font-size,13px)}"
-    ".mountsea-upload i{font-size:var(--jp-widgets-font-size,13px)}</style>"
-)
-
-
-def _upload_style() -> widgets.HTML:
-    return widgets.HTML(_UPLOAD_CSS, layout=widgets.Layout(width="0", margin="0"))
+    def item(self, position: int) -> dict[str, Any]:
+        """The chip as the page draws it (``position``: its place in ``image_urls``, from 1)."""
+        return {
+            "label": self.label,
+            "title": f"#{position} in {IMAGE_URLS}: {_short_name(self.name)}, {self.summary}",
+            "position": position,
+        }
 
 
 #: File names of recently attached images by data URI, so a chip keeps its name when the form
@@ -309,20 +213,20 @@ def _short_name(name: str, limit: int = 40) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def _describe_image(uri: str, data: bytes | None) -> tuple[str, bytes | None]:
-    """A summary like ``PNG 640×480 · 123 KB`` and a small JPEG thumbnail (None: unreadable)."""
-    media = uri[5:].split(";", 1)[0].split(",", 1)[0] or "?"
+def _describe_image(uri: str, data: bytes | None) -> tuple[str, str]:
+    """A summary like ``PNG 640×480 · 123 KB`` and the size alone (``123 KB``)."""
+    media = uri[5:].split(";", 1)[0].split(",", 1)[0][:40] or "?"
     try:
         if data is None:
             data, media = parse_data_uri(uri)
         image = decode_image(data)
-        size = f"{image.format or media} {image.width}×{image.height}"
+        shape = f"{image.format or media} {image.width}×{image.height}"
         image.close()
-        thumb: bytes | None = thumbnail(data, max_side=80)
     except ImageError as exc:
         log.info("attached image not readable: %s", exc)
-        return f"{media}, not readable as an image", None
-    return f"{size} · {_kilobytes(len(data))}", thumb
+        return f"{media}, not readable as an image", "not readable"
+    size = _kilobytes(len(data))
+    return f"{shape} · {size}", size
 
 
 def _kilobytes(count: int) -> str:

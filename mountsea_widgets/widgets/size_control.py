@@ -1,8 +1,8 @@
 """The image-size control of the gpt-image-2 family: a preset, or a custom width × height.
 
-Choosing "custom…" reveals width and height inputs, checked live against the catalog's
-:class:`~mountsea_widgets.catalog.SizeRules` as the user types; the reason a size is refused
-is shown right under them (and Generate stays off).
+Choosing "custom…" shows width and height inputs, checked as the person types against the
+catalog's :class:`~mountsea_widgets.catalog.SizeRules`; the reason a size is refused is the
+field's message (and Generate stays off), a valid custom size is confirmed in its note.
 """
 
 from __future__ import annotations
@@ -10,65 +10,29 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import ipywidgets as widgets
-
 from ..catalog import SizeRules
-from .control_base import _STYLE, UNSET, ParamControl, tooltip_for
+from .control_base import UNSET, ParamControl
 
-#: Dropdown value of the "custom…" entry (not a valid preset name, so it cannot clash).
+#: Choice value of the "custom…" entry (not a valid preset name, so it cannot clash).
 CUSTOM = "custom…"
 #: What the width/height inputs hold when "custom…" is first chosen (a valid landscape size).
 START_SIZE = (1536, 1024)
 
 
 class SizeControl(ParamControl):
-    """Preset Dropdown plus "custom…", which shows width/height inputs with live validation."""
+    """A preset select plus "custom…", which shows width/height inputs.
 
-    def widgets(self) -> list[widgets.Widget]:
-        if not hasattr(self, "preset"):
-            options: list[tuple[str, str]] = []
-            if self.spec.default is None and not self.spec.required:
-                options.append(("(default)", UNSET))
-            options += [(name, name) for name in self.spec.enum or ()]
-            options.append((CUSTOM, CUSTOM))
-            self.preset = widgets.Dropdown(
-                options=options,
-                description=self.name,
-                tooltip=tooltip_for(self.spec),
-                style=_STYLE,
-            )
-            rules = self.rules
-            self.width = widgets.IntText(
-                value=START_SIZE[0],
-                description="width",
-                tooltip=f"Custom width in px: {rules.describe()}",
-                continuous_update=True,
-                layout=widgets.Layout(width="180px"),
-                style={"description_width": "50px"},
-            )
-            self.height = widgets.IntText(
-                value=START_SIZE[1],
-                description="height",
-                tooltip=f"Custom height in px: {rules.describe()}",
-                continuous_update=True,
-                layout=widgets.Layout(width="180px"),
-                style={"description_width": "50px"},
-            )
-            self.custom = widgets.HBox(
-                [self.width, self.height],
-                layout=widgets.Layout(
-                    display="none", margin=f"0 0 0 {_STYLE['description_width']}"
-                ),
-            )
-            self.custom.add_class("mountsea-size-custom")
-            self.width.add_class("mountsea-size-width")
-            self.height.add_class("mountsea-size-height")
-            self.row = widgets.VBox([self.preset, self.custom])
-            self.row.add_class("mountsea-size-control")
-            self.preset.observe(self._preset_changed, names="value")
-            for widget in (self.width, self.height):
-                widget.observe(self._size_changed, names="value")
-        return [self.row]
+    Field: ``{"kind": "size", "value": {"preset": "<preset>" | "custom…" | "", "width":
+    "<text>", "height": "<text>"}, "options": [[label, value], ...], "custom": bool,
+    "rules": "<the size rules in words>"}``.
+    """
+
+    kind = "size"
+
+    def setup(self) -> None:
+        self.preset = UNSET
+        self.width = str(START_SIZE[0])
+        self.height = str(START_SIZE[1])
 
     @property
     def rules(self) -> SizeRules:
@@ -78,40 +42,42 @@ class SizeControl(ParamControl):
     @property
     def is_custom(self) -> bool:
         """Whether "custom…" is selected."""
-        return bool(self.preset.value == CUSTOM)
+        return self.preset == CUSTOM
 
-    def set_enabled(self, enabled: bool) -> None:
-        for widget in (self.preset, self.width, self.height):
-            widget.disabled = not enabled
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """``(label, value)`` pairs: "(default)" when it may stay unset, presets, "custom…"."""
+        options: list[tuple[str, str]] = []
+        if self.spec.default is None and not self.spec.required:
+            options.append(("(default)", UNSET))
+        options += [(name, name) for name in self.spec.enum or ()]
+        options.append((CUSTOM, CUSTOM))
+        return options
 
-    def _preset_changed(self, _change: Any = None) -> None:
-        self.custom.layout.display = "" if self.is_custom else "none"
-        self._size_changed()
-
-    def _size_changed(self, _change: Any = None) -> None:
-        self._show_hint()
-        self._changed()
-
-    def _show_hint(self) -> None:
-        if not self.is_custom:
-            self.show_note(None)
-            return
+    @property
+    def note(self) -> str:
+        """Confirms a valid custom size (its megapixels); else the base note."""
+        base = super().note
+        if base or not self.is_custom:
+            return base
         value, problem = self.read()
-        if problem is None and value is not None:
+        if problem is None and isinstance(value, dict):
             pixels = value["width"] * value["height"]
-            self.show_note(
-                f"{value['width']} × {value['height']} px ({pixels / 1e6:.2f} MP), allowed"
-            )
-        else:
-            self.show_note(None)
+            return f"{value['width']} × {value['height']} px ({pixels / 1e6:.2f} MP), allowed"
+        return ""
 
     def read(self) -> tuple[Any, str | None]:
-        choice = self.preset.value
-        if choice in (UNSET, None):
+        if self.preset == UNSET:
             return None, None
-        if choice != CUSTOM:
-            return choice, None
-        width, height = int(self.width.value), int(self.height.value)
+        if self.preset != CUSTOM:
+            return self.preset, None
+        try:
+            width, height = int(self.width.strip()), int(self.height.strip())
+        except ValueError:
+            return None, (
+                f"width {self.width.strip()[:12]!r} and height {self.height.strip()[:12]!r}"
+                " must be whole numbers of pixels"
+            )
         broken = self.rules.check(width, height)
         if broken:
             return None, f"{width} × {height} is not allowed: " + "; ".join(broken)
@@ -119,10 +85,32 @@ class SizeControl(ParamControl):
 
     def _write(self, value: Any) -> None:
         if isinstance(value, Mapping):
-            with self.width.hold_trait_notifications(), self.height.hold_trait_notifications():
-                self.width.value = int(value["width"])
-                self.height.value = int(value["height"])
-            self.preset.value = CUSTOM
+            self.width = str(int(value["width"]))
+            self.height = str(int(value["height"]))
+            self.preset = CUSTOM
         else:
-            self.preset.value = UNSET if value is None else str(value)
-        self._preset_changed()
+            self.preset = UNSET if value is None else str(value)
+
+    def shown(self) -> dict[str, str]:
+        return {"preset": self.preset, "width": self.width, "height": self.height}
+
+    def _take(self, shown: Any) -> bool:
+        if isinstance(shown, Mapping):
+            self.preset = _text(shown.get("preset", self.preset))
+            self.width = _text(shown.get("width", self.width))
+            self.height = _text(shown.get("height", self.height))
+        else:  # a bare preset name
+            self.preset = _text(shown)
+        return False
+
+    def extra(self) -> dict[str, Any]:
+        return {
+            "options": [list(pair) for pair in self.options],
+            "custom": self.is_custom,
+            "rules": self.rules.describe(),
+            "custom_value": CUSTOM,
+        }
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)

@@ -3,48 +3,57 @@
 >>> import mountsea_widgets as mw
 >>> studio = mw.studio("nano-banana")      # the last expression of a cell displays it
 
-Each click starts a run on the background runner (so the kernel stays free, even while a cell
-blocks) and puts a live task cell on top of the history. Several runs can go at once.
+One anywidget view (one widget model, whatever the number of runs): Python holds the state
+in synced traits (the form's schema and values, the newest runs' records, the credits...) and
+the page (``static/studio.js``) draws it and sends small messages back (see
+:class:`Studio`). Each Generate starts a run on the background runner, so the kernel stays
+free; several runs can go at once, and their cards update live.
 
-Opening a Studio shows the history a page at a time (the newest runs first; "show older"
-builds the next page) and, without waiting for a click, resumes polling every run the history
-has a task id for but no outcome, e.g. after the kernel died. Thumbnails of earlier runs are
-made off the kernel's thread and cached beside the images, so a history of thousands of runs
-opens as fast as a short one.
+The history is one scrolling list: the page asks for the rows it shows (with their
+thumbnails, made off the kernel's thread and cached beside the images), so a history of
+thousands of runs opens as fast as a short one. Opening a Studio resumes, without waiting for
+a click, every run the history has a task id for but no outcome (e.g. after the kernel died).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import html
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import ipywidgets as widgets
+import traitlets
 
 from .. import _recovery as recovery
-from .._durations import about
 from .._launch import Launcher
 from .._live_catalog import configured_target, live, spec_for
 from .._resumption import run_for_entry
 from .._runner import Runner, RunnerThreadError, get_runner
 from ..catalog import catalog
 from ..errors import MountseaError, ValidationError
-from ..run import Run
-from .control_base import action_button, close_tree
-from .cost_panel import CostPanel, estimate_of
+from ..run import FINAL_STATUSES, Run
+from ._page import page_module, page_style
+from ._studio_text import (
+    SPENT_TIP,
+    Spending,
+    exported_rows,
+    history_line,
+    human_size,
+    model_label,
+    safe_url,
+    without_places,
+)
+from ._view import View
 from .form import Form
-from .gallery import THUMB_SIDE
-from .history_panel import DEFAULT_EXPORT_PREFIX, HistoryPanel
 from .image_list_control import UrlListControl
-from .task_cell import TaskCell
+from .run_card import Card, estimate_of
+from .run_list import RunList
 
 if TYPE_CHECKING:
     from ..client import AsyncClient, Client
@@ -52,10 +61,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mountsea_widgets.studio")
 
+__all__ = ["EDIT_MODEL_OF", "OFFLINE_NOTICE", "Studio", "human_size", "studio"]
+
 #: Where Save writes images unless the Studio's folder field says otherwise (relative to cwd).
 DEFAULT_SAVE_FOLDER = "mountsea-output"
-#: How many earlier runs one page of the history shows (the first page when a Studio opens).
-PAST_RUNS = 12
+#: Where Export selected writes when its folder field is empty (a time stamp is added).
+DEFAULT_EXPORT_PREFIX = "mountsea-export"
+#: How many of the newest runs' records the ``recent`` trait holds (first paint, saved state).
+RECENT = 24
+#: Most rows one ``rows`` message may ask for (a page shows a few dozen).
+MAX_ROWS = 200
+#: Seconds between two live updates of one running run (a status change goes at once).
+LIVE_INTERVAL_S = 0.25
+#: Runs the saved fallback output shows, and the side of their thumbnails there.
+FALLBACK_RUNS = 8
+FALLBACK_THUMB_SIDE = 96
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
 #: The edit model that takes each text-to-image model's images as input ("Use as input").
 EDIT_MODEL_OF = {
@@ -65,74 +85,77 @@ EDIT_MODEL_OF = {
 }
 
 
-def _safe_url(url: str) -> str:
-    """``url`` without any user:password part (never shown, even if someone put one there)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
+def edit_model_for(model: str) -> str:
+    """The edit model that takes ``model``'s images: itself for an edit model, its twin else."""
+    if model in catalog and catalog[model].is_edit:
+        return model
+    return EDIT_MODEL_OF.get(model, catalog.edit[0])
 
 
-def _model_label(model_id: str, expected_s: float) -> str:
-    kind = "edit" if catalog[model_id].is_edit else "text → image"
-    return f"{model_id} · {kind} · {about(expected_s)}"
-
-
-def _without_places(input: dict[str, Any], places: list[str]) -> tuple[dict[str, Any], list[str]]:
-    """``input`` without the values at ``places`` (``name`` or ``name[i]``), and the names hit.
-
-    For reference images too long to embed in an image's metadata (its ``input_omitted``):
-    the note standing in for them must never be loaded as if it were the image.
-    """
-    result = dict(input)
-    whole: set[str] = set()
-    items: dict[str, set[int]] = {}
-    for place in places:
-        name, _, rest = place.partition("[")
-        name = name.split(".")[0]
-        index = rest.split("]")[0]
-        if index.isdigit() and isinstance(result.get(name), list):
-            items.setdefault(name, set()).add(int(index))
-        else:
-            whole.add(name)
-    for name in whole:
-        result.pop(name, None)
-    for name, indexes in items.items():
-        if name in whole:
-            continue
-        kept = [item for position, item in enumerate(result[name]) if position not in indexes]
-        if kept:
-            result[name] = kept
-        else:
-            del result[name]
-    return result, sorted(whole | set(items))
-
-
-def _exported_rows(folder: Path) -> list[dict[str, Any]]:
-    """The runs listed in an export's ``index.json`` (empty when it cannot be read)."""
-    try:
-        rows = json.loads((folder / "index.json").read_text("utf-8")).get("runs", [])
-    except (OSError, ValueError, AttributeError):
-        return []
-    return [row for row in rows if isinstance(row, dict)]
-
-
-class Studio(widgets.VBox):
-    """The Studio widget (see the module docstring).
+class Studio(View):
+    """The Studio view (see the module docstring).
 
     ``client`` is an :class:`~mountsea_widgets.client.AsyncClient` or a blocking
     :class:`~mountsea_widgets.client.Client` (default: from the environment, or the embedded
-    offline simulator); ``history`` a
-    :class:`~mountsea_widgets.history.History` (default: the standard folder; ``False`` for
-    none); ``past_runs`` how many earlier runs a page of the history shows (0: none are shown
-    and none resumed). Public parts: ``form``, ``model_select``, ``generate_button``, ``runs``,
-    ``cells``, ``resumed``, ``generate()``, ``load_image()``, ``show_older()``,
-    ``export_selected()``, ``wait_loaded()``, ``wait_idle()``, ``cost`` (the estimate beside
-    Generate, the session's spent total, the credits) and ``refresh_credits()``.
-    ``deadline_s`` is how long a run waits for its task before it ends ``timeout`` (default: 10 x
-    the model's expected time, at least 10 minutes).
+    offline simulator); ``history`` a :class:`~mountsea_widgets.history.History` (default: the
+    standard folder; ``False`` for none); ``past_runs=0`` leaves the history's earlier runs out
+    (not shown, not resumed). ``deadline_s`` is how long a run waits for its task before it
+    ends ``timeout`` (default: 10 x the model's expected time, at least 10 minutes).
+
+    Python API: ``form``, ``model``, ``generate()``, ``reuse(run)``, ``use_as_input(image)``,
+    ``load_image(path)``, ``export_selected(folder)``, ``select(...)``, ``cards`` (one
+    :class:`~.run_card.Card` per run, newest first; ``cells`` is the same list), ``runs``,
+    ``running``, ``resumed``, ``offline``, ``refresh_credits()``, ``wait_loaded()``,
+    ``wait_idle()``, ``close()``.
+
+    Page messages (``{"type": ...}``): ``generate``; ``model`` (``model``); the form's
+    ``form`` / ``attach`` / ``detach``; ``rows`` (``start``, ``stop``, ``have``: run ids whose
+    thumbnails the page holds) answered by ``rows`` (``start``, ``version``, ``rows``: records
+    with ``thumbs``, indexes into the buffers); ``action`` (``action``, ``run_id``, ``index``,
+    ``on``) for a card's buttons; ``select_all`` (``on``); ``export``; ``load`` (``path``);
+    ``full`` (``run_id``, ``index``) answered by ``full`` with the image as a buffer. To the
+    page besides: ``run`` (``record``, ``thumbs``) whenever one run changes.
     """
+
+    _esm = page_module("form.js", "card.js", "studio.js")
+    _css = page_style("form.css", "studio.css")
+
+    view_kind = traitlets.Unicode("Studio").tag(sync=True)
+    #: The model picker: ``[label, model id]`` pairs, and the chosen model.
+    models: traitlets.List[list[str]] = traitlets.List().tag(sync=True)
+    model = traitlets.Unicode("").tag(sync=True)
+    summary = traitlets.Unicode("").tag(sync=True)
+    #: ``form.state()``: the fields the page draws (see the Form's state contract).
+    form_state = traitlets.Dict().tag(sync=True)
+    banner = traitlets.Unicode("").tag(sync=True)
+    banner_kind = traitlets.Unicode("hub").tag(sync=True)
+    can_generate = traitlets.Bool(False).tag(sync=True)
+    #: Why Generate is off, or what went wrong (plain words; '' when all is well).
+    reason = traitlets.Unicode("").tag(sync=True)
+    estimate = traitlets.Unicode("").tag(sync=True)
+    estimate_basis = traitlets.Unicode("").tag(sync=True)
+    spent = traitlets.Unicode("").tag(sync=True)
+    spent_tip = traitlets.Unicode(SPENT_TIP).tag(sync=True)
+    credits = traitlets.Unicode("").tag(sync=True)
+    credits_quiet = traitlets.Bool(False).tag(sync=True)
+    activity = traitlets.Unicode("").tag(sync=True)
+    #: The page's text fields (it sets them as the person types).
+    save_folder = traitlets.Unicode(DEFAULT_SAVE_FOLDER).tag(sync=True)
+    export_folder = traitlets.Unicode("").tag(sync=True)
+    load_path = traitlets.Unicode("").tag(sync=True)
+    load_message = traitlets.Unicode("").tag(sync=True)
+    load_error = traitlets.Bool(False).tag(sync=True)
+    has_history = traitlets.Bool(False).tag(sync=True)
+    history_info = traitlets.Unicode("").tag(sync=True)
+    history_message = traitlets.Unicode("").tag(sync=True)
+    history_error = traitlets.Bool(False).tag(sync=True)
+    #: The list: how many runs, a version bumped when runs are added or removed (positions
+    #: move), the newest runs' records, and a version bumped when many selections change.
+    run_count = traitlets.Int(0).tag(sync=True)
+    list_version = traitlets.Int(0).tag(sync=True)
+    recent: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    selected_count = traitlets.Int(0).tag(sync=True)
+    selection_version = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -142,12 +165,13 @@ class Studio(widgets.VBox):
         *,
         save_folder: str | Path = DEFAULT_SAVE_FOLDER,
         runner: Runner | None = None,
-        past_runs: int = PAST_RUNS,
+        past_runs: int | None = None,
         deadline_s: float | None = None,
     ) -> None:
         spec = spec_for(model, client)  # a model only the hub lists loads its live catalog
         if deadline_s is not None and (isinstance(deadline_s, bool) or not deadline_s > 0):
             raise ValueError(f"deadline_s must be a positive number of seconds, got {deadline_s!r}")
+        super().__init__()
         #: Seconds each run waits for its task (None: the per-model default, see Run).
         self.deadline_s = deadline_s
         self.runner = runner or get_runner()
@@ -156,116 +180,51 @@ class Studio(widgets.VBox):
         self.launcher = Launcher(client, history, runner=self.runner)
         self.history: History | None = self.launcher.history
         self.client: AsyncClient = self.launcher.client
-        offline = self.launcher.offline
-
-        self.banner = widgets.HTML()
-        self.banner.add_class("mountsea-banner")
-        self.model_select = widgets.Dropdown(
-            options=[
-                (_model_label(model_id, self.launcher.expected_seconds(model_id)), model_id)
-                for model_id in catalog
-            ],
-            value=spec.id,
-            description="model",
-            tooltip="Which hub model to run; the form below shows exactly its parameters",
-            style={"description_width": "150px"},
-            layout=widgets.Layout(width="520px"),
-        )
-        self.model_select.add_class("mountsea-model")
-        self.summary = widgets.HTML()
-        self.summary.add_class("mountsea-model-summary")
-        self.load_path = widgets.Text(
-            value="",
-            placeholder="path of an image saved by mountsea-widgets",
-            description="from image",
-            tooltip=(
-                "Load the model and parameters saved inside an image (Save, the history's "
-                "images/ folder, or mw.generate(...).save()). Relative paths start at the "
-                "notebook's folder."
-            ),
-            style={"description_width": "150px"},
-            layout=widgets.Layout(width="520px"),
-        )
-        self.load_path.add_class("mountsea-load-path")
-        self.load_button = action_button(
-            "Load parameters",
-            "mountsea-load",
-            "Put the model and parameters saved in that image into the form",
-            "upload",
-        )
-        self.load_message = widgets.HTML()
-        self.load_message.add_class("mountsea-load-message")
-        loader = widgets.HBox([self.load_path, self.load_button, self.load_message])
-        loader.add_class("mountsea-load-image")
-        self.form = Form(spec.id)
-        self.generate_button = widgets.Button(
-            description="Generate",
-            button_style="primary",
-            icon="play",
-            tooltip="Start a run with these parameters (you can keep working meanwhile)",
-        )
-        self.generate_button.add_class("mountsea-generate")
-        self.reason = widgets.HTML()
-        self.reason.add_class("mountsea-generate-reason")
-        self.activity = widgets.HTML()
-        self.activity.add_class("mountsea-activity")
-        self.save_folder = widgets.Text(
-            value=str(save_folder),
-            description="save to",
-            tooltip="Folder for Save (relative paths start at the notebook's folder)",
-            style={"description_width": "60px"},
-            layout=widgets.Layout(width="360px"),
-        )
-        self.save_folder.add_class("mountsea-save-folder")
-        self.history_panel = HistoryPanel()
-        self.history_panel.show_tools(self.history is not None)
-
-        #: The form's estimated cost (beside Generate), the session's spent total, the credits.
-        self.cost = CostPanel()
-        controls = widgets.HBox(
-            [self.generate_button, self.cost.estimate_html, self.activity, self.save_folder]
-        )
-        controls.add_class("mountsea-actions")
-        super().__init__(
-            [
-                self.banner,
-                self.model_select,
-                self.summary,
-                loader,
-                self.form,
-                controls,
-                self.cost,
-                self.reason,
-                self.history_panel,
-            ]
-        )
-        self.add_class("mountsea-studio")
-        self._offline = offline
-        self._show_banner()
-        self._show_summary()
-
-        self.model_select.observe(self._model_changed, names="value")
-        self.form.on_change(lambda _form: self._form_changed())
-        self.generate_button.on_click(self._clicked)
-        self.load_button.on_click(self._load_clicked)
-        self.history_panel.on_more(self._more_clicked)
-        self.history_panel.on_export(self._export_clicked)
-        self._form_changed()
-
+        self._offline = self.launcher.offline
+        self._list = RunList(self._card_of_entry)
+        self._selected: set[str] = set()
+        self._observed: set[str] = set()
+        self._live_sent: dict[str, tuple[float, str]] = {}
+        self._finished: set[str] = set()
+        #: Runs adopted from the history while cards were made, to resume (see _open_history).
+        self._adopted: list[Run] = []
+        self._spending = Spending()
+        self._measuring = False
+        self._measure_again = False
         #: Runs this Studio resumed on its own when it opened (unfinished in the history).
         self.resumed: list[Run] = []
-        self._page_size = max(0, int(past_runs))
-        #: Earlier runs not shown yet, newest first ("show older" takes the next page).
-        self._older: list[HistoryEntry] = []
-        self._observed: set[str] = set()
-        #: Loading of the first page of the history (a future), None when there is none.
+        #: Loading of the history (a future), None when there is none.
         self._past_loading: concurrent.futures.Future[None] | None = None
-        #: Every page load and size refresh started, so wait_loaded() can wait for them.
+        #: Every background job started, so wait_loaded() can wait for them.
         self._loading: list[concurrent.futures.Future[Any]] = []
-        #: The last render of each run's cells after its execution ended (see _start).
+        #: The last update of each run's card after its execution ended (see _start).
         self._rendering: list[concurrent.futures.Future[None]] = []
+
+        self.form = Form(spec.id)
+        with self.hold_sync():
+            self.save_folder = str(save_folder)
+            self.models = self._model_options()
+            self.model = spec.id
+            self.has_history = self.history is not None
+            self.spent = self._spending.text()
+            self._show_banner()
+            self._show_summary()
+            self._form_changed()
+        self.observe(self._model_picked, names="model")
+        self.form.on_change(lambda _form: self._form_changed())
+        for kind, handler in self.form.handlers().items():
+            self.on_page(kind, handler)
+        self.on_page("generate", lambda _c, _b: self._clicked())
+        self.on_page("model", self._model_message)
+        self.on_page("rows", self._rows_message)
+        self.on_page("action", self._action_message)
+        self.on_page("select_all", lambda c, _b: self.select_all(bool(c.get("on", True))))
+        self.on_page("export", lambda _c, _b: self._export_clicked())
+        self.on_page("load", self._load_message)
+        self.on_page("full", self._full_message)
+
         if self.history is not None:
-            if self._page_size > 0:
+            if past_runs != 0:
                 self._past_loading = self._in_background(self._open_history)
             self._refresh_size()
         #: The last credits refresh started (None: no credits service is known for this hub).
@@ -283,6 +242,16 @@ class Studio(widgets.VBox):
             self._loading = [f for f in self._loading if not f.done()] + [future]
         return future
 
+    def _model_options(self) -> list[list[str]]:
+        options = [
+            [model_label(model_id, self.launcher.expected_seconds(model_id)), model_id]
+            for model_id in catalog
+        ]
+        current = self.model
+        if current and current not in catalog:  # a live-only model no longer listed
+            options.append([f"{current} · no longer listed by the hub", current])
+        return options
+
     def _load_live_catalog(self) -> None:
         """The hub's live catalog (once per process and hub); new models join the list."""
         if live.ensure(catalog, self.client):
@@ -290,87 +259,79 @@ class Studio(widgets.VBox):
 
     def _catalog_changed(self) -> None:
         """Show the catalog's models, and the current model's controls, as they are now."""
-        current = self.model_select.value
-        options = [
-            (_model_label(model_id, self.launcher.expected_seconds(model_id)), model_id)
-            for model_id in catalog
-        ]
-        if current not in catalog:  # a live-only model no longer listed: kept while shown
-            options.append((f"{current} · no longer listed by the hub", current))
-        with self.model_select.hold_trait_notifications():
-            self.model_select.options = options
-            self.model_select.value = current
+        current = self.model
+        self.models = self._model_options()
         if current in catalog and catalog[current] != self.form.spec:
             self.form.rebuild()
             self._show_summary()
 
-    # --- the history: pages, resuming, thumbnails ------------------------------------------------
+    # --- the history: reading it, resuming, cards -------------------------------------------------
 
     def _open_history(self) -> None:
-        """First page (plus every unfinished run, wherever it is), resumed runs started."""
+        """Every run of the history below the ones started here; unfinished ones resumed."""
         history = self.history
         assert history is not None
         try:
             entries = history.entries()
         except Exception as exc:
-            self._show_reason(f"Cannot read the history: {type(exc).__name__}: {exc}")
+            log.warning("cannot read the history at %s: %s", history.folder, exc)
+            self._show_reason(
+                f"The history at {history.folder} cannot be read ({exc}); runs still work, "
+                "but earlier ones are not shown."
+            )
             return
         if any(entry.model not in catalog for entry in entries):
             # Runs of a model only the hub lists (a live catalog of an earlier session).
             self._load_live_catalog()
-        first, rest = entries[: self._page_size], entries[self._page_size :]
-        # A run still waiting for its task is always shown (and resumed), however old.
-        first += [entry for entry in rest if entry.is_pending]
+        self._list.put_older(entries)
+        # A run still waiting for its task is resumed at once, wherever it is in the list.
+        for entry in self._list.pending_entries():
+            self._list.card(entry.run_id)
         with self._lock:
-            self._older = [entry for entry in rest if not entry.is_pending]
-        self._show_page(first)
-
-    def _show_page(self, entries: list[HistoryEntry]) -> None:
-        """Build cells for ``entries`` at the bottom, start resumed runs, then thumbnails."""
-        assert self.history is not None
-        shown = {run.run_id for run in self.runs}
-        cells: list[TaskCell] = []
-        to_start: list[Run] = []
-        for entry in entries:
-            if entry.run_id in shown:
-                continue
-            try:
-                run, fresh = self._run_for(entry)
-                cell = self._cell(run, lazy_images=run.done and run.result is None)
-            except Exception as exc:
-                if entry.is_pending:  # a task that may still bill: say so where it is seen
-                    log.warning(
-                        "history run %s (task %s, not finished) cannot be shown here: %s; "
-                        "resume it with client.wait(%r)",
-                        entry.run_id,
-                        entry.task_id,
-                        exc,
-                        entry.task_id,
-                    )
-                else:
-                    log.info("history entry %s cannot be shown: %s", entry.run_id, exc)
-                continue
-            shown.add(entry.run_id)
-            cells.append(cell)
-            if fresh:
-                to_start.append(run)
-        self.history_panel.add_older(cells)
-        for run in to_start:  # after the cells exist, so they see every change
+            to_start, self._adopted = self._adopted, []
+        for run in to_start:
             self._start(run)
             with self._lock:
                 self.resumed.append(run)
-        if to_start:
-            self._show_activity()
-        self._show_more()
-        self._load_thumbnails(cells)
+        self._list_changed()
+        self._show_activity()
+        self.refresh_fallback()
 
-    def _run_for(self, entry: HistoryEntry) -> tuple[Run, bool]:
-        """The run to show for ``entry``, and whether this Studio must start (resume) it."""
+    def _card_of_entry(self, entry: HistoryEntry) -> Card:
+        """The card of a history entry: its live run if this process has it, else rebuilt."""
         assert self.history is not None
-        run, fresh = run_for_entry(self.history, entry)
+        try:
+            run, fresh = run_for_entry(self.history, entry)
+        except Exception as exc:
+            if entry.is_pending:  # a task that may still bill: say so where it is seen
+                log.warning(
+                    "history run %s (task %s, not finished) cannot be rebuilt: %s; "
+                    "resume it with client.wait(%r)",
+                    entry.run_id,
+                    entry.task_id,
+                    exc,
+                    entry.task_id,
+                )
+            from ..run import run_from_entry
+
+            run, fresh = run_from_entry(entry), False
+            run.status, run.error = "error", f"This run cannot be shown as it was: {exc}"
         if recovery.live_run(self.history, run.run_id) is run:  # going, or kept, here
             self._observe(run)
-        return run, fresh
+        if fresh:  # adopted here: this Studio polls its task again (see _open_history)
+            with self._lock:
+                self._adopted.append(run)
+        return self._card(run)
+
+    def _card(self, run: Run) -> Card:
+        return Card(
+            run,
+            on_reuse=self.reuse,
+            on_resume=self._resume,
+            on_remove=self._remove_card,
+            on_use_input=self._use_run_image,
+            save_folder=self._save_path,
+        )
 
     def _observe(self, run: Run) -> None:
         with self._lock:
@@ -379,46 +340,8 @@ class Studio(widgets.VBox):
             self._observed.add(run.run_id)
         run.observe(self._run_changed)
 
-    def _load_thumbnails(self, cells: list[TaskCell]) -> None:
-        """Thumbnails of earlier runs, from the cache beside the images (made once if missing)."""
-        from ..history import cached_thumbnail
-
-        for cell in cells:
-            if not cell.waiting_for_images:
-                continue
-            try:
-                thumbs = [cached_thumbnail(path, THUMB_SIDE) for path in cell.run.files]
-            except Exception as exc:  # never stop the page for one image
-                log.info("thumbnails of run %s: %s", cell.run.run_id, exc)
-                thumbs = []
-            cell.show_images(thumbs)
-
-    def show_older(self) -> concurrent.futures.Future[None] | None:
-        """Build the next page of earlier runs (in the background); None when none are left."""
-        with self._lock:
-            if not self._older:
-                return None
-            page, self._older = self._older[: self._page_size], self._older[self._page_size :]
-            remaining = len(self._older)
-        self.history_panel.set_more(remaining + len(page), busy=True)
-
-        def build() -> None:
-            try:
-                history = self.history
-                assert history is not None
-                self._show_page([entry for entry in page if entry.run_id in history])
-            finally:
-                self._show_more()
-
-        return self._in_background(build)
-
-    def _show_more(self) -> None:
-        with self._lock:
-            remaining = len(self._older)
-        self.history_panel.set_more(remaining)
-
     def wait_loaded(self, timeout: float | None = None) -> bool:
-        """Block until the history pages and thumbnails asked for so far are shown.
+        """Block until the history, the rows asked for and the thumbnails are ready.
 
         For scripts and tests; in a notebook they appear on their own. True when done.
         """
@@ -438,24 +361,47 @@ class Studio(widgets.VBox):
     # --- state ---------------------------------------------------------------------------------
 
     @property
-    def cells(self) -> list[TaskCell]:
-        """The history cells, newest first."""
-        return self.history_panel.cells
+    def cards(self) -> list[Card]:
+        """One card per run, newest first (made on demand: this builds every one)."""
+        return self._list.cards()
+
+    @property
+    def cells(self) -> list[Card]:
+        """The same as :attr:`cards` (the name the history's entries had before)."""
+        return self.cards
+
+    def card(self, run: Run | str) -> Card | None:
+        """The card of ``run`` (a Run or a run id), None when it is not listed."""
+        return self._list.card(run if isinstance(run, str) else run.run_id)
 
     @property
     def runs(self) -> list[Run]:
-        """The runs shown in the history, newest first."""
-        return [cell.run for cell in self.cells]
+        """Every run listed, newest first."""
+        return [card.run for card in self.cards]
 
     @property
     def running(self) -> list[Run]:
-        """The runs still going."""
-        return [run for run in self.runs if not run.done and run.future is not None]
+        """The runs still going (started here, or resumed)."""
+        return [
+            card.run
+            for card in self._list.made_cards()
+            if not card.run.done and card.run.future is not None
+        ]
 
     @property
     def offline(self) -> bool | None:
         """True when the offline simulator answers (None: not known yet for a given client)."""
         return self._offline
+
+    def records(self, start: int = 0, stop: int | None = None) -> list[dict[str, Any]]:
+        """The records (what the page draws) of the runs at positions ``start`` to ``stop``."""
+        stop = start + RECENT if stop is None else stop
+        return [self._record(card) for card in self._list.cards(start, stop)]
+
+    def _record(self, card: Card) -> dict[str, Any]:
+        record = card.record()
+        record["selected"] = card.run_id in self._selected
+        return record
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -465,14 +411,13 @@ class Studio(widgets.VBox):
         Raises :class:`~mountsea_widgets.errors.ValidationError` when the form is not valid.
         """
         input = self.form.validate()
-        model = self.form.model
-        run = Run(model, input, deadline_s=self.deadline_s)
-        cell = self._cell(run)
+        run = Run(self.form.model, input, deadline_s=self.deadline_s)
+        card = self._card(run)
         self._observe(run)
         with self._lock:
-            self.history_panel.add(cell)
+            self._list.add(card)
             self._start(run)
-        cell.render()
+        self._list_changed()
         self._show_activity()
         return run
 
@@ -491,7 +436,8 @@ class Studio(widgets.VBox):
 
         if not self.wait_loaded(remaining()):
             return False
-        for run in self.runs:
+        for card in self._list.made_cards():
+            run = card.run
             future = run.future
             if future is None:
                 continue  # an unfinished run from an earlier session, not started here
@@ -506,32 +452,36 @@ class Studio(widgets.VBox):
         with self._lock:
             rendering = list(self._rendering)
         _, late = concurrent.futures.wait(rendering, remaining())
-        return not late and self.wait_loaded(remaining())  # e.g. the size shown after the runs
+        return not late and self.wait_loaded(remaining())  # e.g. thumbnails sent after the runs
 
     def reuse(self, run: Run) -> None:
         """Load ``run``'s model and parameters into the form."""
         refused = self._load_form(run.model, run.input)
         if refused:
-            self._show_reason("Not loaded (no longer accepted): " + ", ".join(refused))
+            self._show_reason("Not loaded (no longer accepted here): " + ", ".join(refused))
 
-    def use_as_input(self, image: Any) -> str:
+    def use_as_input(self, image: Any, *, model: str | None = None) -> str:
         """Add ``image`` to the form's ``image_urls``, switching to an edit model if needed.
 
         ``image`` is a URL or data URI string, a PIL image, a ``pathlib.Path`` or bytes (the
-        last three are sent as data URIs). A text-to-image model is replaced by its edit model
-        (nano-banana by nano-banana-edit, and so on), keeping the prompt and what still fits.
-        Returns the string added.
+        last three are sent as data URIs). The edit model is ``model``'s (its edit twin:
+        nano-banana-edit for nano-banana, and so on; default: the form's model), keeping the
+        prompt and what still fits. Returns the string added.
         """
         from .._image_input import to_reference
 
         reference = to_reference(image)
-        model = self.form.model
-        if not catalog[model].is_edit:
-            self.model_select.value = EDIT_MODEL_OF.get(model, catalog.edit[0])
+        target = edit_model_for(model or self.form.model)
+        if target != self.form.model:
+            self.model = target
         control = self.form.controls["image_urls"]
         assert isinstance(control, UrlListControl)
         control.append(reference)
         return reference
+
+    def _use_run_image(self, run: Run, reference: str) -> None:
+        """Use as input on a card: the edit twin of the run's own model takes the image."""
+        self.use_as_input(reference, model=run.model)
 
     def load_image(self, path: str | Path) -> dict[str, Any]:
         """Load the model and parameters saved inside an image file into the form.
@@ -539,7 +489,7 @@ class Studio(widgets.VBox):
         ``path`` is a PNG, JPEG or WebP written by mountsea-widgets (Save, the history, or
         ``Result.save``). Returns its metadata (``mw.read_metadata``). Reference images that
         were too long to embed are taken from this Studio's history when it still has the run,
-        and left out otherwise (the message next to the control names them). Raises
+        and left out otherwise (the message next to the field names them). Raises
         :class:`~mountsea_widgets.metadata.MetadataError` when the file carries no usable
         metadata and :class:`FileNotFoundError` when it does not exist.
         """
@@ -584,11 +534,51 @@ class Studio(widgets.VBox):
                 entry = None
             if entry is not None and entry.model == meta.get("model"):
                 return dict(entry.input), []
-        return _without_places(input, [str(place) for place in omitted])
+        return without_places(input, [str(place) for place in omitted])
 
     def _load_form(self, model: str, input: dict[str, Any]) -> list[str]:
-        self.model_select.value = model
-        return self.form.load(model, input)
+        self.model = model
+        refused = self.form.load(model, input)
+        self._form_changed()
+        return refused
+
+    def select(self, run: Run | Card | str, on: bool = True) -> None:
+        """Tick (or clear) one run's "select" box (for Export selected)."""
+        run_id = run if isinstance(run, str) else run.run_id
+        if run_id not in self._list:
+            return
+        with self._lock:
+            if on:
+                self._selected.add(run_id)
+            else:
+                self._selected.discard(run_id)
+            count = len(self._selected)
+        self.selected_count = count
+        card = self._list.made(run_id)
+        if card is not None:
+            self._send_card(card, recent=True)
+
+    def select_all(self, on: bool = True) -> None:
+        """Tick (or clear) every run's "select" box."""
+        with self._lock:
+            if on:
+                size = len(self._list)
+                self._selected = set(self._list.ids(0, size))
+            else:
+                self._selected = set()
+            count = len(self._selected)
+        with self.hold_sync():
+            self.selected_count = count
+            self.selection_version += 1
+            self.recent = self.records(0, RECENT)
+
+    def selected(self) -> list[Card]:
+        """The selected runs' cards, newest first."""
+        with self._lock:
+            chosen = set(self._selected)
+        cards = [self._list.card(run_id) for run_id in chosen]
+        found = [card for card in cards if card is not None]
+        return sorted(found, key=lambda card: self._list.position(card.run_id) or 0)
 
     def export_selected(self, folder: str | Path | None = None) -> Path | None:
         """Copy the selected runs' images to ``folder`` with ``index.csv`` and ``index.json``.
@@ -597,58 +587,80 @@ class Studio(widgets.VBox):
         relative paths start at the notebook's folder. Returns the folder, or None (with the
         reason shown under the tools) when nothing was exported.
         """
-        panel = self.history_panel
         if self.history is None:
-            panel.show_message("This Studio keeps no history: nothing to export.", error=True)
+            self._show_history_message("This Studio keeps no history: nothing to export.", True)
             return None
-        selected = panel.selected()
+        selected = self.selected()
         if not selected:
-            panel.show_message("Select runs with their checkboxes first.", error=True)
+            self._show_history_message("Select runs with their checkboxes first.", True)
             return None
-        text = str(folder) if folder is not None else panel.export_folder.value.strip()
+        text = str(folder) if folder is not None else self.export_folder.strip()
         target = Path(text or f"{DEFAULT_EXPORT_PREFIX}-{time.strftime('%Y%m%d-%H%M%S')}")
         target = target.expanduser()
         if not target.is_absolute():
             target = Path.cwd() / target
-        run_ids = [cell.run.run_id for cell in selected]
+        run_ids = [card.run_id for card in selected]
         try:
             written = self.history.export(run_ids, target)
-        except KeyError as exc:
-            panel.show_message(f"Export failed: {exc.args[0] if exc.args else exc}", error=True)
+        except KeyError:
+            self._show_history_message(
+                "Export stopped: a selected run is no longer in the history (removed "
+                "elsewhere). Select again and retry.",
+                True,
+            )
             return None
-        except (OSError, ValueError, TypeError) as exc:
-            panel.show_message(f"Export failed: {type(exc).__name__}: {exc}", error=True)
+        except ValueError as exc:
+            self._show_history_message(f"Export refused: {exc}.", True)
             return None
-        images = sum(len(row.get("files", ())) for row in _exported_rows(written))
-        panel.show_message(
+        except OSError as exc:
+            self._show_history_message(
+                f"Could not export into {target}: {exc.strerror or 'the folder refused'}. "
+                "Choose another folder.",
+                True,
+            )
+            return None
+        images = sum(len(row.get("files", ())) for row in exported_rows(written))
+        self._show_history_message(
             f"Exported {len(run_ids)} run(s), {images} image(s) to {written} "
             "(index.csv, index.json)"
         )
         return written
 
     def close(self) -> None:
-        """Cancel nothing, but close the widgets (and the client the Studio made itself)."""
+        """Cancel nothing, but close the view (and the client the Studio made itself)."""
         launcher = getattr(self, "launcher", None)  # None when __init__ failed early
         if launcher is not None:
             launcher.close()  # the client it made (a given AsyncClient stays open)
-        for child in list(self.children):
-            close_tree(child)
         super().close()
 
-    # --- event handlers (any thread) -------------------------------------------------------------
+    # --- page messages (any thread) ---------------------------------------------------------------
 
-    def _clicked(self, _button: Any = None) -> None:
+    def _clicked(self) -> None:
         try:
             self.generate()
         except ValidationError as exc:
+            self.form.touch_all()  # Generate was pressed: every field says what it lacks
             self._show_reason(str(exc))
         except Exception as exc:
-            # on_click output goes nowhere in JupyterLab: the error must land in the widget.
+            # A comm handler's exception goes nowhere a person looks: say it on the view.
             log.exception("Generate failed")
-            self._show_reason(f"Generate failed: {type(exc).__name__}: {exc}")
+            self._show_reason(f"Generate failed: {exc}. See the log for details.")
 
-    def _load_clicked(self, _button: Any = None) -> None:
-        path = self.load_path.value.strip()
+    def _model_message(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
+        model = content.get("model")
+        if isinstance(model, str) and (model in catalog or model == self.model):
+            self.model = model
+        else:
+            self._show_reason(f"There is no model {model!r} in the catalog; pick one listed.")
+
+    def _load_message(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
+        path = content.get("path")
+        if isinstance(path, str):
+            self.load_path = path
+        self._load_clicked()
+
+    def _load_clicked(self) -> None:
+        path = self.load_path.strip()
         if not path:
             self._show_load_message(
                 "Type the path of an image saved by mountsea-widgets first.", error=True
@@ -656,49 +668,258 @@ class Studio(widgets.VBox):
             return
         try:
             self.load_image(path)
-        except (MountseaError, OSError) as exc:
+        except FileNotFoundError:
+            self._show_load_message(
+                f"There is no file {path}. Check the path (relative paths start at the "
+                "notebook's folder).",
+                error=True,
+            )
+        except IsADirectoryError:
+            self._show_load_message(f"{path} is a folder: give an image file.", error=True)
+        except MountseaError as exc:
             self._show_load_message(str(exc), error=True)
+        except OSError as exc:
+            self._show_load_message(
+                f"Could not read {path}: {exc.strerror or 'the file refused'}.", error=True
+            )
         except Exception as exc:
             log.exception("Load parameters failed")
-            self._show_load_message(f"Load failed: {type(exc).__name__}: {exc}", error=True)
-
-    def _more_clicked(self) -> None:
-        self.show_older()
+            self._show_load_message(f"Could not load parameters from {path}: {exc}", error=True)
 
     def _export_clicked(self) -> None:
         try:
             self.export_selected()
         except Exception as exc:
             log.exception("Export failed")
-            self.history_panel.show_message(
-                f"Export failed: {type(exc).__name__}: {exc}", error=True
-            )
+            self._show_history_message(f"Export failed: {exc}. See the log for details.", True)
 
-    def _model_changed(self, change: dict[str, Any]) -> None:
-        self.form.set_model(change["new"])
+    def _rows_message(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
+        """Answer the rows the page scrolled to (records and thumbnails), off this thread."""
+        start, stop = content.get("start"), content.get("stop")
+        if not isinstance(start, int) or not isinstance(stop, int) or start < 0 or stop < start:
+            return
+        stop = min(stop, start + MAX_ROWS)
+        have = content.get("have")
+        known = (
+            {item for item in have if isinstance(item, str)} if isinstance(have, list) else set()
+        )
+        self._in_background(lambda: self.send_rows(start, stop, known))
+
+    def send_rows(self, start: int, stop: int, have: set[str] | None = None) -> None:
+        """Send the page the rows ``start`` to ``stop``: records, and the thumbnails of those
+        runs not in ``have`` (slow: call it in a worker thread)."""
+        version = self.list_version
+        rows: list[dict[str, Any]] = []
+        buffers: list[bytes] = []
+        for card in self._list.cards(start, stop):
+            record = self._record(card)
+            if card.run_id not in (have or ()) and record["images"] and card.run.done:
+                record["thumbs"] = self._pack(card.thumbnails(), buffers)
+            rows.append(record)
+        self.send(
+            {"type": "rows", "start": start, "version": version, "rows": rows}, buffers=buffers
+        )
+
+    @staticmethod
+    def _pack(thumbs: list[bytes | None], buffers: list[bytes]) -> list[int | None]:
+        places: list[int | None] = []
+        for thumb in thumbs:
+            if thumb is None:
+                places.append(None)
+            else:
+                places.append(len(buffers))
+                buffers.append(thumb)
+        return places
+
+    def _action_message(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
+        action, run_id = content.get("action"), content.get("run_id")
+        card = self._list.card(run_id) if isinstance(run_id, str) else None
+        if card is None:
+            self._show_reason("That run is no longer in this Studio's list.")
+            return
+        index = content.get("index")
+        index = index if isinstance(index, int) and not isinstance(index, bool) else 0
+        if action == "cancel":
+            card.cancel()
+        elif action == "resume":
+            card.resume()
+        elif action == "reuse":
+            card.reuse()
+        elif action == "use-input":
+            card.use_as_input(index)
+        elif action == "save":
+            card.save()
+        elif action == "code":
+            card.toggle_code()
+        elif action == "remove":
+            card.remove()
+            return
+        elif action == "select":
+            self.select(card, bool(content.get("on", True)))
+            return
+        else:
+            self._show_reason(f"This Studio has no action {action!r}.")
+            return
+        self._send_card(card, recent=True)
+
+    def _full_message(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
+        run_id, index = content.get("run_id"), content.get("index")
+        card = self._list.card(run_id) if isinstance(run_id, str) else None
+        if card is None or not isinstance(index, int):
+            return
+
+        def send() -> None:
+            self.send_full(card, index)
+
+        self._in_background(send)
+
+    def send_full(self, card: Card, index: int) -> None:
+        """Send image ``index`` of ``card`` at full size (only ever when the page asks)."""
+        from .._images import decode_image
+
+        answer: dict[str, Any] = {"type": "full", "run_id": card.run_id, "index": index}
+        try:
+            data = card.full_image(index)
+            kind = (decode_image(data).format or "png").lower()
+        except Exception as exc:
+            self.send({**answer, "error": f"Image {index + 1} cannot be shown: {exc}"})
+            return
+        caption = f"image {index + 1} · {len(data) / 1e6:.2f} MB · {kind}"
+        self.send({**answer, "mime": f"image/{kind}", "caption": caption}, buffers=[data])
+
+    def page_failed(self, text: str) -> None:
+        """A page message that failed: said where Generate's reasons show."""
+        self._show_reason(text)
+
+    # --- changes (any thread) ---------------------------------------------------------------------
+
+    def _model_picked(self, change: dict[str, Any]) -> None:
+        new = change["new"]
+        if new in catalog and new != self.form.model:
+            self.form.set_model(new)
         self._show_summary()
+        self._form_changed()
 
     def _form_changed(self) -> None:
         problems = self.form.problems()
-        self.cost.show_estimate(estimate_of(self.form.model, self.form.value()))
-        self.generate_button.disabled = bool(problems)
-        if problems:
-            text = "; ".join(f"{name}: {message}" for name, message in problems.items())
-            self._show_reason(f"Generate is off until this is fixed — {text}")
-        else:
-            self._show_reason("")
+        estimate = estimate_of(self.form.model, self.form.value())
+        with self.hold_sync():
+            self.form_state = self.form.state()
+            self.estimate = f"estimated {estimate.label}" if estimate is not None else ""
+            self.estimate_basis = f"Estimate: {estimate.basis}" if estimate is not None else ""
+            self.can_generate = not problems
+            if problems:
+                text = "; ".join(f"{name}: {message}" for name, message in problems.items())
+                self.reason = f"Generate is off until this is fixed — {text}"
+            else:
+                self.reason = ""
 
     def _run_changed(self, run: Run) -> None:
+        """A run changed (runner thread): its card on the page, and once it ends the rest."""
         if run.result is not None and run.result.simulated and not self._offline:
             self._offline = True
             self._show_banner()
-        if run.done:
-            self._show_activity()
+        card = self._list.made(run.run_id)
+        if card is None:
+            return
+        final = run.status in FINAL_STATUSES
+        now = time.monotonic()
+        with self._lock:
+            last = self._live_sent.get(run.run_id)
+            quiet = last is not None and last[1] == run.status and now - last[0] < LIVE_INTERVAL_S
+            if not final and quiet:
+                return  # a tick: the page hears again in a moment
+            self._live_sent[run.run_id] = (now, run.status)
+            first_end = final and run.run_id not in self._finished
+            if first_end:
+                self._finished.add(run.run_id)
+        if not first_end:
+            self._send_card(card)
+            return
+        self._live_sent.pop(run.run_id, None)
+        self._in_background(lambda: self._run_ended(card))
+
+    def _run_ended(self, card: Card) -> None:
+        """A run reached its end: its card with thumbnails, the list, the totals (a worker)."""
+        run = card.run
+        self._send_card(card, thumbnails=True, recent=True)
+        self._show_activity()
+        self._refresh_size()
+        if run.future is not None and self._spending.count(run):  # started here: billed
+            self.spent = self._spending.text()
+            if run.status == "completed":
+                self.refresh_credits()
+        self.refresh_fallback()
+
+    def _send_card(self, card: Card, *, thumbnails: bool = False, recent: bool = False) -> None:
+        """Tell the page one card changed (with its thumbnails when asked); ``recent``: also
+        rewrite the ``recent`` window if the card is in it (not for every tick of a run)."""
+        record = self._record(card)
+        buffers: list[bytes] = []
+        if thumbnails and record["images"]:
+            record["thumbs"] = self._pack(card.thumbnails(), buffers)
+        self.send({"type": "run", "record": record}, buffers=buffers)
+        if recent:
+            position = self._list.position(card.run_id)
+            if position is not None and position < RECENT:
+                self.recent = self.records(0, RECENT)
+
+    def _list_changed(self) -> None:
+        """Runs were added or removed: positions moved (O(RECENT) work, whatever the size)."""
+        with self.hold_sync():
+            self.run_count = len(self._list)
+            self.list_version += 1
+            self.recent = self.records(0, RECENT)
+
+    def _remove_card(self, card: Card) -> None:
+        if not self._list.remove(card.run_id):
+            return
+        with self._lock:
+            self._selected.discard(card.run_id)
+            self.selected_count = len(self._selected)
+        if self.history is not None:
+            try:
+                self.history.remove(card.run_id)
+            except KeyError:
+                pass  # already gone (removed from another Studio)
+            except OSError as exc:
+                self._show_reason(
+                    f"The run left this list, but its files could not all be deleted from the "
+                    f"history: {exc.strerror or exc}."
+                )
             self._refresh_size()
-            if run.future is not None:  # started here: billed in this session if completed
-                self.cost.count(run)
-                if run.status == "completed":
-                    self.refresh_credits()
+        self._list_changed()
+        self._show_activity()
+        self.refresh_fallback()
+
+    def _start(self, run: Run) -> None:
+        """Carry ``run`` out on the runner; its card updates once more when that ends.
+
+        (A run can end its execution without changing, e.g. when another session polls
+        its task: its card must still offer Resume then.)
+        """
+        future = self.launcher.start(run)
+        rendered: concurrent.futures.Future[None] = concurrent.futures.Future()
+        with self._lock:
+            self._rendering = [f for f in self._rendering if not f.done()] + [rendered]
+
+        def render(_done: object) -> None:
+            try:
+                card = self._list.made(run.run_id)
+                if card is not None and run.run_id not in self._finished:
+                    self._send_card(card, recent=True)  # e.g. Resume offered again
+                self._show_activity()
+            finally:
+                rendered.set_result(None)
+
+        future.add_done_callback(render)
+
+    def _resume(self, run: Run) -> None:
+        with self._lock:
+            self._finished.discard(run.run_id)
+        self._observe(run)
+        self._start(run)
+        self._show_activity()
 
     def refresh_credits(self) -> concurrent.futures.Future[None] | None:
         """Ask the credits service for the account's balance, in a worker thread (never in a
@@ -715,127 +936,136 @@ class Studio(widgets.VBox):
             try:
                 balance = fetch_credits(url, key)
             except CreditsError as exc:
-                self.cost.show_credits(f"credits unknown: {exc}", quiet=True)
+                self._show_credits(f"credits unknown: {exc}", quiet=True)
             except Exception:  # quietly: the credits are a courtesy, never a failure
                 log.info("credits refresh failed", exc_info=True)
-                self.cost.show_credits("credits unknown", quiet=True)
+                self._show_credits("credits unknown", quiet=True)
             else:
                 label = "simulated account" if self._offline else "account"
-                self.cost.show_credits(f"{label}: {balance}")
+                self._show_credits(f"{label}: {balance}")
 
         future = self._in_background(fetch)
         self.credits_loading = future
         return future
 
     def _background_failed(self, error: BaseException) -> None:
-        self._show_reason(f"Background task failed: {type(error).__name__}: {error}")
+        log.error("Studio background work failed", exc_info=error)
+        self._show_reason(f"Something failed in the background: {error}. See the log.")
 
     # --- display helpers ----------------------------------------------------------------------
 
-    def _cell(self, run: Run, *, lazy_images: bool = False) -> TaskCell:
-        return TaskCell(
-            run,
-            on_reuse=self.reuse,
-            on_remove=self._remove_cell,
-            on_resume=self._resume,
-            save_folder=self._save_path,
-            on_use_input=self.use_as_input,
-            lazy_images=lazy_images,
-        )
-
-    def _remove_cell(self, cell: TaskCell) -> None:
-        self.history_panel.remove(cell)
-        if self.history is not None:
-            try:
-                self.history.remove(cell.run.run_id)
-            except KeyError:
-                pass  # already gone (removed from another Studio)
-            except Exception as exc:
-                self._show_reason(f"Could not remove the run from the history: {exc}")
-            self._refresh_size()
-        self._show_activity()
-
-    def _start(self, run: Run) -> None:
-        """Carry ``run`` out on the runner; its cells render once more when that ends.
-
-        (A run can end its execution without changing, e.g. when another session polls
-        its task: its cell must still offer Resume then.)
-        """
-        future = self.launcher.start(run)
-        rendered: concurrent.futures.Future[None] = concurrent.futures.Future()
-        with self._lock:
-            self._rendering = [f for f in self._rendering if not f.done()] + [rendered]
-
-        def render(_done: object) -> None:
-            try:
-                for cell in self.cells:
-                    if cell.run is run:
-                        cell.render()
-            finally:
-                rendered.set_result(None)
-
-        future.add_done_callback(render)
-
-    def _resume(self, run: Run) -> None:
-        self._observe(run)
-        self._start(run)
-        self._show_activity()
-
     def _refresh_size(self) -> None:
-        """Show the history's run count and size on disk (measured in a worker thread)."""
+        """Show the history's run count and size on disk (measured in a worker thread, one
+        measurement at a time: a burst of runs is measured once more after the last)."""
         history = self.history
         if history is None:
             return
+        with self._lock:
+            if self._measuring:
+                self._measure_again = True
+                return
+            self._measuring = True
 
         def measure() -> None:
-            self.history_panel.show_size(len(history), history.size_bytes(), str(history.folder))
+            while True:
+                with self._lock:
+                    self._measure_again = False
+                self.history_info = history_line(
+                    len(history), history.size_bytes(), str(history.folder)
+                )
+                with self._lock:
+                    if not self._measure_again:
+                        self._measuring = False
+                        return
 
         self._in_background(measure)
 
     def _save_path(self) -> Path:
-        folder = Path(self.save_folder.value.strip() or DEFAULT_SAVE_FOLDER).expanduser()
+        folder = Path(self.save_folder.strip() or DEFAULT_SAVE_FOLDER).expanduser()
         return folder if folder.is_absolute() else Path.cwd() / folder
 
     def _show_reason(self, text: str) -> None:
-        self.reason.value = (
-            f'<div style="color:#b00020;white-space:pre-wrap">{html.escape(text)}</div>'
-            if text
-            else ""
-        )
+        self.reason = text
 
     def _show_load_message(self, text: str, *, error: bool = False) -> None:
-        color = "#b00020" if error else "#1b5e20"
-        self.load_message.value = (
-            f'<div style="color:{color};white-space:pre-wrap;margin-left:8px">'
-            f"{html.escape(text)}</div>"
-            if text
-            else ""
-        )
+        with self.hold_sync():
+            self.load_message = text
+            self.load_error = error
+
+    def _show_history_message(self, text: str, error: bool = False) -> None:
+        with self.hold_sync():
+            self.history_message = text
+            self.history_error = error
+
+    def _show_credits(self, text: str, *, quiet: bool = False) -> None:
+        with self.hold_sync():
+            self.credits = text
+            self.credits_quiet = quiet
 
     def _show_activity(self) -> None:
         count = len(self.running)
-        self.activity.value = (
-            f'<span style="color:#555;margin:0 8px">{count} running</span>' if count else ""
-        )
+        self.activity = f"{count} running" if count else ""
 
     def _show_summary(self) -> None:
-        spec = catalog[self.model_select.value]
-        self.summary.value = (
-            f'<div style="color:#555;margin-left:154px">{html.escape(spec.title)} — '
-            f"{html.escape(spec.summary)}</div>"
-        )
+        model = self.model or self.form.model
+        if model not in catalog:
+            self.summary = ""
+            return
+        spec = catalog[model]
+        self.summary = f"{spec.title} — {spec.summary}"
 
     def _show_banner(self) -> None:
-        if self._offline:
-            text, color = OFFLINE_NOTICE, "#8a5a00"
-        else:
-            url = _safe_url(str(getattr(self.client, "base_url", "")))
-            text, color = f"Mountsea hub at {url}", "#1b5e20"
-        self.banner.value = f'<div style="color:{color};font-weight:600">{html.escape(text)}</div>'
+        with self.hold_sync():
+            if self._offline:
+                self.banner, self.banner_kind = OFFLINE_NOTICE, "offline"
+            else:
+                url = safe_url(str(getattr(self.client, "base_url", "")))
+                self.banner, self.banner_kind = f"Mountsea hub at {url}", "hub"
+
+    # --- what a notebook keeps ----------------------------------------------------------------
+
+    def describe(self) -> str:
+        """One line that stays true (no counts): the Studio and the hub it talks to."""
+        target = "offline simulator" if self._offline else safe_url(str(self.client.base_url))
+        return f"mountsea-widgets Studio · {target}"
+
+    def fallback_html(self) -> str:
+        """The latest runs as escaped HTML (prompt, model, status, small JPEG thumbnails)."""
+        from .._images import thumbnail
+        from ..history import cached_thumbnail
+        from ..run import image_loaders
+
+        parts = [f"<p><b>{html.escape(self.describe())}</b></p>"]
+        cards = self._list.cards(0, FALLBACK_RUNS)
+        if not cards:
+            parts.append("<p>No runs yet.</p>")
+        for card in cards:
+            run = card.run
+            images = []
+            for load in image_loaders(run)[:4]:
+                source = getattr(load, "__self__", None)
+                try:
+                    small = (
+                        cached_thumbnail(source, FALLBACK_THUMB_SIDE)
+                        if isinstance(source, Path)
+                        else thumbnail(load(), FALLBACK_THUMB_SIDE)
+                    )
+                except Exception:
+                    small = None
+                if small:
+                    uri = "data:image/jpeg;base64," + base64.b64encode(small).decode("ascii")
+                    images.append(f'<img src="{uri}" alt="" style="margin:2px">')
+            prompt = run.prompt if len(run.prompt) <= 300 else run.prompt[:299] + "…"
+            parts.append(
+                '<div style="border:1px solid #ddd;padding:4px;margin:4px 0">'
+                f"<div><b>{html.escape(run.model)}</b> · {html.escape(run.status)}</div>"
+                f'<div style="white-space:pre-wrap">{html.escape(prompt)}</div>'
+                f"<div>{''.join(images)}</div></div>"
+            )
+        return "".join(parts)
 
     def __repr__(self) -> str:
-        target = "offline simulator" if self._offline else _safe_url(str(self.client.base_url))
-        return f"<Studio {self.form.model}: {len(self.runs)} runs, {target}>"
+        return f"<{self.describe()}: {self.form.model}>"
 
 
 def studio(
@@ -844,5 +1074,5 @@ def studio(
     client: AsyncClient | Client | None = None,
     history: HistoryChoice = None,
 ) -> Studio:
-    """The Studio widget for ``model`` (display it: make it the last expression of a cell)."""
+    """The Studio view for ``model`` (display it: make it the last expression of a cell)."""
     return Studio(model=model, client=client, history=history)

@@ -1,411 +1,213 @@
-"""A history cell: one run, live while it goes (status, elapsed, progress, Cancel), then its
-images and the buttons Reuse, Use as input, Save, Code and Remove.
+"""The ``%%mountsea`` output: one run shown like a Studio card, live, with larger images.
 
-The cell observes its :class:`~mountsea_widgets.run.Run`; updates arrive on the runner thread
-and become trait assignments batched per widget with ``hold_sync()``. Everything from the user
-or the server (prompt, parameters, error text, paths) is HTML-escaped before display.
+One anywidget view: its ``record`` trait is the run's card (``run_card.Card.record``), kept
+current as the run changes (from the runner thread, at most a few times a second while it
+goes); the images go as JPEGs (bounded size) in a ``images`` message when the run ends and
+whenever the page asks (``{"type": "images"}``). The page's buttons send ``{"type":
+"action", "action": "cancel" | "resume" | "save" | "code" | ...}``. What the notebook keeps
+(the fallback output) shows the prompt, the status and small thumbnails, escaped.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
+import traitlets
 
-from .._durations import about
-from .._image_input import reference_for, shorten_data_uris
-from ..catalog import catalog
-from ..run import FINAL_STATUSES, Run, generation_code, image_loaders, save_run
-from .control_base import action_button, close_tree
-from .cost_panel import estimate_of, estimate_span
-from .gallery import Gallery
-from .image_list_control import name_attachment
+from ..run import FINAL_STATUSES, Run
+from ._page import page_module, page_style
+from ._view import View
+from .run_card import Card, RunAction
 
 log = logging.getLogger("mountsea_widgets.task_cell")
 
-#: Font Awesome icon per status (as ipywidgets buttons use): emoji would show as empty boxes
-#: in a browser without an emoji font, and the status word is written next to the icon anyway.
-STATUS_ICONS = {
-    "submitting": "arrow-up",
-    "pending": "hourglass-half",
-    "processing": "spinner",
-    "completed": "check",
-    "failed": "times",
-    "timeout": "clock",
-    "cancelled": "stop",
-    "error": "exclamation-triangle",
-    "interrupted": "unlink",
-}
-_BAR_STYLES = {
-    "completed": "success",
-    "failed": "danger",
-    "error": "danger",
-    "timeout": "warning",
-    "cancelled": "warning",
-    "interrupted": "warning",
-}
-#: Longest parameter value shown in a cell (data: URIs can be megabytes).
-MAX_SHOWN_VALUE = 80
+#: Longest side of the task cell's images (bounded: the page fits them, the bytes stay small).
+IMAGE_SIDE = 512
+#: Seconds between two live updates while the run goes (a status change goes at once).
+LIVE_INTERVAL_S = 0.25
+FALLBACK_THUMB_SIDE = 160
 
 
-def _assign(widget: Any, **traits: Any) -> None:
-    """Set several traits of one widget in a single message (only those that change)."""
-    changed = {name: value for name, value in traits.items() if getattr(widget, name) != value}
-    if not changed:
-        return
-    with widget.hold_sync():
-        for name, value in changed.items():
-            setattr(widget, name, value)
+class TaskCell(View):
+    """The view of one :class:`Run` (the ``%%mountsea`` output; see the module docstring).
 
+    ``on_reuse`` / ``on_resume`` / ``on_use_input`` (``(run, reference)``) add those actions;
+    without them the cell offers Cancel, Save and Code (and Resume for a run it was told how
+    to resume).
+    """
 
-def _short(value: Any) -> str:
-    text = repr(value) if not isinstance(value, str) else value
-    if isinstance(value, list):
-        text = ", ".join(_short(item) for item in value)
-    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
+    _esm = page_module("card.js", "task.js")
+    _css = page_style("studio.css")
 
-
-def _icon_html(status: str) -> str:
-    """The status icon as a Font Awesome ``<i>`` (nothing when the font is missing)."""
-    name = STATUS_ICONS.get(status)
-    if name is None:
-        return ""
-    spin = " fa-spin" if status == "processing" else ""
-    return f'<i class="fa fa-{name}{spin}" aria-hidden="true"></i>'
-
-
-class TaskCell(widgets.VBox):
-    """The view of one :class:`Run` in the Studio's history (newest cells on top)."""
+    view_kind = traitlets.Unicode("task cell").tag(sync=True)
+    #: The run's card (see :meth:`Card.record`).
+    record = traitlets.Dict().tag(sync=True)
+    #: The save folder field (the page sets it as the person types).
+    save_folder = traitlets.Unicode("mountsea-output").tag(sync=True)
 
     def __init__(
         self,
         run: Run,
         *,
-        on_reuse: Callable[[Run], None] | None = None,
-        on_remove: Callable[[TaskCell], None] | None = None,
-        on_resume: Callable[[Run], None] | None = None,
-        save_folder: Callable[[], Path] = lambda: Path.cwd() / "mountsea-output",
-        on_use_input: Callable[[str], Any] | None = None,
-        lazy_images: bool = False,
+        on_reuse: RunAction | None = None,
+        on_resume: RunAction | None = None,
+        on_use_input: Callable[[Run, str], Any] | None = None,
+        save_folder: str | Path = "mountsea-output",
     ) -> None:
+        super().__init__()
         self.run = run
-        self._on_use_input = on_use_input
-        self._on_reuse = on_reuse
-        self._on_remove = on_remove
-        self._on_resume = on_resume
-        self._save_folder = save_folder
-        self._lock = threading.RLock()
-        self._shown_images = False
-        #: An earlier run's images wait for show_images() (thumbnails made off this thread).
-        self._lazy_images = lazy_images
-        #: Files written by the last :meth:`save`.
-        self.saved_paths: list[Path] = []
-
-        self.header = widgets.HTML()
-        self.header.add_class("mountsea-cell-header")
-        self.prompt = widgets.HTML()
-        self.prompt.add_class("mountsea-prompt")
-        self.params = widgets.HTML()
-        self.params.add_class("mountsea-params")
-        self.progress = widgets.FloatProgress(
-            value=0.0, min=0.0, max=max(run.expected_s, 0.1), layout=widgets.Layout(width="240px")
+        self.save_folder = str(save_folder)
+        self.card = Card(
+            run,
+            on_reuse=on_reuse,
+            on_resume=on_resume,
+            on_use_input=on_use_input,
+            save_folder=self._save_path,
         )
-        self.progress.add_class("mountsea-progress")
-        self.status = widgets.HTML()
-        self.status.add_class("mountsea-status")
-        self.error = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.error.add_class("mountsea-error")
-        self.gallery = Gallery()
-        self.note = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.note.add_class("mountsea-cell-note")
-        self.code = widgets.HTML(layout=widgets.Layout(display="none"))
-        self.code.add_class("mountsea-code")
-
-        self.cancel_button = action_button(
-            "Cancel", "mountsea-cancel", "Stop waiting (the provider may still bill)", "stop"
-        )
-        self.resume_button = action_button(
-            "Resume", "mountsea-resume", "Poll this task again (it is not submitted twice)", "play"
-        )
-        self.reuse_button = action_button(
-            "Reuse", "mountsea-reuse", "Load this model and these parameters into the form", "undo"
-        )
-        self.save_button = action_button(
-            "Save", "mountsea-save", "Write the images to a folder", "save"
-        )
-        self.use_input_button = action_button(
-            "Use as input",
-            "mountsea-use-input",
-            "Edit this image: switch to the edit model and add the image to image_urls (the image"
-            " shown full size, else the first one)",
-            "share",
-        )
-        self.code_button = action_button(
-            "Code", "mountsea-code-button", "Show the mw.generate(...) call for this run", "code"
-        )
-        self.remove_button = action_button(
-            "Remove", "mountsea-remove", "Remove this run from the history", "trash"
-        )
-        self.cancel_button.on_click(lambda _b: self.cancel())
-        self.resume_button.on_click(lambda _b: self.resume())
-        self.reuse_button.on_click(lambda _b: self.reuse())
-        self.save_button.on_click(lambda _b: self.save())
-        self.use_input_button.on_click(lambda _b: self.use_as_input())
-        self.code_button.on_click(lambda _b: self.toggle_code())
-        self.remove_button.on_click(lambda _b: self.remove())
-        self.buttons = widgets.HBox(
-            [
-                self.cancel_button,
-                self.resume_button,
-                self.reuse_button,
-                self.use_input_button,
-                self.save_button,
-                self.code_button,
-                self.remove_button,
-            ]
-        )
-        self.buttons.add_class("mountsea-cell-buttons")
-
-        super().__init__(
-            [
-                self.header,
-                self.prompt,
-                self.params,
-                widgets.HBox([self.progress, self.status]),
-                self.error,
-                self.gallery,
-                self.buttons,
-                self.note,
-                self.code,
-            ],
-            layout=widgets.Layout(
-                border="1px solid #ddd", padding="6px", margin="4px 0", width="100%"
-            ),
-        )
-        self.add_class("mountsea-history-cell")
-        self._status_class = ""
-        self._render_static()
+        self._lock = threading.Lock()
+        self._last: tuple[float, str] = (0.0, "")
+        self._sent_images = False
+        self.on_page("action", self._action_message)
+        self.on_page("images", lambda _c, _b: self._send_images_soon())
         self.render()
-        self._unsubscribe = run.observe(lambda _run: self.render())
+        self._unsubscribe = run.observe(self._changed)
 
-    # --- rendering --------------------------------------------------------------------------
-
-    def _render_static(self) -> None:
-        run = self.run
-        self.prompt.value = (
-            '<div style="white-space:pre-wrap;font-weight:500">'
-            f"{html.escape(run.prompt) or '<i>(no prompt)</i>'}</div>"
-        )
-        cost = estimate_span(estimate_of(run.model, run.input))
-        changed = run.changed_params()
-        if changed:
-            items = " · ".join(
-                f"<code>{html.escape(name)}={html.escape(_short(value))}</code>"
-                for name, value in changed.items()
-            )
-            self.params.value = f'<div style="color:#555">{items}{cost}</div>'
-        else:
-            self.params.value = f'<div style="color:#888">default parameters{cost}</div>'
+    # --- state --------------------------------------------------------------------------------
 
     def render(self) -> None:
-        """Show the run's current state (called on every change, from any thread)."""
+        """Put the run's current state in ``record`` (any thread)."""
+        self.record = self.card.record()
+
+    def _changed(self, run: Run) -> None:
+        now = time.monotonic()
+        final = run.status in FINAL_STATUSES
         with self._lock:
-            try:
-                self._render()
-            except Exception:
-                log.exception("cannot render run %s", self.run.run_id)
-
-    def _render(self) -> None:
-        run = self.run
-        started = _clock_time(run.started)
-        task = (
-            f"<code>{html.escape(run.task_id)}</code>" if run.task_id else "<i>no task id yet</i>"
-        )
-        _assign(
-            self.header,
-            value=f"<b>{html.escape(run.model)}</b> · {task} · started {started}",
-        )
-        expected = max(run.expected_s, 0.1)
-        late = not run.done and run.elapsed_s > expected
-        timing = f"{run.elapsed_s:.1f} s"
-        if not run.done:
-            timing += f" / {about(expected)}" + (" (longer than usual)" if late else "")
-        icon = _icon_html(run.status)
-        _assign(
-            self.status,
-            value=(
-                f'<span class="mountsea-status-text" data-status="{html.escape(run.status)}">'
-                f"{icon} {html.escape(run.status)}</span> · {html.escape(timing)}"
-            ),
-        )
-        self._set_status_class(f"mountsea-status-{run.status}")
-        _assign(
-            self.progress,
-            max=expected,
-            value=expected if run.status == "completed" else min(run.elapsed_s, expected),
-            bar_style=_BAR_STYLES.get(run.status, "info" if late else ""),
-        )
-        if run.error:
-            _assign(
-                self.error,
-                value=f'<div style="color:#b00020;white-space:pre-wrap">'
-                f"{html.escape(run.error)}</div>",
-            )
-            self.error.layout.display = ""
-        if run.warnings:
-            self._show_note(" · ".join(run.warnings))
-        running = not run.done and run.future is not None and not run.future.done()
-        # Unfinished runs from the history, and runs that lost contact with the hub.
-        resumable = (not run.done or run.resumable) and not running and run.task_id is not None
-        self.cancel_button.layout.display = "" if running else "none"
-        self.resume_button.layout.display = "" if resumable and self._on_resume else "none"
-        # A model this version does not know cannot be loaded into the form.
-        self.reuse_button.layout.display = "" if run.model in catalog else "none"
-        has_images = bool(image_loaders(run))
-        self.save_button.disabled = not has_images
-        usable = run.status == "completed" and has_images and self._on_use_input is not None
-        self.use_input_button.layout.display = "" if usable else "none"
-        deferred = self._lazy_images and run.result is None
-        if run.status in FINAL_STATUSES and has_images and not self._shown_images and not deferred:
-            self._shown_images = True
-            self.gallery.set_images(image_loaders(run), run.thumbnails)
-
-    @property
-    def waiting_for_images(self) -> bool:
-        """True while an earlier run's images wait for :meth:`show_images` (``lazy_images``)."""
-        return self._lazy_images and not self._shown_images and bool(image_loaders(self.run))
-
-    def show_images(self, thumbnails: Sequence[bytes | None] = ()) -> None:
-        """Show the run's images now, using ready-made ``thumbnails`` (JPEG) where given."""
-        with self._lock:
-            loaders = image_loaders(self.run)
-            if self._shown_images or not loaders:
+            quiet = self._last[1] == run.status and now - self._last[0] < LIVE_INTERVAL_S
+            if quiet and not final:
                 return
-            self._shown_images = True
-            self.gallery.set_images(loaders, list(thumbnails))
+            self._last = (now, run.status)
+            first_end = final and not self._sent_images
+            if first_end:
+                self._sent_images = True
+        self.render()
+        if first_end:
+            self._send_images_soon()
+            self.refresh_fallback()
 
-    def _set_status_class(self, css: str) -> None:
-        if css == self._status_class:
+    def images(self) -> list[bytes | None]:
+        """The run's images as JPEGs of at most :data:`IMAGE_SIDE` px (None where one cannot
+        be shown); slow for big images: the cell calls it in a worker thread."""
+        return self.card.thumbnails(IMAGE_SIDE)
+
+    def _send_images_soon(self) -> None:
+        if not self.run.done or not self.card.image_count:
             return
-        if self._status_class:
-            self.status.remove_class(self._status_class)
-            self.remove_class(self._status_class)
-        self.status.add_class(css)
-        self.add_class(css)
-        self._status_class = css
+        threading.Thread(target=self.send_images, daemon=True, name="task-cell-images").start()
 
-    def _show_note(self, text: str, *, pre: bool = False) -> None:
-        body = html.escape(text)
-        style = "white-space:pre-wrap;color:#444" + (";font-family:monospace" if pre else "")
-        _assign(self.note, value=f'<div style="{style}">{body}</div>')
-        self.note.layout.display = ""
+    def send_images(self) -> None:
+        """Send the page the run's images (``{"type": "images", "thumbs": [...]}``)."""
+        buffers: list[bytes] = []
+        places: list[int | None] = []
+        for image in self.images():
+            if image is None:
+                places.append(None)
+            else:
+                places.append(len(buffers))
+                buffers.append(image)
+        self.send({"type": "images", "run_id": self.run.run_id, "thumbs": places}, buffers)
 
-    # --- actions ---------------------------------------------------------------------------
+    # --- actions --------------------------------------------------------------------------------
+
+    def _action_message(self, content: dict[str, Any], _buffers: list[bytes]) -> None:
+        action = content.get("action")
+        index = content.get("index")
+        index = index if isinstance(index, int) and not isinstance(index, bool) else 0
+        actions: dict[str, Callable[[], Any]] = {
+            "cancel": self.cancel,
+            "resume": self.resume,
+            "reuse": self.card.reuse,
+            "use-input": lambda: self.card.use_as_input(index),
+            "save": self.save,
+            "code": self.toggle_code,
+        }
+        chosen = actions.get(action) if isinstance(action, str) else None
+        if chosen is None or action not in self.card.actions():
+            self.page_failed("That button does nothing for this run now.")
+            return
+        chosen()
+        self.render()
+
+    def page_failed(self, text: str) -> None:
+        """A page message that failed: shown as the card's note."""
+        self.card.note = text
+        self.render()
 
     def cancel(self) -> bool:
-        """Stop waiting for this run (the hub may still finish and bill it)."""
-        cancelled = self.run.cancel()
+        """Stop waiting for the run (the hub may still finish and bill it)."""
+        cancelled = self.card.cancel()
         self.render()
         return cancelled
 
     def resume(self) -> None:
-        """Poll this run's task again (unfinished in the history, or after lost contact)."""
-        if self._on_resume is not None and (not self.run.done or self.run.resumable):
-            self._on_resume(self.run)
-            self.render()
-
-    def reuse(self) -> None:
-        """Load this run's model and parameters into the Studio form."""
-        if self._on_reuse is not None:
-            self._on_reuse(self.run)
-
-    def use_as_input(self, index: int | None = None) -> str | None:
-        """Hand image ``index`` to the Studio as an edit input; returns what will be sent.
-
-        ``index`` defaults to the image shown full size, else the first. The image goes as its
-        provider URL when that is http(s), else (``sync_mode`` results, runs read back from the
-        history) as a data URI of the kept bytes.
-        """
-        if self._on_use_input is None:
-            return None
-        loaders = image_loaders(self.run)
-        if index is None:
-            index = self.gallery.opened if self.gallery.opened is not None else 0
-        if not 0 <= index < len(loaders):
-            return None
-        urls = self.run.result.urls if self.run.result is not None else []
-        url = urls[index] if index < len(urls) else None
-        try:
-            reference = reference_for(url, loaders[index])
-        except Exception as exc:
-            self._show_note(f"Image {index + 1} cannot be used as input: {exc}")
-            return None
-        name_attachment(reference, f"{self.run.model} image {index + 1}")  # its chip's name
-        self._on_use_input(reference)
-        return reference
+        """Poll the run's task again (when the cell was told how)."""
+        self.card.resume()
+        self.render()
 
     def save(self, folder: str | Path | None = None) -> list[Path]:
-        """Write the images to ``folder`` (default: the Studio's save folder); shows the paths."""
-        target = Path(folder) if folder is not None else self._save_folder()
-        try:
-            paths = save_run(self.run, target)
-        except Exception as exc:
-            self._show_note(f"Save failed: {type(exc).__name__}: {exc}")
-            return []
-        listing = "\n".join(str(path) for path in paths) or "(no images to save)"
-        self._show_note(f"Saved {len(paths)} file(s):\n{listing}", pre=True)
-        self.saved_paths = paths
+        """Write the images to ``folder`` (default: the save field); the paths show on the cell."""
+        paths = self.card.save(folder)
+        self.render()
         return paths
 
     def code_text(self) -> str:
-        """The ``mw.generate(...)`` call that reproduces this run."""
-        return generation_code(self.run.model, self.run.input, self.run.unchecked)
+        """The ``mw.generate(...)`` call that reproduces the run."""
+        return self.card.code_text()
 
-    def toggle_code(self) -> None:
-        """Show or hide the code that reproduces this run."""
-        if self.code.layout.display == "none":
-            _assign(
-                self.code,
-                value=(
-                    '<pre style="background:#f6f6f6;padding:6px;white-space:pre-wrap">'
-                    # Attached images would put megabytes of base64 into the page.
-                    f"{html.escape(shorten_data_uris(self.code_text()))}</pre>"
-                ),
-            )
-            self.code.layout.display = ""
-        else:
-            self.code.layout.display = "none"
+    def toggle_code(self) -> bool:
+        """Show or hide the code on the cell; returns whether it is shown."""
+        shown = self.card.toggle_code()
+        self.render()
+        return shown
 
-    def remove(self) -> None:
-        """Cancel the run if it is going, and drop this cell from the history."""
-        if not self.run.done:
-            self.run.cancel()
-        if self._on_remove is not None:
-            self._on_remove(self)
+    def _save_path(self) -> Path:
+        folder = Path(self.save_folder.strip() or "mountsea-output").expanduser()
+        return folder if folder.is_absolute() else Path.cwd() / folder
+
+    # --- what a notebook keeps ----------------------------------------------------------------
+
+    def describe(self) -> str:
+        """One line that stays true: a mountsea run of this model."""
+        return f"mountsea-widgets run · {self.run.model}"
+
+    def fallback_html(self) -> str:
+        """The run as escaped HTML: model, status, prompt, its images as small JPEGs."""
+        images = []
+        if self.run.done:
+            for small in self.card.thumbnails(FALLBACK_THUMB_SIDE)[:4]:
+                if small:
+                    uri = "data:image/jpeg;base64," + base64.b64encode(small).decode("ascii")
+                    images.append(f'<img src="{uri}" alt="" style="margin:2px">')
+        record = self.card.record()
+        error = f"<div>{html.escape(record['error'])}</div>" if record["error"] else ""
+        return (
+            f"<div><b>{html.escape(self.run.model)}</b> · {html.escape(self.run.status)}</div>"
+            f'<div style="white-space:pre-wrap">{html.escape(record["prompt"])}</div>'
+            f"{error}<div>{''.join(images)}</div>"
+        )
 
     def close(self) -> None:
-        """Stop observing the run and close every widget of the cell."""
+        """Stop following the run and close the view."""
         unsubscribe = getattr(self, "_unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe()
-        for child in list(self.children):
-            close_tree(child)
         super().close()
 
     def __repr__(self) -> str:
         return f"<TaskCell {self.run!r}>"
-
-
-def _clock_time(stamp: float) -> str:
-    """``stamp`` (Unix time) as the local ``HH:MM:SS``, or "at an unknown time" when no clock
-    can show it (a damaged history: a time in the year 300,000, or not a number at all)."""
-    try:
-        return time.strftime("%H:%M:%S", time.localtime(stamp))
-    except (OverflowError, OSError, ValueError, TypeError):
-        return "at an unknown time"

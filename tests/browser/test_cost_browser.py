@@ -10,9 +10,9 @@ import pytest
 from .conftest import ARTIFACTS
 from .test_studio_browser import (
     click_generate,
-    open_notebook,
+    run_studio_notebook,
     select_model,
-    wait_for_first_cell_done,
+    wait_for_done_cards,
 )
 
 pytestmark = pytest.mark.browser
@@ -35,37 +35,37 @@ def credits_of(text: str) -> float:
 
 
 def test_studio_shows_the_estimate_spent_total_and_credits(page: Any, lab: dict[str, str]) -> None:
-    open_notebook(page, lab, "quickstart.ipynb")
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    studio = page.locator(".mountsea-studio").first
-    studio.wait_for(timeout=90_000)
-    estimate = ".mountsea-studio .mountsea-estimate"
+    studio = run_studio_notebook(page, lab, "studio_cost.ipynb", "cost-history")
+    estimate = ".mw-studio .mw-estimate"
     wait_for_text(page, estimate, "≈ $0.039")  # nano-banana, one image
 
     select_model(studio, "nano-banana-2")
-    studio.locator(".mountsea-param-resolution select").wait_for(timeout=15_000)
-    studio.locator(".mountsea-param-resolution select").select_option("4K")
+    resolution = studio.locator('.mw-field[data-name="resolution"] select')
+    resolution.wait_for(timeout=15_000)
+    resolution.select_option("4K")
     wait_for_text(page, estimate, "≈ $0.16")  # 1K price x2 for 4K: it follows the form
-    tip = studio.locator(".mountsea-estimate .mountsea-cost").get_attribute("title") or ""
+    tip = studio.locator(".mw-estimate").get_attribute("title") or ""
     assert "resolution 4K" in tip and "upstream list prices" in tip
 
-    wait_for_text(page, ".mountsea-studio .mountsea-credits", "simulated account: ")
-    before_text = studio.locator(".mountsea-credits").inner_text()
+    wait_for_text(page, ".mw-studio .mw-credits", "simulated account: ")
+    before_text = studio.locator(".mw-credits").inner_text()
     before = credits_of(before_text)
-    studio.locator(".mountsea-param-prompt textarea").fill(PROMPT)
+    studio.locator('.mw-field[data-name="prompt"] textarea').fill(PROMPT)
     click_generate(page, studio)
-    cell = wait_for_first_cell_done(page, studio, PROMPT)
-    assert "≈ $0.16" in cell.locator(".mountsea-params").inner_text()
-    wait_for_text(page, ".mountsea-studio .mountsea-spent", "≈ $0.16 (1 completed run)")
-    # Refreshed after the run: down by at least its estimate (the notebook's other runs may
-    # have completed too, and are charged as well).
+    wait_for_done_cards(page, 1)
+    card = studio.locator(".mw-card[data-run-id]").first
+    assert PROMPT in card.locator(".mw-card-prompt").inner_text()
+    assert "≈ $0.16" in card.locator(".mw-cost").inner_text()
+    wait_for_text(page, ".mw-studio .mw-spent", "≈ $0.16 (1 completed run)")
+    # Refreshed after the run: down by at least its estimate (other runs of the lab may have
+    # completed too, and are charged as well).
     page.wait_for_function(
-        "(before) => { const e = document.querySelector('.mountsea-studio .mountsea-credits');"
+        "(before) => { const e = document.querySelector('.mw-studio .mw-credits');"
         " return e !== null && e.innerText !== before; }",
         arg=before_text,
         timeout=30_000,
     )
-    after = credits_of(studio.locator(".mountsea-credits").inner_text())
+    after = credits_of(studio.locator(".mw-credits").inner_text())
     assert after <= before - 0.16 + 1e-6
 
     ARTIFACTS.mkdir(exist_ok=True)

@@ -19,21 +19,28 @@ pytestmark = pytest.mark.browser
 
 def _wait_for_model(page: Any, model_id: str) -> None:
     page.wait_for_function(
-        """(model) => { const s = document.querySelector('.mountsea-studio .mountsea-model select');
-                   return s.options[s.selectedIndex].text.split(/\\s/)[0] === model; }""",
+        "(model) => document.querySelector('.mw-studio select.mw-model').value === model",
         arg=model_id,
         timeout=15_000,
     )
 
 
-def _wait_for_completed_cells(page: Any, count: int) -> None:
+def _wait_for_completed_cards(page: Any, count: int) -> None:
     page.wait_for_function(
-        """(count) => document.querySelectorAll(
-               '.mountsea-history-cell.mountsea-status-completed img.mountsea-thumb').length
-               >= count""",
+        """(count) => [...document.querySelectorAll(
+               '.mw-studio .mw-card[data-status="completed"] img.mw-thumb')]
+               .filter((img) => img.complete && img.naturalWidth > 0).length >= count""",
         arg=count,
         timeout=120_000,
     )
+
+
+def _generate(page: Any, studio: Any) -> None:
+    page.wait_for_function(
+        "() => !document.querySelector('.mw-studio button.mw-generate').disabled",
+        timeout=30_000,
+    )
+    studio.locator("button.mw-generate").click()
 
 
 def _write_notebook(path: Path) -> None:
@@ -63,63 +70,52 @@ def test_use_as_input_and_an_attached_file(page: Any, lab: dict[str, str], tmp_p
     _write_notebook(Path(lab["root"]) / "edit_models.ipynb")
     open_notebook(page, lab, "edit_models.ipynb")
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    studio = page.locator(".mountsea-studio").first
+    studio = page.locator(".mw-root.mw-studio").first
     studio.wait_for(timeout=90_000)
-    studio.locator(".mountsea-param-prompt textarea").fill("a red cube")
-    page.wait_for_function(
-        "() => !document.querySelector('.mountsea-studio button.mountsea-generate').disabled",
-        timeout=30_000,
-    )
-    studio.locator("button.mountsea-generate").click()
-    _wait_for_completed_cells(page, 1)
+    studio.locator('.mw-field[data-name="prompt"] textarea').fill("a red cube")
+    _generate(page, studio)
+    _wait_for_completed_cards(page, 1)
 
     # Use as input: the edit model, with the result's URL in image_urls.
-    studio.locator(".mountsea-history-cell button.mountsea-use-input").first.click()
+    studio.locator('.mw-card button[data-action="use-input"]').first.click()
     _wait_for_model(page, "nano-banana-edit")
-    urls = studio.locator(".mountsea-param-image_urls textarea")
+    urls = studio.locator('.mw-field[data-name="image_urls"] textarea')
     page.wait_for_function(
         """() => { const box = document.querySelector(
-                       '.mountsea-studio .mountsea-param-image_urls textarea');
+                       '.mw-studio .mw-field[data-name="image_urls"] textarea');
                    return box && box.value.startsWith('http://127.0.0.1'); }""",
         timeout=15_000,
     )
     assert "/files/" in urls.input_value()
 
-    # Attach a file through the real FileUpload button: it becomes a chip, not text.
+    # Attach a file through the file picker: it becomes a chip, not text.
     photo = tmp_path / "photo.png"
     buffer = io.BytesIO()
     Image.new("RGB", (120, 80), (255, 0, 255)).save(buffer, format="PNG")
     photo.write_bytes(buffer.getvalue())
-    with page.expect_file_chooser() as chooser:
-        studio.locator("button.mountsea-upload").click()
-    chooser.value.set_files(str(photo))
-    chip = studio.locator(".mountsea-attachment").first
+    studio.locator('.mw-field[data-name="image_urls"] input.mw-attach-input').set_input_files(
+        str(photo)
+    )
+    chip = studio.locator(".mw-chip").first
     chip.wait_for(timeout=30_000)
-    assert "photo.png" in chip.inner_text() and "#2" in chip.inner_text()
+    assert "photo.png" in chip.inner_text()
     assert "data:" not in urls.input_value()  # the box keeps URLs only
-    # FileUpload's own text ends in a file count, always "(0)" here: it is hidden, and the
-    # button shows its label alone.
-    shown = page.evaluate(
-        """() => { const b = document.querySelector('.mountsea-studio button.mountsea-upload');
-                   return [getComputedStyle(b).fontSize,
-                           getComputedStyle(b, '::after').content]; }"""
-    )
-    assert shown == ["0px", '"add image files"']
 
-    studio.locator(".mountsea-param-prompt textarea").fill("make it blue")
+    studio.locator('.mw-field[data-name="prompt"] textarea').fill("make it blue")
+    _generate(page, studio)
     page.wait_for_function(
-        "() => !document.querySelector('.mountsea-studio button.mountsea-generate').disabled",
-        timeout=30_000,
+        "() => document.querySelectorAll('.mw-studio .mw-card[data-run-id]').length === 2",
+        timeout=60_000,
     )
-    studio.locator("button.mountsea-generate").click()
-    _wait_for_completed_cells(page, 2)
-    newest = studio.locator(".mountsea-history-cell").first
-    assert "nano-banana-edit" in newest.locator(".mountsea-cell-header").inner_text()
+    _wait_for_completed_cards(page, 2)
+    newest = studio.locator(".mw-card[data-run-id]").first
+    assert "nano-banana-edit" in newest.locator(".mw-card-model").inner_text()
+    assert "image_urls=" in newest.locator(".mw-card-params").inner_text()
 
     ARTIFACTS.mkdir(exist_ok=True)
     studio.scroll_into_view_if_needed()
     studio.screenshot(path=str(ARTIFACTS / "studio-edit.png"))
 
     # The chip's remove button takes the image out again.
-    chip.locator("button.mountsea-attachment-remove").click()
-    studio.locator(".mountsea-attachment").first.wait_for(state="detached", timeout=15_000)
+    chip.locator("button.mw-chip-remove").click()
+    studio.locator(".mw-chip").first.wait_for(state="detached", timeout=15_000)

@@ -1,23 +1,29 @@
-"""What a person sees: the quickstart in JupyterLab, driven by a real Chromium.
+"""What a person sees: the Studio in JupyterLab, driven by a real Chromium.
 
-Open the quickstart, run all cells, type a prompt, click Generate, see the image arrive in a
-history cell; switch to gpt-image-2 and see its size control; Reuse puts the parameters back.
-The prompt carries an XSS canary that must show as text and never run.
+Type a prompt, click Generate, see the image arrive on a card; switch to gpt-image-2 and see
+its size control; Reuse puts the parameters back; Remove takes the card away. A prompt with an
+XSS canary shows as text and never runs. A history of 2,000 runs is reached by scrolling, with
+a bounded number of DOM nodes.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers.notebooks import write_notebook
+from tests.integration.test_recovery import write_history
+
 from .conftest import ARTIFACTS
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 CANARY = '<img src=x onerror="window.__mountsea_xss = 1">'
 PROMPT = "a lighthouse at dusk, oil painting"
 XSS_PROMPT = f"a lighthouse at dusk {CANARY}"
+PROMPT_BOX = '.mw-field[data-name="prompt"] textarea'
 
 
 def open_notebook(page: Any, lab: dict[str, str], name: str) -> None:
@@ -32,72 +38,69 @@ def open_notebook(page: Any, lab: dict[str, str], name: str) -> None:
     )
 
 
+def run_studio_notebook(page: Any, lab: dict[str, str], name: str, history: str) -> Any:
+    """A notebook with one Studio on ``history`` (a folder in the lab root), run; the Studio."""
+    cells = [
+        "import mountsea_widgets as mw\nfrom mountsea_widgets.history import History\n"
+        f"studio = mw.studio(history=History({history!r}))\nstudio"
+    ]
+    write_notebook(Path(lab["root"]) / name, cells)
+    open_notebook(page, lab, name)
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    studio = page.locator(".mw-root.mw-studio").first
+    studio.wait_for(timeout=90_000)
+    page.wait_for_function(
+        "() => { const b = document.querySelector('.mw-studio .mw-banner');"
+        " return b && b.textContent.length > 0; }",
+        timeout=60_000,
+    )
+    return studio
+
+
 def select_model(studio: Any, model_id: str) -> None:
-    """Choose a model in the Studio's dropdown, whose labels start with the model id."""
-    select = studio.locator(".mountsea-model select")
-    labels = select.locator("option").all_text_contents()
-    label = next(text for text in labels if text.split()[0] == model_id)
-    select.select_option(label=label)
-
-
-def selected_model(page: Any) -> str:
-    return str(
-        page.evaluate(
-            """() => { const s = document.querySelector('.mountsea-studio .mountsea-model select');
-                       return s.options[s.selectedIndex].text.split(/\\s/)[0]; }"""
-        )
-    )
-
-
-def wait_for_prompt(page: Any, expected: str) -> None:
-    page.wait_for_function(
-        "(expected) => { const box = document.querySelector("
-        "'.mountsea-studio .mountsea-param-prompt textarea');"
-        " return box !== null && box.value === expected; }",
-        arg=expected,
-        timeout=15_000,
-    )
-
-
-def wait_for_first_cell_done(page: Any, studio: Any, expected_prompt: str) -> Any:
-    """The newest history cell once it shows ``expected_prompt`` and a loaded thumbnail."""
-    page.wait_for_function(
-        """(expected) => {
-             const cell = document.querySelector('.mountsea-studio .mountsea-history-cell');
-             if (!cell || !cell.querySelector('.mountsea-prompt')) return false;
-             const img = cell.querySelector('img.mountsea-thumb');
-             return cell.querySelector('.mountsea-prompt').innerText.includes(expected)
-                    && img !== null && img.complete && img.naturalWidth > 0; }""",
-        arg=expected_prompt,
-        timeout=120_000,
-    )
-    return studio.locator(".mountsea-history-cell").first
+    studio.locator("select.mw-model").select_option(value=model_id)
 
 
 def click_generate(page: Any, studio: Any) -> None:
     page.wait_for_function(
-        "() => !document.querySelector('.mountsea-studio button.mountsea-generate').disabled",
+        "() => !document.querySelector('.mw-studio button.mw-generate').disabled",
         timeout=30_000,
     )
-    studio.locator("button.mountsea-generate").click()
+    studio.locator("button.mw-generate").click()
 
 
-def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, str]) -> None:
-    open_notebook(page, lab, "quickstart.ipynb")
-    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+def wait_for_done_cards(page: Any, count: int) -> None:
+    """Until ``count`` completed cards show a loaded thumbnail."""
+    page.wait_for_function(
+        """(count) => {
+             const done = '.mw-studio .mw-card[data-status="completed"]';
+             const cards = [...document.querySelectorAll(done)];
+             return cards.length >= count && cards.slice(0, count).every((card) => {
+               const img = card.querySelector('img.mw-thumb');
+               return img && img.complete && img.naturalWidth > 0; }); }""",
+        arg=count,
+        timeout=120_000,
+    )
 
-    studio = page.locator(".mountsea-studio").first
-    studio.wait_for(timeout=90_000)
-    assert "offline simulator" in studio.locator(".mountsea-banner").inner_text()
 
-    prompt_box = studio.locator(".mountsea-param-prompt textarea")
-    prompt_box.fill(PROMPT)
-    studio.locator(".mountsea-param-aspect_ratio select").select_option("16:9")
+def newest_card(studio: Any) -> Any:
+    return studio.locator(".mw-card[data-run-id]").first
+
+
+def test_generate_switch_reuse_remove_and_text_stays_text(page: Any, lab: dict[str, str]) -> None:
+    studio = run_studio_notebook(page, lab, "studio_view.ipynb", "studio-view-history")
+    assert "offline simulator" in studio.locator(".mw-banner").inner_text()
+    assert studio.locator(".mw-offline:visible").count() == 0  # the kernel answered
+
+    studio.locator(PROMPT_BOX).fill(PROMPT)
+    studio.locator('.mw-field[data-name="aspect_ratio"] select').select_option("16:9")
     click_generate(page, studio)
-
-    cell = wait_for_first_cell_done(page, studio, PROMPT)
-    assert "completed" in cell.locator(".mountsea-status").inner_text().lower()
-    assert "aspect_ratio" in cell.locator(".mountsea-params").inner_text()
+    wait_for_done_cards(page, 1)
+    card = newest_card(studio)
+    assert PROMPT in card.locator(".mw-card-prompt").inner_text()
+    assert "aspect_ratio=16:9" in card.locator(".mw-card-params").inner_text()
+    assert "estimated" in studio.locator(".mw-estimate").inner_text()
+    assert "spent this session" in studio.locator(".mw-spent").inner_text()
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": 1700})
@@ -107,26 +110,97 @@ def test_quickstart_studio_generate_switch_and_reuse(page: Any, lab: dict[str, s
 
     # Switching to gpt-image-2 shows its own size control, and hides nano-banana's aspect ratio.
     select_model(studio, "gpt-image-2")
-    studio.locator(".mountsea-size-control").first.wait_for(timeout=15_000)
-    assert studio.locator(".mountsea-param-aspect_ratio").count() == 0
-    wait_for_prompt(page, PROMPT)  # the prompt is kept across models
+    studio.locator('.mw-field[data-name="image_size"]').wait_for(timeout=15_000)
+    assert studio.locator('.mw-field[data-name="aspect_ratio"]').count() == 0
+    assert studio.locator(PROMPT_BOX).input_value() == PROMPT  # kept across models
 
     # Reuse loads the run's model and parameters back into the form.
-    prompt_box.fill("something else")
-    cell.locator("button.mountsea-reuse").click()
+    studio.locator(PROMPT_BOX).fill("something else")
+    card.locator('button[data-action="reuse"]').click()
     page.wait_for_function(
-        """() => { const s = document.querySelector('.mountsea-studio .mountsea-model select');
-                   return s.options[s.selectedIndex].text.split(/\\s/)[0] === 'nano-banana'; }""",
+        "() => document.querySelector('.mw-studio select.mw-model').value === 'nano-banana'"
+        " && document.querySelector('.mw-studio .mw-field[data-name=\"aspect_ratio\"] select')",
         timeout=15_000,
     )
-    assert selected_model(page) == "nano-banana"
-    wait_for_prompt(page, PROMPT)
-    assert studio.locator(".mountsea-size-control").count() == 0
-    assert studio.locator(".mountsea-param-aspect_ratio select").input_value() == "16:9"
+    page.wait_for_function(
+        f"() => document.querySelector('.mw-studio {PROMPT_BOX}').value === {PROMPT!r}",
+        timeout=15_000,
+    )
+    aspect = studio.locator('.mw-field[data-name="aspect_ratio"] select')
+    assert aspect.input_value() == "16:9"
 
-    # A prompt pasted from anywhere is shown as text in its cell, and its markup never runs.
-    prompt_box.fill(XSS_PROMPT)
+    # A prompt pasted from anywhere is shown as text on its card, and its markup never runs.
+    studio.locator(PROMPT_BOX).fill(XSS_PROMPT)
     click_generate(page, studio)
-    cell = wait_for_first_cell_done(page, studio, CANARY)
-    assert CANARY in cell.locator(".mountsea-prompt").inner_text()
+    page.wait_for_function(
+        "() => document.querySelectorAll('.mw-studio .mw-card[data-run-id]').length === 2",
+        timeout=60_000,
+    )
+    wait_for_done_cards(page, 2)
+    assert CANARY in newest_card(studio).locator(".mw-card-prompt").inner_text()
     assert page.evaluate("window.__mountsea_xss === undefined")
+    assert page.evaluate("document.querySelectorAll('.mw-studio img[src=\"x\"]').length") == 0
+
+    # Code shows the call as text; Remove takes the newest card away.
+    newest_card(studio).locator('button[data-action="code"]').click()
+    newest_card(studio).locator("pre.mw-code").wait_for(timeout=15_000)
+    assert "mw.generate(" in newest_card(studio).locator("pre.mw-code").inner_text()
+    removed = newest_card(studio).get_attribute("data-run-id")
+    newest_card(studio).locator('button[data-action="remove"]').click()
+    page.wait_for_function(
+        '(id) => !document.querySelector(`.mw-studio .mw-card[data-run-id="${id}"]`)'
+        " && document.querySelectorAll('.mw-studio .mw-card[data-run-id]').length === 1",
+        arg=removed,
+        timeout=30_000,
+    )
+    assert PROMPT in newest_card(studio).locator(".mw-card-prompt").inner_text()
+
+
+def test_a_2000_run_history_is_reached_by_scrolling_with_bounded_dom(
+    page: Any, lab: dict[str, str]
+) -> None:
+    write_history(Path(lab["root"]) / "big-history", 2000)
+    run_studio_notebook(page, lab, "studio_big.ipynb", "big-history")
+    page.wait_for_function(
+        "() => document.querySelector('.mw-studio .mw-card[data-run-id=\"run-1999\"]')",
+        timeout=60_000,
+    )
+    wait_for_done_cards(page, 4)
+
+    def nodes() -> int:
+        return int(
+            page.evaluate("document.querySelector('.mw-studio').querySelectorAll('*').length")
+        )
+
+    assert nodes() <= 3000
+    # To the bottom in one move: no paging clicks, the oldest run arrives with its image.
+    page.evaluate(
+        "() => { const list = document.querySelector('.mw-studio .mw-history');"
+        " list.scrollTop = list.scrollHeight; }"
+    )
+    page.wait_for_function(
+        """() => { const card = document.querySelector(
+                     '.mw-studio .mw-card[data-run-id="run-0000"]');
+                   const img = card && card.querySelector('img.mw-thumb');
+                   return img && img.complete && img.naturalWidth > 0; }""",
+        timeout=60_000,
+    )
+    assert nodes() <= 3000
+    assert (
+        page.evaluate(
+            "document.querySelectorAll('.mw-studio .mw-card[data-run-id=\"run-1999\"]').length"
+        )
+        == 0
+    )  # the top rows left the page
+    # And back up halfway.
+    page.evaluate(
+        "() => { const list = document.querySelector('.mw-studio .mw-history');"
+        " list.scrollTop = list.scrollHeight / 2; }"
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.mw-studio .mw-card[data-run-id]')]"
+        ".some((card) => card.querySelector('img.mw-thumb')"
+        " && Math.abs(Number(card.dataset.runId.slice(4)) - 1000) < 40)",
+        timeout=60_000,
+    )
+    assert nodes() <= 3000

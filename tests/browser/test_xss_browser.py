@@ -72,14 +72,14 @@ def test_canaries_show_as_text_and_never_run(page: Any, lab: dict[str, str]) -> 
                    return img && img.complete && img.naturalWidth > 0; }""",
         timeout=60_000,
     )
-    cells = page.locator(".mountsea-history-cell")
+    cells = page.locator(".mw-task .mw-card")
     page.wait_for_function(
-        "() => document.querySelectorAll('.mountsea-history-cell').length === 2", timeout=30_000
+        "() => document.querySelectorAll('.mw-task .mw-card').length === 2", timeout=30_000
     )
     magic_cell = cells.nth(0)
     failed_cell = cells.nth(1)
-    magic_cell.locator("img.mountsea-thumb").first.wait_for(timeout=60_000)
-    failed_cell.locator(".mountsea-error").wait_for(timeout=30_000)
+    magic_cell.locator("img.mw-thumb").first.wait_for(timeout=60_000)
+    failed_cell.locator(".mw-card-error").wait_for(timeout=30_000)
     card = page.locator(".mountsea-result").first
     card.wait_for(timeout=30_000)
 
@@ -97,8 +97,8 @@ def test_canaries_show_as_text_and_never_run(page: Any, lab: dict[str, str]) -> 
     # The canaries are there as text, where a person reads them.
     assert GRID_PROMPT in grid.inner_text()
     assert f"aspect_ratio = {LABEL_VALUE}" in grid.inner_text()
-    assert MAGIC_PROMPT in magic_cell.locator(".mountsea-prompt").inner_text()
-    assert SERVER_HTML in failed_cell.locator(".mountsea-error").inner_text()
+    assert MAGIC_PROMPT in magic_cell.locator(".mw-card-prompt").inner_text()
+    assert SERVER_HTML in failed_cell.locator(".mw-card-error").inner_text()
     assert MAGIC_PROMPT in card.inner_text()
 
     ARTIFACTS.mkdir(exist_ok=True)

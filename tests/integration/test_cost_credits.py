@@ -51,7 +51,7 @@ def refreshed(studio: Studio) -> str:
     """The credits label once the last refresh finished."""
     assert studio.credits_loading is not None
     studio.credits_loading.result(30)
-    return str(studio.cost.credits_html.value)
+    return studio.credits
 
 
 def closed_port_url() -> str:
@@ -66,16 +66,16 @@ def test_studio_shows_estimate_spent_and_credits_deducted_after_a_run(
 ) -> None:
     studio = make_keyed_studio("nano-banana-2", api_key=KEY)
     assert "20 credits" in refreshed(studio)
-    assert "≈ $0.080" in studio.cost.estimate_html.value
+    assert "≈ $0.080" in studio.estimate
     studio.form.controls["resolution"].set("2K")
     studio.form.controls["num_images"].set(2)
-    assert "≈ $0.24" in studio.cost.estimate_html.value  # follows the form as it changes
+    assert "≈ $0.24" in studio.estimate  # follows the form as it changes
     studio.form.controls["prompt"].set("a lighthouse")
     run = studio.generate()
     assert studio.wait_idle(60) and run.status == "completed"
-    assert "≈ $0.24" in studio.cells[0].params.value  # the run's own estimate
+    assert "≈ $0.24" in studio.recent[0]["cost"]  # the run's own estimate
     assert "19.76 credits" in refreshed(studio)  # the refresh after the run
-    assert "≈ $0.24 (1 completed run)" in studio.cost.spent_html.value
+    assert "≈ $0.24 (1 completed run)" in studio.spent
     assert keyed_server.hub.account.refused == 0
 
 
@@ -89,7 +89,7 @@ def test_failed_runs_cost_nothing_in_the_spent_total_or_the_credits(
             studio.form.controls["prompt"].set("a lighthouse")
             run = studio.generate()
             assert studio.wait_idle(60) and run.status == "failed"
-            assert "≈ $0.00 (0 completed runs)" in studio.cost.spent_html.value
+            assert "≈ $0.00 (0 completed runs)" in studio.spent
             assert "20 credits" in refreshed(studio)
 
 
@@ -103,8 +103,8 @@ def test_credits_service_down_is_shown_quietly_and_runs_go_on(
     assert studio.wait_idle(60) and run.status == "completed"
     label = refreshed(studio)
     assert "credits unknown: the credits service could not be reached" in label
-    assert "font-style:italic" in label and "#b00020" not in label  # quiet, not an error
-    assert studio.reason.value == ""
+    assert studio.credits_quiet  # quiet (grey, italic), not an error
+    assert studio.reason == ""
 
 
 def test_no_credits_service_is_guessed_for_a_custom_hub(
@@ -114,7 +114,7 @@ def test_no_credits_service_is_guessed_for_a_custom_hub(
 ) -> None:
     monkeypatch.delenv("MOUNTSEA_USAGE_URL")
     studio = make_keyed_studio("nano-banana", api_key=KEY)
-    assert studio.credits_loading is None and studio.cost.credits_html.value == ""
+    assert studio.credits_loading is None and studio.credits == ""
     assert keyed_server.hub.account.requests == 0
 
 

@@ -20,7 +20,7 @@ from mountsea_widgets.widgets.task_cell import TaskCell
 
 
 def _label(studio: Studio, model: str) -> str:
-    return next(label for label, value in studio.model_select.options if value == model)
+    return next(label for label, value in studio.models if value == model)
 
 
 def test_offline_the_bar_the_polls_the_model_list_and_the_simulator_agree(tmp_path: Path) -> None:
@@ -91,6 +91,6 @@ def test_a_task_cell_shows_the_expected_duration_in_words(seconds: float, text: 
     cell = TaskCell(run)
     try:
         assert about(seconds) == text
-        assert f"/ {text}" in cell.status.value
+        assert f"/ {text}" in cell.record["timing"]
     finally:
         cell.close()

@@ -23,10 +23,11 @@ from mountsea_widgets.result import Result
 from mountsea_widgets.run import run_from_entry
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.controls import UrlListControl
+from mountsea_widgets.widgets.run_card import Card
 from mountsea_widgets.widgets.studio import EDIT_MODEL_OF, Studio
-from mountsea_widgets.widgets.task_cell import TaskCell
 from tests.helpers.images import solid_png
 from tests.helpers.studios import studio_maker
+from tests.helpers.views import send
 
 SPEED = 200.0
 #: A colour the simulator never paints by itself: seeing it in a result means the edited input.
@@ -152,17 +153,16 @@ def test_use_as_input_switches_to_the_edit_model_with_the_url(
 ) -> None:
     studio = make_studio(model)
     run = _generate(studio, "a lighthouse")
-    cell = studio.cells[0]
-    button = cell.use_input_button
-    assert "mountsea-use-input" in button._dom_classes and button.layout.display == ""
+    record = studio.recent[0]
+    assert record["id"] == run.run_id and "use-input" in record["actions"]
 
-    button.click()
+    send(studio, "action", action="use-input", run_id=run.run_id, index=0)
     assert EDIT_MODEL_OF[model] == f"{model}-edit"
-    assert studio.model_select.value == studio.form.model == f"{model}-edit"
+    assert studio.model == studio.form.model == f"{model}-edit"
     assert studio.form.value()["image_urls"] == [run.result.urls[0]]
     assert run.result.urls[0].startswith(loopback_hub.url)  # the provider's http(s) URL
     assert studio.form.value()["prompt"] == "a lighthouse"
-    assert not studio.generate_button.disabled
+    assert studio.can_generate
 
     if model == "nano-banana":  # and the edit really uses it
         studio.form.controls["prompt"].set("make it night")
@@ -174,7 +174,7 @@ def test_use_as_input_switches_to_the_edit_model_with_the_url(
 def test_use_as_input_on_an_edit_model_appends(make_studio: Any) -> None:
     studio = make_studio("nano-banana-edit")
     first = _generate(studio, "edit", image_urls=[to_data_uri(solid_png(MAGENTA, (96, 64)))])
-    studio.cells[0].use_input_button.click()
+    send(studio, "action", action="use-input", run_id=first.run_id, index=0)
     assert studio.form.model == "nano-banana-edit"
     control = _image_urls(studio)
     assert control.urls() == [first.result.urls[0]]
@@ -185,13 +185,11 @@ def test_a_sync_mode_result_goes_in_as_a_data_uri_of_the_chosen_image(make_studi
     studio = make_studio("nano-banana")
     run = _generate(studio, "two cubes", sync_mode=True, num_images=2)
     assert all(url.startswith("data:") for url in run.result.urls)  # no URL to give
-    cell = studio.cells[0]
-    cell.gallery.show_full(1)  # the image shown full size is the one used
-    cell.use_input_button.click()
+    send(studio, "action", action="use-input", run_id=run.run_id, index=1)  # the second one
 
     assert studio.form.model == "nano-banana-edit"
     control = _image_urls(studio)
-    assert control.text.value == ""  # no URL: an attachment chip instead
+    assert control.text == ""  # no URL: an attachment chip instead
     (attachment,) = control.attachments
     assert attachment.uri == to_data_uri(run.result.image_bytes[1])
     assert studio.form.value()["image_urls"] == [attachment.uri]
@@ -206,16 +204,28 @@ def test_a_run_read_back_from_the_history_goes_in_as_a_data_uri(
     run = run_from_entry(history.get(done.run_id))
     assert run.result is None and run.files  # only the kept files
     later = make_studio("nano-banana-pro")
-    cell = TaskCell(run, on_use_input=later.use_as_input)
-    assert cell.use_input_button.layout.display == ""
-    reference = cell.use_as_input()
+    card = Card(run, on_use_input=lambda run, ref: later.use_as_input(ref, model=run.model))
+    assert "use-input" in card.record()["actions"]
+    reference = card.use_as_input(0)
     assert reference is not None and reference.startswith("data:image/")
-    assert parse_data_uri(reference)[0] == run.files[0].read_bytes()
-    assert later.form.model == "nano-banana-pro-edit"
     assert later.form.value()["image_urls"] == [reference]
+    assert parse_data_uri(reference)[0] == run.files[0].read_bytes()
+    # The run's own model's edit twin, not the form's (nano-banana-pro-edit).
+    assert later.model == later.form.model == "nano-banana-edit"
     control = _image_urls(later)
     assert control.attachments[0].name == "nano-banana image 1"
-    cell.close()
+
+
+def test_use_as_input_picks_the_edit_twin_of_the_runs_model(make_studio: Any) -> None:
+    studio = make_studio("gpt-image-2")
+    run = _generate(studio, "a poster")
+    send(studio, "model", model="nano-banana-pro")  # the form moved on meanwhile
+    send(studio, "action", action="use-input", run_id=run.run_id, index=0)
+    assert studio.form.model == "gpt-image-2-edit"
+    assert studio.form.value()["image_urls"] == [run.result.urls[0]]
+    assert studio.form.value()["prompt"] == "a poster"
+    studio.use_as_input(run.result.urls[0])  # from code: the form's model decides
+    assert studio.form.model == "gpt-image-2-edit"
 
 
 # --- from the magic ------------------------------------------------------------------------------

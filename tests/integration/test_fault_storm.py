@@ -29,6 +29,8 @@ from mountsea_widgets.comparison import Comparison, plan
 from mountsea_widgets.history import History
 from mountsea_widgets.run import Run, run_from_entry, start
 from mountsea_widgets.widgets.studio import Studio
+from tests.helpers.studios import ask_rows, card_thumbs, record_of
+from tests.helpers.views import send
 from tests.helpers.waiting import short_sleep
 
 pytestmark = pytest.mark.timeout(120)
@@ -169,21 +171,22 @@ def test_a_studio_clicked_thirty_times_in_the_storm(
     assert studio.wait_idle(60)
     runner.run(client.aclose())
 
-    assert len(studio.cells) == STUDIO_RUNS
-    for run, cell in zip(reversed(runs), studio.cells, strict=True):
+    assert len(studio.cards) == STUDIO_RUNS == studio.run_count
+    rows = {row.record["id"]: row for row in ask_rows(studio, 0, STUDIO_RUNS)}
+    for run, cell in zip(reversed(runs), studio.cards, strict=True):
         assert cell.run is run
         assert run.status in ENDINGS
-        assert f"mountsea-status-{run.status}" in cell._dom_classes
-        assert run.status in cell.status.value
+        row = rows[run.run_id]
+        assert row.record["status"] == run.status
         if run.status == "completed":
-            assert cell.gallery.count == len(run.result.image_bytes) > 0  # type: ignore[union-attr]
-            assert cell.error.layout.display == "none"
+            images = len(run.result.image_bytes)  # type: ignore[union-attr]
+            assert row.record["images"] == len(row.thumbs) == images > 0
+            assert all(row.thumbs) and row.record["error"] == ""
         else:
             assert _typed(run.error), run.error
-            assert cell.error.layout.display == ""
-            assert run.error is not None and run.error.split(":")[0] in cell.error.value
+            assert run.error is not None and run.error.split(":")[0] in row.record["error"]
         if run.task_id is not None:
-            assert run.task_id in cell.header.value
+            assert row.record["task"] == run.task_id
     _check_accounting(storm_hub, history, STUDIO_RUNS)
     studio.close()
 
@@ -260,14 +263,14 @@ def test_a_task_stuck_in_processing_ends_timeout_at_the_studio_deadline(
     assert "45 s" in run.error and run.task_id in run.error
     # The client stopped at the deadline: it never slept past it.
     assert 45.0 - 1e-6 <= fake.now - 1000.0 <= 45.0 + 1e-6
-    cell = studio.cells[0]
-    assert "mountsea-status-timeout" in cell._dom_classes and "timeout" in cell.status.value
-    assert "TaskTimeoutError" in cell.error.value and cell.error.layout.display == ""
+    record = record_of(studio, run)
+    assert record["status"] == "timeout"
+    assert "TaskTimeoutError" in record["error"]
     # The task may still finish (and bill): it stays pending in the history, and Resume polls
     # it again.
     entry = history.get(run.run_id)
     assert entry.is_pending and entry.task_id == run.task_id
-    assert run.resumable and cell.resume_button.layout.display == ""
+    assert run.resumable and "resume" in record["actions"]
     assert hub.status_of(run.task_id) == "processing"  # the hub still thinks it is going
     studio.close()
 
@@ -307,9 +310,9 @@ def test_the_network_going_away_mid_poll_then_coming_back(
     assert f"Task {run.task_id} may still finish" in run.error and "Resume" in run.error
     # The history keeps the task pending: nothing is forgotten, it can be resumed.
     assert [entry.task_id for entry in history.pending()] == [run.task_id]
-    cell = studio.cells[0]
-    assert cell.resume_button.layout.display == ""
-    assert "APIConnectionError" in cell.error.value
+    record = record_of(studio, run)
+    assert "resume" in record["actions"]
+    assert "APIConnectionError" in record["error"]
 
     # The hub comes back on the same port, with its tasks (finished meanwhile); Resume polls
     # the same task again.
@@ -317,13 +320,14 @@ def test_the_network_going_away_mid_poll_then_coming_back(
     back = simulator.SimulatorServer(hub, port=port).start()
     try:
         submitted = hub.stats.submitted
-        cell.resume_button.click()
+        send(studio, "action", action="resume", run_id=run.run_id)
         run.wait(30)
         assert studio.wait_idle(30)
         assert run.status == "completed", run.error
         assert hub.stats.submitted == submitted  # resumed, never submitted twice
         assert run.result is not None and len(run.result.image_bytes) == 1
-        assert cell.gallery.count == 1 and cell.resume_button.layout.display == "none"
+        assert len(card_thumbs(studio, run.run_id)) == 1
+        assert "resume" not in record_of(studio, run)["actions"]
         entry = history.get(run.run_id)
         assert entry.status == "completed" and entry.files and history.pending() == []
     finally:

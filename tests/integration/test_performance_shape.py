@@ -29,8 +29,8 @@ from mountsea_widgets.history import History
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets.studio import Studio
 from tests.helpers.simulated_client import FastClient as SimulatedClient
-from tests.helpers.studios import studio_maker
-from tests.helpers.widgets import walk
+from tests.helpers.studios import card_thumbs, studio_maker
+from tests.helpers.views import PageRecorder, send
 
 SPEED = 80.0
 
@@ -102,9 +102,11 @@ def test_thumbnails_and_verification_run_off_the_runner_loop(
 ) -> None:
     threads: dict[str, list[threading.Thread]] = {"thumbnail": [], "verify": []}
     real_thumbnail, real_decode = images.thumbnail, client_protocol.decode_image
+    shrunk: list[bytes] = []
 
     def recording_thumbnail(data: bytes, *args: Any, **kwargs: Any) -> bytes:
         threads["thumbnail"].append(threading.current_thread())
+        shrunk.append(data)
         return real_thumbnail(data, *args, **kwargs)
 
     def recording_decode(data: bytes) -> Image.Image:
@@ -113,17 +115,21 @@ def test_thumbnails_and_verification_run_off_the_runner_loop(
 
     monkeypatch.setattr(images, "thumbnail", recording_thumbnail)
     monkeypatch.setattr(client_protocol, "decode_image", recording_decode)
-    monkeypatch.setattr("mountsea_widgets.widgets.gallery.thumbnail", recording_thumbnail)
     studio = make_studio()
     run = _generate(studio, "two cubes", num_images=2)
 
     runner_thread = get_runner().thread
-    assert len(threads["thumbnail"]) == 2 and len(threads["verify"]) == 2
+    assert len(threads["verify"]) == 2
+    # Two thumbnails as the run ends, two card-sized ones from those for the page.
+    assert len(threads["thumbnail"]) == 4
     for kind, seen in threads.items():
         assert runner_thread not in seen, f"{kind} ran on the runner's loop thread"
     assert len(run.thumbnails) == 2 and all(t and t[:2] == b"\xff\xd8" for t in run.thumbnails)
-    shown = [w.value for w in walk(studio.cells[0].gallery) if "mountsea-thumb" in w._dom_classes]
-    assert shown == run.thumbnails  # the cell shows the ready-made thumbnails, decodes nothing
+    # The card's thumbnails come from the ready-made ones: no full-size image decoded again.
+    assert shrunk[2:] == run.thumbnails
+    shown = card_thumbs(studio, run.run_id)
+    assert len(shown) == 2 and all(t and t[:2] == b"\xff\xd8" for t in shown)
+    assert shrunk[4:] == run.thumbnails  # a row asked for later: the same, nothing else
 
 
 # --- what a finished run keeps in memory -------------------------------------------------------
@@ -138,20 +144,21 @@ def test_a_finished_studio_run_holds_thumbnails_not_full_images(make_studio: Any
     # Full-size bytes live in the history's files only; nothing decoded is cached.
     assert result._bytes == [] and result._images is None
     assert result.files == run.files and result.image_count == 2
-    gallery = studio.cells[0].gallery
-    assert all(getattr(load, "__self__", None) in run.files for load in gallery._loaders)
-    thumbs = [w.value for w in walk(gallery) if "mountsea-thumb" in w._dom_classes]
-    assert len(thumbs) == 2 and all(len(t) <= MAX_THUMBNAIL_BYTES for t in thumbs)
-    assert gallery.full.value == b""
+    page = PageRecorder(studio)
+    thumbs = card_thumbs(studio, run.run_id)
+    assert len(thumbs) == 2 and all(t is not None and len(t) <= 32_000 for t in thumbs)
+    assert page.of_type("full") == []
+    assert sum(len(b) for _c, buffers in page.messages for b in buffers) < 64_000
 
     # Everything still works from the files, on demand.
     on_disk = [path.read_bytes() for path in run.files]
     assert result.image_bytes == on_disk
     assert [image.size for image in result.images] == [decode_image(d).size for d in on_disk]
-    gallery.show_full(1)
-    assert gallery.full.value == on_disk[1]
-    gallery.close_full()
-    assert gallery.full.value == b""
+    send(studio, "full", run_id=run.run_id, index=1)
+    assert studio.wait_loaded(30)
+    ((_answer, buffers),) = [(c, b) for c, b in page.messages if c["type"] == "full"]
+    assert buffers == [on_disk[1]]  # read from the file when asked, not kept in memory
+    assert result._bytes == []
 
 
 def test_without_a_history_the_bytes_stay_in_memory(make_studio: Any) -> None:

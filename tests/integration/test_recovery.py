@@ -33,10 +33,14 @@ from mountsea_widgets.metadata import read_metadata
 from mountsea_widgets.run import INTERRUPTED_MESSAGE, Run, execute, start
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.simulator.hub import ROUTE_TASK
-from mountsea_widgets.widgets.history_panel import human_size
-from mountsea_widgets.widgets.studio import PAST_RUNS, Studio
+from mountsea_widgets.widgets.studio import RECENT, Studio, human_size
 from tests.helpers.images import noise_png, solid_png
 from tests.helpers.simulated_client import SPEED, FastClient
+from tests.helpers.studios import ask_rows, card_thumbs, record_of
+from tests.helpers.views import send
+
+#: Finished runs newer than the pending one (it is far down the list).
+OLDER = 40
 
 
 def pixels(data: bytes) -> bytes:
@@ -88,7 +92,11 @@ def _prompt(studio: Studio, text: str) -> None:
 # --- a long history opens fast ---------------------------------------------------------------
 
 
-def test_a_2000_run_history_opens_one_page_and_decodes_no_image_once_thumbnails_exist(
+def _act(studio: Studio, action: str, run: Any, **content: Any) -> None:
+    send(studio, "action", action=action, run_id=run.run_id, **content)
+
+
+def test_a_2000_run_history_opens_at_once_and_decodes_only_the_rows_asked_for(
     tmp_path: Path, make_studio: Any, count_image_opens: list[Any]
 ) -> None:
     history = write_history(tmp_path / "big", 2000)
@@ -96,39 +104,43 @@ def test_a_2000_run_history_opens_one_page_and_decodes_no_image_once_thumbnails_
 
     first = make_studio(history=history)
     assert first.wait_loaded(60)
-    assert [run.run_id for run in first.runs] == [f"run-{n:04d}" for n in range(1999, 1987, -1)]
-    assert all(cell.gallery.count == 1 for cell in first.cells)
-    # Only the page shown was decoded, once per image, to make its cached thumbnails.
-    assert len(count_image_opens) == PAST_RUNS
-    more = first.history_panel.more_button
-    assert more.layout.display == "" and more.description == "show older (1,988 more)"
+    assert first.run_count == 2000
+    assert [r["id"] for r in first.recent] == [
+        f"run-{n:04d}" for n in range(1999, 1999 - RECENT, -1)
+    ]
+    assert count_image_opens == []  # the records need no image
+    rows = ask_rows(first, 0, 12)
+    assert [row.record["id"] for row in rows] == [f"run-{n:04d}" for n in range(1999, 1987, -1)]
+    assert all(len(row.thumbs) == 1 and row.thumbs[0] for row in rows)
+    # Only the rows asked for were decoded, once per image, to make their cached thumbnails.
+    assert len(count_image_opens) == 12
 
     count_image_opens.clear()
     again = make_studio(history=History(history.folder))
     assert again.wait_loaded(60)
-    assert len(again.cells) == PAST_RUNS and all(c.gallery.count == 1 for c in again.cells)
+    rows = ask_rows(again, 0, 12)
+    assert all(len(row.thumbs) == 1 and row.thumbs[0] for row in rows)
     assert count_image_opens == []  # a history of thousands reopens without decoding at all
 
-    more.click()
-    assert first.wait_loaded(60)
-    assert len(first.cells) == 2 * PAST_RUNS
-    assert first.runs[PAST_RUNS].run_id == f"run-{1999 - PAST_RUNS:04d}"
-    assert first.history_panel.more_button.description == "show older (1,976 more)"
-    assert len(count_image_opens) == PAST_RUNS  # the new page only
+    deep = ask_rows(first, 1500, 1512)  # scrolled far down: no paging clicks
+    assert [row.record["id"] for row in deep] == [f"run-{n:04d}" for n in range(499, 487, -1)]
+    assert len(count_image_opens) == 12  # those rows only
+    known = [row.record["id"] for row in deep]
+    again_deep = ask_rows(first, 1500, 1512, have=known)
+    assert all(row.thumbs == [] for row in again_deep)  # the page has them: not sent twice
 
 
-def test_show_older_reaches_every_run_then_hides(tmp_path: Path, make_studio: Any) -> None:
+def test_every_run_is_reachable_by_position(tmp_path: Path, make_studio: Any) -> None:
     history = write_history(tmp_path / "h", 30)
-    studio = make_studio(history=history, past_runs=12)
+    studio = make_studio(history=history)
     assert studio.wait_loaded(30)
-    seen = [len(studio.cells)]
-    while (future := studio.show_older()) is not None:
-        future.result(30)
-        seen.append(len(studio.cells))
-    assert seen == [12, 24, 30]
-    assert [run.run_id for run in studio.runs] == [f"run-{n:04d}" for n in range(29, -1, -1)]
-    assert studio.history_panel.more_button.layout.display == "none"
-    assert len({id(cell) for cell in studio.cells}) == 30
+    seen = [
+        row.record["id"] for start in (0, 12, 24) for row in ask_rows(studio, start, start + 12)
+    ]
+    assert seen == [f"run-{n:04d}" for n in range(29, -1, -1)]
+    assert [run.run_id for run in studio.runs] == seen
+    assert ask_rows(studio, 30, 42) == []  # past the end: nothing
+    assert len({id(card) for card in studio.cards}) == 30
 
 
 def test_thumbnails_are_cached_beside_the_images(tmp_path: Path) -> None:
@@ -149,14 +161,14 @@ def test_unfinished_runs_are_resumed_on_opening_even_beyond_the_first_page(
     loopback_hub: SimulatorServer, history: History, make_studio: Any
 ) -> None:
     task_id = pending_run(history, loopback_hub, "old-pending", "waiting since long ago")
-    for n in range(PAST_RUNS + 3):  # newer, finished runs push it off the first page
+    for n in range(OLDER):  # newer, finished runs push it off the first page
         history.start(f"done-{n}", "nano-banana", {"prompt": f"done {n}"})
         history.finished(f"done-{n}", "failed", error="x")
     submitted = loopback_hub.stats.submitted
 
     studio = make_studio()
     assert studio.wait_idle(30)
-    assert len(studio.cells) == PAST_RUNS + 1
+    assert len(studio.cards) == OLDER + 1 and studio.run_count == OLDER + 1
     resumed = studio.runs[-1]
     assert (resumed.run_id, resumed.task_id, resumed.status) == (
         "old-pending",
@@ -164,11 +176,10 @@ def test_unfinished_runs_are_resumed_on_opening_even_beyond_the_first_page(
         "completed",
     )
     assert studio.resumed == [resumed]
-    assert studio.cells[-1].gallery.count == 1
+    assert len(card_thumbs(studio, "old-pending")) == 1
     assert loopback_hub.stats.submitted == submitted
     entry = history.get("old-pending")
     assert entry.status == "completed" and entry.files and entry.files[0].is_file()
-    assert studio.history_panel.more_button.description == "show older (3 more)"
 
 
 def test_two_studios_in_one_kernel_resume_a_run_once(tmp_path: Path) -> None:
@@ -202,7 +213,7 @@ def test_two_studios_in_one_kernel_resume_a_run_once(tmp_path: Path) -> None:
         assert a.runs[0] is b.runs[0]  # one run, one poll loop, two live views
         run = a.runs[0]
         assert (run.task_id, run.status) == (task_id, "completed")
-        assert a.cells[0].gallery.count == 1 and b.cells[0].gallery.count == 1
+        assert len(card_thumbs(a, run.run_id)) == 1 and len(card_thumbs(b, run.run_id)) == 1
         assert slow.stats.submitted == 1
         for studio in made:
             studio.close()
@@ -227,22 +238,23 @@ def test_a_run_polled_by_another_session_is_not_polled_here_until_resumed(
         studio = Studio(client=FastClient(base_url=hub.url), history=history)
         try:
             assert studio.wait_idle(30)
-            (cell,) = studio.cells
+            (cell,) = studio.cards
             assert (cell.run.status, cell.run.task_id) == ("pending", task_id)
             assert hub.stats.requests[ROUTE_TASK] == polls  # not polled from here
             assert recovery.POLLED_ELSEWHERE in cell.run.warnings
-            assert "Another Python session" in cell.note.value
-            assert cell.resume_button.layout.display == ""
+            record = record_of(studio, cell.run)
+            assert "Another Python session" in record["note"]
+            assert "resume" in record["actions"]
             assert history.get("elsewhere").is_pending
 
             lease.release()  # that session died
-            cell.resume_button.click()
+            _act(studio, "resume", cell.run)
             assert studio.wait_idle(30)
             assert cell.run.status == "completed", cell.run.error
             assert history.get("elsewhere").status == "completed"
             assert hub.stats.submitted == 1
             assert recovery.POLLED_ELSEWHERE not in cell.run.warnings
-            assert "taken over" in cell.note.value
+            assert "taken over" in record_of(studio, cell.run)["note"]
         finally:
             lease.release()
             studio.close()
@@ -272,18 +284,20 @@ def test_a_resume_that_fails_keeps_the_task_and_offers_resume(history: History) 
     studio = Studio(client=client, history=history)
     try:
         assert studio.wait_idle(30)
-        (cell,) = studio.cells
+        (cell,) = studio.cards
         assert studio.resumed == [cell.run]
         assert (cell.run.status, cell.run.resumable) == ("error", True)
-        assert "APIConnectionError" in cell.error.value
-        assert cell.resume_button.layout.display == ""
+        record = record_of(studio, cell.run)
+        assert "APIConnectionError" in record["error"]
+        assert "resume" in record["actions"]
         assert history.get("away").is_pending  # the task id is not forgotten
 
         network.down = False
-        cell.resume_button.click()
+        _act(studio, "resume", cell.run)
         assert studio.wait_idle(30)
         assert cell.run.status == "completed", cell.run.error
-        assert cell.gallery.count == 1 and cell.resume_button.layout.display == "none"
+        assert len(card_thumbs(studio, "away")) == 1
+        assert "resume" not in record_of(studio, cell.run)["actions"]
         assert history.get("away").status == "completed"
     finally:
         studio.close()
@@ -317,12 +331,11 @@ def test_a_run_without_a_task_id_shows_interrupted_and_is_never_sent(
 
     studio = make_studio()
     assert studio.wait_idle(30)
-    (cell,) = studio.cells
+    (cell,) = studio.cards
     assert cell.run.status == "interrupted" and cell.run.error == INTERRUPTED_MESSAGE
-    assert "interrupted" in cell.status.value and "never reached the hub" in cell.error.value
-    assert "mountsea-status-interrupted" in cell._dom_classes
-    assert cell.resume_button.layout.display == "none"
-    assert cell.cancel_button.layout.display == "none"
+    record = record_of(studio, cell.run)
+    assert record["status"] == "interrupted" and "never reached the hub" in record["error"]
+    assert "resume" not in record["actions"] and "cancel" not in record["actions"]
     assert studio.resumed == [] and loopback_hub.stats.submitted == submitted
     assert history.get("lost").status == "created"  # the journal is left as it was
 
@@ -337,7 +350,7 @@ def test_an_unfinished_run_this_version_cannot_rebuild_is_named_with_its_task(
     assert studio.wait_loaded(30)
 
     # Shown read-only, saying why and naming its task; never resumed here.
-    (cell,) = studio.cells
+    (cell,) = studio.cards
     assert studio.resumed == [] and cell.run.status == "error"
     assert cell.run.error is not None
     assert "hub-retired-1" in cell.run.error and "Client().wait" in cell.run.error
@@ -353,9 +366,9 @@ def test_a_run_being_submitted_by_another_session_is_not_called_interrupted(
     with lease:
         studio = make_studio()
         assert studio.wait_loaded(30)
-        (cell,) = studio.cells
+        (cell,) = studio.cards
         assert cell.run.status == "submitting"
-        assert SUBMITTING_ELSEWHERE in cell.note.value
+        assert SUBMITTING_ELSEWHERE in record_of(studio, cell.run)["note"]
         assert studio.resumed == []
 
 
@@ -425,51 +438,48 @@ def test_load_image_puts_a_saved_runs_model_and_input_back_in_the_form(
     run = studio.generate()
     assert studio.wait_idle(30)
     assert run.status == "completed", run.error
-    (saved,) = studio.cells[0].save(tmp_path / "out")
+    (saved,) = studio.cards[0].save(tmp_path / "out")
     (kept,) = run.files  # the history's own copy carries the same metadata
 
     for path in (saved, kept):
-        studio.model_select.value = "gpt-image-2"
+        studio.model = "gpt-image-2"
         _prompt(studio, "something else")
         meta = studio.load_image(path)
         assert meta["task_id"] == run.task_id
-        assert studio.model_select.value == "nano-banana-2" == studio.form.model
+        assert studio.model == "nano-banana-2" == studio.form.model
         assert studio.form.value() == run.input
-        assert "Loaded nano-banana-2 parameters" in studio.load_message.value
-        assert "#b00020" not in studio.load_message.value
+        assert "Loaded nano-banana-2 parameters" in studio.load_message
+        assert not studio.load_error
 
 
 def test_load_parameters_button_and_its_errors_next_to_it(make_studio: Any, tmp_path: Path) -> None:
     studio = make_studio()
-    studio.load_button.click()
-    assert "Type the path" in studio.load_message.value
+    send(studio, "load", path="")
+    assert "Type the path" in studio.load_message and studio.load_error
 
     plain = tmp_path / "<i>plain.png"
     plain.write_bytes(solid_png())
-    studio.load_path.value = str(plain)
-    studio.load_button.click()
-    message = studio.load_message.value
-    assert "no mountsea-widgets metadata" in message and "#b00020" in message
-    assert "&lt;i&gt;plain.png" in message and "<i>plain" not in message
+    send(studio, "load", path=str(plain))
+    message = studio.load_message
+    assert "no mountsea-widgets metadata" in message and studio.load_error
+    assert "<i>plain.png" in message  # text: the page shows it as it is, never as markup
     assert studio.form.model == "nano-banana"  # nothing changed
 
-    studio.load_path.value = str(tmp_path / "missing.png")
-    studio.load_button.click()
-    assert "missing.png" in studio.load_message.value
+    studio.load_path = str(tmp_path / "missing.png")  # as the page sets the field
+    send(studio, "load")
+    assert "missing.png" in studio.load_message and "Errno" not in studio.load_message
 
     text = tmp_path / "notes.txt"
     text.write_text("hello")
-    studio.load_path.value = str(text)
-    studio.load_button.click()
-    assert "not a PNG, JPEG or WebP" in studio.load_message.value
+    send(studio, "load", path=str(text))
+    assert "not a PNG, JPEG or WebP" in studio.load_message
 
     result = mw.generate(
         "nano-banana", "via the button", seed=3, client=FastClient(base_url=studio.client.base_url)
     )
     (path,) = result.save(tmp_path / "gen")
-    studio.load_path.value = str(path)
-    studio.load_button.click()
-    assert "Loaded nano-banana parameters" in studio.load_message.value
+    send(studio, "load", path=str(path))
+    assert "Loaded nano-banana parameters" in studio.load_message and not studio.load_error
     # What was sent, and the model's defaults for what was left out.
     assert studio.form.value() == {**mw.catalog["nano-banana"].defaults(), **result.input}
 
@@ -485,10 +495,10 @@ def test_reference_images_too_long_to_embed_come_from_the_history_or_are_named(
     run = studio.generate()
     assert studio.wait_idle(30)
     assert run.status == "completed", run.error
-    (path,) = studio.cells[0].save(tmp_path / "out")
+    (path,) = studio.cards[0].save(tmp_path / "out")
     assert read_metadata(path)["input_omitted"] == ["image_urls[0]"]
 
-    studio.model_select.value = "nano-banana"
+    studio.model = "nano-banana"
     studio.load_image(path)  # the history still has the run: the whole input comes back
     assert studio.form.value() == run.input
 
@@ -496,7 +506,7 @@ def test_reference_images_too_long_to_embed_come_from_the_history_or_are_named(
     elsewhere.load_image(path)
     assert elsewhere.form.model == "nano-banana-edit"
     assert "image_urls" not in elsewhere.form.value()  # never the placeholder note
-    assert "add them again: image_urls" in elsewhere.load_message.value
+    assert "add them again: image_urls" in elsewhere.load_message
 
 
 def test_a_saved_images_metadata_reproduces_its_run_through_read_metadata(
@@ -530,20 +540,20 @@ def test_export_selected_writes_only_the_selected_runs_with_an_index(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     studio = make_studio()
-    panel = studio.history_panel
-    panel.export_button.click()
-    assert "Select runs" in panel.message.value  # nothing selected yet
+    send(studio, "export")
+    assert "Select runs" in studio.history_message and studio.history_error  # none selected
 
     runs = []
     for prompt in ("first", "second, with a comma", "=third"):
         _prompt(studio, prompt)
         runs.append(studio.generate())
     assert studio.wait_idle(30)
-    newest, middle, oldest = studio.cells
-    panel.checkbox(newest).value = True
-    panel.checkbox(oldest).value = True
-    panel.export_folder.value = "exported"
-    panel.export_button.click()
+    newest, middle, oldest = studio.cards
+    send(studio, "action", action="select", run_id=newest.run_id, on=True)
+    send(studio, "action", action="select", run_id=oldest.run_id, on=True)
+    assert studio.selected_count == 2 and record_of(studio, newest.run)["selected"]
+    studio.export_folder = "exported"  # as the page sets the field
+    send(studio, "export")
 
     folder = tmp_path / "exported"
     index = json.loads((folder / "index.json").read_text())
@@ -557,13 +567,16 @@ def test_export_selected_writes_only_the_selected_runs_with_an_index(
     images = sorted(p.name for p in folder.iterdir() if p.suffix == ".png")
     assert images == sorted(f.name for run in wanted for f in run.files)
     assert middle.run.files[0].name not in images
-    assert "Exported 2 run(s), 2 image(s)" in panel.message.value
-    assert str(folder) in panel.message.value
+    assert "Exported 2 run(s), 2 image(s)" in studio.history_message
+    assert str(folder) in studio.history_message and not studio.history_error
 
-    panel.select_all_button.click()
-    assert len(panel.selected()) == 3
-    panel.select_none_button.click()
-    assert panel.selected() == []
+    version = studio.selection_version
+    send(studio, "select_all", on=True)
+    assert len(studio.selected()) == 3 and studio.selected_count == 3
+    assert studio.selection_version == version + 1  # the page redraws the rows it shows
+    assert all(record["selected"] for record in studio.recent)
+    send(studio, "select_all", on=False)
+    assert studio.selected() == [] and studio.selected_count == 0
 
 
 def test_export_into_the_history_itself_is_refused_visibly(
@@ -573,9 +586,9 @@ def test_export_into_the_history_itself_is_refused_visibly(
     _prompt(studio, "x")
     studio.generate()
     assert studio.wait_idle(30)
-    studio.history_panel.select_all()
+    studio.select_all()
     assert studio.export_selected(history.folder / "inside") is None
-    assert "outside the history folder" in studio.history_panel.message.value
+    assert "outside the history folder" in studio.history_message and studio.history_error
 
 
 def test_the_size_on_disk_is_shown_and_follows_runs_and_removals(
@@ -583,25 +596,25 @@ def test_the_size_on_disk_is_shown_and_follows_runs_and_removals(
 ) -> None:
     studio = make_studio()
     assert studio.wait_loaded(30)
-    assert "0 runs" in studio.history_panel.size_label.value
+    assert "0 runs" in studio.history_info
 
     _prompt(studio, "grow")
     studio.form.controls["num_images"].set(2)
     run = studio.generate()
     assert studio.wait_idle(30)
     grown = history.size_bytes()
-    label = studio.history_panel.size_label.value
+    label = studio.history_info
     assert "1 run ·" in label and f"{human_size(grown)} on disk" in label
     assert str(history.folder) in label
 
     files = list(run.files)
     assert len(files) == 2 and all(f.is_file() for f in files)
-    studio.cells[0].remove_button.click()
+    _act(studio, "remove", run)
     assert studio.wait_loaded(30)
     assert run.run_id not in history
     assert not any(f.exists() for f in files)  # the images went with the entry
     assert history.size_bytes() < grown
-    assert f"0 runs · {human_size(history.size_bytes())}" in studio.history_panel.size_label.value
+    assert f"0 runs · {human_size(history.size_bytes())}" in studio.history_info
 
 
 def test_removing_a_running_run_leaves_no_ghost_in_the_history(
@@ -616,9 +629,9 @@ def test_removing_a_running_run_leaves_no_ghost_in_the_history(
         if run.task_id:
             submitted.set()
         assert submitted.wait(30)
-        studio.cells[0].remove_button.click()
+        _act(studio, "remove", run)
         assert run.wait(30) and run.status == "cancelled"
-    assert studio.cells == []
+    assert studio.cards == [] and studio.run_count == 0
     assert run.run_id not in History(history.folder)  # the late 'finished' is ignored
     assert History(history.folder).entries() == []
 

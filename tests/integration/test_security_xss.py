@@ -1,12 +1,15 @@
 """Prompts and server text are shown as text, never as markup, in every widget we render.
 
-An XSS canary prompt (an ``<img onerror>`` and a ``<script>``) goes through a Studio (task
-cell, Code view), a Studio reopened on the same history (the history cell), the ``%%mountsea``
-magic (the comparison grid, one view, has its own test: test_grid_security.py), and
+An XSS canary prompt (an ``<img onerror>`` and a ``<script>``) goes through a Studio (its
+card, Code view), a Studio reopened on the same history (the history's rows), the
+``%%mountsea`` magic (the comparison grid, one view, has its own test:
+test_grid_security.py), and
 ``Result._repr_html_``; a hub that puts HTML into ``error_message`` and into a 500 body feeds
-the error displays. Then every HTML string held by every widget created here is parsed: no
-``<script>`` element and no ``on*`` attribute may appear, and the canary must be there as
-escaped text.
+the error displays. The views hand their page plain text (records the page puts in with
+``textContent``: tests/browser/test_xss_browser.py proves that in a browser): here the text
+must arrive unchanged. Every HTML string made here (widgets' HTML values and the views'
+saved fallback outputs) is parsed: no ``<script>`` element and no ``on*`` attribute may
+appear, and the canary must be there as escaped text.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from mountsea_widgets.history import History
 from mountsea_widgets.result import Result
 from mountsea_widgets.widgets.studio import Studio
 from mountsea_widgets.widgets.task_cell import TaskCell
+from tests.helpers.studios import ask_rows, record_of
+from tests.helpers.views import send
 from tests.helpers.waiting import short_sleep
 
 CANARY = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -151,10 +156,10 @@ def test_the_canary_is_text_in_every_widget(
     assert studio.wait_idle(30) and broken.wait_idle(30)
     assert done.status == "completed", done.error
     assert failed.status == "failed" and errored.status == "error"
-    cell = studio.cells[0]
-    cell.toggle_code()
+    cell = studio.cards[0]
+    send(studio, "action", action="code", run_id=done.run_id)
     cell.save()
-    cell.save(tmp_path / "nowhere" / "\0bad")  # a failing save shows its (escaped) reason
+    cell.save(tmp_path / "nowhere" / "\0bad")  # a failing save shows its reason
 
     # The same runs come back as history cells in a new Studio.
     reopened = Studio(
@@ -162,7 +167,8 @@ def test_the_canary_is_text_in_every_widget(
     )
     assert reopened._past_loading is not None
     reopened._past_loading.result(30)
-    assert len(reopened.cells) == 3
+    assert len(reopened.cards) == 3
+    rows = [row.record for row in ask_rows(reopened, 0, 3)]
 
     # The comparison grid is one view with no HTML widgets: see test_grid_security.py.
 
@@ -177,19 +183,34 @@ def test_the_canary_is_text_in_every_widget(
     magic_cells = [item for item in shown if isinstance(item, TaskCell)]
     assert len(magic_cells) == 1
 
-    # Every HTML string of every widget made above is inert...
+    # Every HTML string of every widget made above, and every view's fallback, is inert...
     created = [widget for key, widget in _widgets().items() if key not in before]
-    strings = _html_strings(created)
-    assert len(strings) > 40
+    views = {"studio": studio, "broken": broken, "reopened": reopened, "magic": magic_cells[0]}
+    fallbacks = [
+        (f"{name}.fallback", view.fallback_bundle()["text/html"]) for name, view in views.items()
+    ]
+    strings = _html_strings(created) + fallbacks
+    assert len(strings) > 10
     assert [(name, found) for name, text in strings if (found := dangers(text))] == []
     # ...and the canary is really there, as text, where a person reads it.
     escaped = html.escape(CANARY)
-    for shown_cell in (cell, broken.cells[0], reopened.cells[-1], magic_cells[0]):
-        assert escaped in shown_cell.prompt.value
-    assert escaped in cell.code.value and "&lt;script&gt;" in cell.code.value
-    assert html.escape(SERVER_HTML) in broken.cells[1].error.value  # the failed task
-    assert html.escape(SERVER_HTML) in broken.cells[0].error.value  # the 500 body
-    assert "Save failed" in cell.note.value
+    for name, text in fallbacks:
+        assert escaped in text, name
+    records = {
+        "studio": record_of(studio, done),
+        "broken failed": record_of(broken, failed),
+        "broken 500": record_of(broken, errored),
+        "reopened": rows[-1],
+        "magic": magic_cells[0].record,
+    }
+    for name, record in records.items():
+        assert CANARY in record["prompt"], name  # the page puts it in with textContent
+    assert CANARY in records["studio"]["code"]
+    assert SERVER_HTML in records["broken failed"]["error"]  # the failed task
+    assert SERVER_HTML in records["broken 500"]["error"]  # the 500 body
+    assert "Could not save" in records["studio"]["note"]
+    state = json.dumps([view.get_state() for view in views.values()], default=str)
+    assert "&lt;" not in state  # text is not escaped twice on its way
 
     # Result cards (what Jupyter shows for a Result) escape the prompt and the task id.
     card = magic_result._repr_html_()

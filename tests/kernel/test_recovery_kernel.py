@@ -52,8 +52,8 @@ print(json.dumps({
     "resumed": len(studio.resumed),
     "runs": [
         {"run_id": r.run_id, "status": r.status, "task_id": r.task_id, "error": r.error,
-         "files": [str(f) for f in r.files], "images": c.gallery.count}
-        for r, c in zip(studio.runs, studio.cells)
+         "files": [str(f) for f in r.files], "images": c.image_count}
+        for r, c in zip(studio.runs, studio.cards)
     ],
 }))
 """
@@ -67,11 +67,13 @@ def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
-def _completed_cells(kernel: KernelDriver) -> list[Any]:
+def _completed_cards(kernel: KernelDriver) -> list[Any]:
+    """The completed runs in the newest window of the Studio the page shows."""
     return [
-        model
-        for model in kernel.with_class("mountsea-history-cell")
-        if "mountsea-status-completed" in model.classes
+        record
+        for model in kernel.models.values()
+        for record in model.state.get("recent", [])
+        if record["status"] == "completed"
     ]
 
 
@@ -98,9 +100,9 @@ def test_the_kill_and_restart_test_recovers_10_of_10_in_flight_runs(
 
         second = kernels(tmp_path / "second", history=folder)
         second.execute(SECOND.format(url=hub.url))
-        # Nothing is clicked and no cell runs: the page sees ten cells complete on their own.
+        # Nothing is clicked and no cell runs: the page sees ten cards complete on their own.
         second.wait_for(
-            lambda: len(_completed_cells(second)) == RUNS, 45, "ten completed cells on the page"
+            lambda: len(_completed_cards(second)) == RUNS, 45, "ten completed cards on the page"
         )
         report = json.loads(second.execute(REPORT).stdout)
 

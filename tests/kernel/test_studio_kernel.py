@@ -1,16 +1,20 @@
-"""The Studio in a real kernel, clicked the way JupyterLab clicks it.
+"""The Studio in a real kernel, used the way its page uses it.
 
-The simulator runs inside the kernel; the test types the prompt and clicks Generate with
-``comm_msg`` on the shell channel, then checks both what the page would hold (the widget
-models rebuilt from IOPub) and what the widgets hold in the kernel (read back with a cell).
+The simulator runs inside the kernel; the test sends the page's messages (the typed prompt,
+Generate, rows) with ``comm_msg`` on the shell channel, then checks both what the page would
+hold (the view's state rebuilt from IOPub, and the custom messages with their buffers) and
+what the Studio holds in the kernel (read back with a cell).
 """
 
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+from tests.helpers.views import comm_message
 
 # The driver and model types come from this folder's conftest.py (fixtures, not imports).
 KernelDriver = Any
@@ -40,31 +44,9 @@ def make_studio(faults=None, folder="history"):
     return made
 
 def report(s):
-    rows = []
-    for run, cell in zip(s.runs, s.cells):
-        thumbs = [
-            w for box in cell.gallery.thumbs.children for w in getattr(box, "children", ())
-            if "mountsea-thumb" in w._dom_classes
-        ]
-        rows.append({
-            "status": run.status,
-            "task_id": run.task_id,
-            "error": run.error,
-            "images": cell.gallery.count,
-            "thumb_formats": [t.format for t in thumbs],
-            "thumb_bytes": [len(t.value) for t in thumbs],
-            "status_html": cell.status.value,
-            "error_html": cell.error.value,
-        })
-    return json.dumps(rows)
+    return json.dumps([s._record(card) for card in s.cards])
 
 HUB = simulator.serve(speed=SPEED)
-
-def ids(s):
-    return json.dumps({
-        "generate": s.generate_button.model_id,
-        "prompt": s.form.controls["prompt"].text.model_id,
-    })
 """
 
 
@@ -72,65 +54,92 @@ def _json(kernel: KernelDriver, expression: str) -> Any:
     return json.loads(kernel.execute(f"print({expression})").stdout)
 
 
-def _cells(kernel: KernelDriver, status: str) -> list[WidgetModel]:
-    return [
-        model
-        for model in kernel.with_class("mountsea-history-cell")
-        if f"mountsea-status-{status}" in model.classes
-    ]
+def _send(kernel: KernelDriver, view_id: str, kind: str, **content: Any) -> Any:
+    """Send the page message ``{"type": kind, ...}`` the way the page's comm does."""
+    message = comm_message(SimpleNamespace(model_id=view_id), kind, **content)
+    return kernel.comm_msg(message["comm_id"], message["data"])
 
 
-def _children(kernel: KernelDriver, model: WidgetModel) -> list[WidgetModel]:
-    ids = [str(ref).removeprefix("IPY_MODEL_") for ref in model.state.get("children", ())]
-    return [kernel.models[i] for i in ids if i in kernel.models]
+def _custom(
+    kernel: KernelDriver, view_id: str, kind: str
+) -> list[tuple[dict[str, Any], list[bytes]]]:
+    """The custom messages of type ``kind`` the view sent its page so far (with buffers)."""
+    found = []
+    for message in kernel.log:
+        content = message["content"]
+        if message["msg_type"] != "comm_msg" or content.get("comm_id") != view_id:
+            continue
+        data = content.get("data", {})
+        if data.get("method") == "custom" and data.get("content", {}).get("type") == kind:
+            found.append((data["content"], [bytes(b) for b in message.get("buffers", [])]))
+    return found
 
 
-def _thumbs(kernel: KernelDriver) -> list[WidgetModel]:
-    """Thumbnails the page shows: JPEG Image models inside a gallery's thumbnail row."""
-    return [
-        image
-        for row in kernel.with_class("mountsea-thumbs")
-        for box in _children(kernel, row)
-        for image in _children(kernel, box)
-        if "mountsea-thumb" in image.classes and image.buffers.get("value")
-    ]
+def _recent(kernel: KernelDriver, view_id: str) -> list[dict[str, Any]]:
+    """The newest runs' records as the page's model holds them."""
+    return list(kernel.models[view_id].state.get("recent", []))
+
+
+def _with_status(kernel: KernelDriver, view_id: str, status: str) -> list[dict[str, Any]]:
+    return [record for record in _recent(kernel, view_id) if record["status"] == status]
+
+
+def _ended(kernel: KernelDriver, view_id: str) -> list[tuple[dict[str, Any], list[bytes]]]:
+    """The "run" messages that brought a finished run's card (and thumbnails)."""
+    return [(c, b) for c, b in _custom(kernel, view_id, "run") if c["record"]["final"]]
 
 
 @pytest.fixture(scope="module")
-def studio(kernel: KernelDriver) -> dict[str, str]:
+def studio(kernel: KernelDriver) -> str:
     kernel.execute(SETUP)
-    widget_ids: dict[str, str] = _json(kernel, "ids(studio := make_studio())")
-    kernel.type_into(widget_ids["prompt"], "a lighthouse at dusk")
-    return widget_ids
+    view_id: str = _json(kernel, "json.dumps((studio := make_studio()).model_id)")
+    _send(kernel, view_id, "form", values={"prompt": "a lighthouse at dusk"})
+    return view_id
+
+
+def test_the_studio_answers_the_page_and_is_one_model(kernel: KernelDriver, studio: str) -> None:
+    _send(kernel, studio, "hello")
+    kernel.wait_for(lambda: bool(_custom(kernel, studio, "hello")), what="the hello answer")
+    kernel.wait_for(
+        lambda: kernel.models[studio].state.get("can_generate") is True, what="Generate on"
+    )
+    views = [m for m in kernel.models.values() if m.state.get("_model_name") == "AnyModel"]
+    assert len(views) == 1 and len(kernel.models) <= 10
 
 
 def test_click_runs_to_completion_while_the_kernel_is_idle(
-    kernel: KernelDriver, studio: dict[str, str]
+    kernel: KernelDriver, studio: str
 ) -> None:
-    generate = kernel.models[studio["generate"]]
-    assert generate.state["disabled"] is False  # the page saw Generate enabled by the typing
-    kernel.click(studio["generate"])
+    assert kernel.models[studio].state["can_generate"] is True  # the typing enabled Generate
+    _send(kernel, studio, "generate")
     mark = len(kernel.log)
 
     # No request is sent now: only IOPub is read, so the kernel is idle the whole time.
-    kernel.wait_for(lambda: len(_cells(kernel, "completed")) == 1, what="a completed cell")
-    kernel.wait_for(lambda: len(_thumbs(kernel)) == 1, what="a thumbnail on the page")
+    kernel.wait_for(
+        lambda: len(_with_status(kernel, studio, "completed")) == 1, what="a completed card"
+    )
+    kernel.wait_for(lambda: len(_ended(kernel, studio)) == 1, what="a thumbnail for the page")
     assert all(m["msg_type"] != "execute_input" for m in kernel.log[mark:])
-    thumb = _thumbs(kernel)[0]
-    assert thumb.state["format"] == "jpeg" and thumb.buffers["value"][:2] == b"\xff\xd8"
+    (content, buffers) = _ended(kernel, studio)[0]
+    assert content["record"]["thumbs"] == [0] and buffers[0][:2] == b"\xff\xd8"
+    assert len(buffers[0]) < 64_000
 
     rows = _json(kernel, "report(studio)")
     assert len(rows) == 1
     assert rows[0]["status"] == "completed", rows[0]["error"]
-    assert rows[0]["images"] == 1 and rows[0]["thumb_formats"] == ["jpeg"]
-    assert "completed" in rows[0]["status_html"]
-    assert rows[0]["task_id"].startswith("hub-")
+    assert rows[0]["images"] == 1 and rows[0]["task"].startswith("hub-")
 
 
-def test_a_run_completes_while_another_cell_blocks(
-    kernel: KernelDriver, studio: dict[str, str]
-) -> None:
-    kernel.click(studio["generate"])
+def test_the_page_asks_for_rows_and_gets_thumbnails(kernel: KernelDriver, studio: str) -> None:
+    _send(kernel, studio, "rows", start=0, stop=10, have=[])
+    kernel.wait_for(lambda: bool(_custom(kernel, studio, "rows")), what="the rows answer")
+    (content, buffers) = _custom(kernel, studio, "rows")[-1]
+    assert [row["status"] for row in content["rows"]] == ["completed"]
+    assert content["rows"][0]["thumbs"] == [0] and buffers[0][:2] == b"\xff\xd8"
+
+
+def test_a_run_completes_while_another_cell_blocks(kernel: KernelDriver, studio: str) -> None:
+    _send(kernel, studio, "generate")
     reply = kernel.execute(
         "time.sleep(5)\nprint(json.dumps([r.status for r in studio.runs]))", timeout=60
     )
@@ -141,8 +150,9 @@ def test_a_run_completes_while_another_cell_blocks(
         index
         for index, m in enumerate(reply.messages)
         if m["msg_type"] == "comm_msg"
-        and "mountsea-status-completed"
-        in m["content"]["data"].get("state", {}).get("_dom_classes", ())
+        and m["content"]["data"].get("method") == "custom"
+        and m["content"]["data"]["content"].get("type") == "run"
+        and m["content"]["data"]["content"]["record"]["final"]
     ]
     output = next(index for index, m in enumerate(reply.messages) if m["msg_type"] == "stream")
     assert updates and updates[0] < output
@@ -150,44 +160,36 @@ def test_a_run_completes_while_another_cell_blocks(
     assert rows[0]["images"] == 1
 
 
-def test_two_runs_at_once_both_complete(kernel: KernelDriver, studio: dict[str, str]) -> None:
-    kernel.type_into(studio["prompt"], "two ships passing")
-    kernel.click(studio["generate"])
-    kernel.click(studio["generate"])
-    kernel.wait_for(lambda: len(_cells(kernel, "completed")) == 4, what="four completed cells")
-    kernel.wait_for(lambda: len(_thumbs(kernel)) == 4, what="four thumbnails")
+def test_two_runs_at_once_both_complete(kernel: KernelDriver, studio: str) -> None:
+    _send(kernel, studio, "form", values={"prompt": "two ships passing"})
+    _send(kernel, studio, "generate")
+    _send(kernel, studio, "generate")
+    kernel.wait_for(
+        lambda: len(_with_status(kernel, studio, "completed")) == 4, what="four completed"
+    )
+    kernel.wait_for(lambda: len(_ended(kernel, studio)) == 4, what="four thumbnails")
 
     rows = _json(kernel, "report(studio)")
     assert [row["status"] for row in rows] == ["completed"] * 4
     newest = rows[:2]
     assert all(row["images"] == 1 for row in newest)
-    assert newest[0]["task_id"] != newest[1]["task_id"]
-    assert (
-        _json(kernel, "json.dumps([r.prompt for r in studio.runs[:2]])")
-        == ["two ships passing"] * 2
+    assert newest[0]["task"] != newest[1]["task"]
+    assert [row["prompt"] for row in newest] == ["two ships passing"] * 2
+    assert kernel.models[studio].state["run_count"] == 4
+
+
+def test_a_failing_run_shows_its_error_on_its_card(kernel: KernelDriver) -> None:
+    view_id = _json(
+        kernel,
+        "json.dumps((failing := make_studio('task_failed=1.0', 'history-failing')).model_id)",
     )
-
-
-def test_a_failing_run_shows_its_error_in_its_cell(kernel: KernelDriver) -> None:
-    widget_ids = _json(kernel, "ids(failing := make_studio('task_failed=1.0', 'history-failing'))")
-    kernel.type_into(widget_ids["prompt"], "this one fails <b>loudly</b>")
-    kernel.click(widget_ids["generate"])
-    kernel.wait_for(lambda: len(_cells(kernel, "failed")) == 1, what="a failed cell")
-    kernel.wait_for(
-        lambda: any(
-            "SIMULATED_FAILURE" in str(m.state.get("value", ""))
-            for m in kernel.with_class("mountsea-error")
-        ),
-        what="the error on the page",
-    )
-
-    rows = _json(kernel, "report(failing)")
-    assert len(rows) == 1
-    assert rows[0]["status"] == "failed"
-    assert "SIMULATED_FAILURE" in rows[0]["error_html"]
-    assert rows[0]["images"] == 0
-    prompt_html = _json(kernel, "json.dumps(failing.cells[0].prompt.value)")
-    assert "&lt;b&gt;loudly&lt;/b&gt;" in prompt_html
+    _send(kernel, view_id, "form", values={"prompt": "this one fails <b>loudly</b>"})
+    _send(kernel, view_id, "generate")
+    kernel.wait_for(lambda: len(_with_status(kernel, view_id, "failed")) == 1, what="a failed card")
+    (record,) = _with_status(kernel, view_id, "failed")
+    assert "SIMULATED_FAILURE" in record["error"]
+    assert record["images"] == 0
+    assert record["prompt"] == "this one fails <b>loudly</b>"  # text: the page never parses it
 
 
 def test_generate_blocks_in_a_cell_and_agenerate_awaits_at_top_level(

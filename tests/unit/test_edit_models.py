@@ -314,8 +314,10 @@ def test_the_code_view_shortens_data_uris_but_code_text_keeps_them() -> None:
     cell = TaskCell(run)
     cell.toggle_code()
     assert uri in cell.code_text()  # the full call, for copying from code
-    assert uri[:200] not in cell.code.value
-    assert "data:image/png;base64,… (" in cell.code.value and URL in cell.code.value
+    shown = cell.record["code"]
+    assert uri[:200] not in shown
+    assert "data:image/png;base64,… (" in shown and URL in shown
+    assert len(shown) < 2000  # the page gets no megabytes of base64
     cell.close()
     assert image_input.shorten_data_uris("data:image/png;base64,iVBOR") == (
         "data:image/png;base64,iVBOR"  # short ones are left alone
