@@ -190,7 +190,7 @@ def test_the_canary_is_text_in_every_widget(
         (f"{name}.fallback", view.fallback_bundle()["text/html"]) for name, view in views.items()
     ]
     strings = _html_strings(created) + fallbacks
-    assert len(strings) > 10
+    assert len(strings) >= len(views)  # one fallback per view at least, all parsed below
     assert [(name, found) for name, text in strings if (found := dangers(text))] == []
     # ...and the canary is really there, as text, where a person reads it.
     escaped = html.escape(CANARY)

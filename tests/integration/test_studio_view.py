@@ -103,8 +103,11 @@ def test_adding_or_removing_a_run_does_work_that_does_not_grow_with_the_history(
         removed = len(built) - added
         counts[size] = [added, removed, len(json.dumps([c for c, _ in page.messages]))]
         assert studio.run_count == size
-    assert counts[200][:2] == counts[2000][:2]
-    assert counts[2000][0] <= 4 * RECENT  # a few rewrites of the newest window, at most
+    # How many live updates a run gets depends on how fast it goes, not on the history: a bound
+    # far below the smaller history's size shows the work does not grow with it.
+    for size, (added, removed, _sent) in counts.items():
+        assert added <= 4 * RECENT < 200, size  # a few rewrites of the newest window, at most
+        assert removed <= RECENT, size
     assert counts[2000][2] < 2 * counts[200][2] + 10_000
 
 
