@@ -376,14 +376,21 @@ def _finished_elsewhere(run: Run, history: History | None) -> bool:
         return False  # not in the history (removed, or never journalled): poll it
     if entry.finished is None:
         return False
-    status, reason = run_status(entry.status, task_id=run.task_id, finished=True)
+    take_outcome(run, entry)
+    return True
+
+
+def take_outcome(run: Run, entry: Any) -> None:
+    """Show on ``run`` the outcome its history ``entry`` journalled (another session's work)."""
+    task_id = entry.task_id or run.task_id
+    status, reason = run_status(entry.status, task_id=task_id, finished=True)
     run.update(
+        task_id=task_id,
         status=status,
         error=entry.error or reason,
         files=list(entry.files),
         elapsed_s=float(entry.elapsed_s or run.elapsed_s),
     )
-    return True
 
 
 def _may_send(run: Run, history: History | None) -> bool:
@@ -403,14 +410,7 @@ def _may_send(run: Run, history: History | None) -> bool:
     except Exception:
         return True  # no journal to read (a broken folder): a run of this session, sent once
     if entry.finished is not None:
-        status, reason = run_status(entry.status, task_id=entry.task_id, finished=True)
-        run.update(
-            task_id=entry.task_id,
-            status=status,
-            error=entry.error or reason,
-            files=list(entry.files),
-            elapsed_s=float(entry.elapsed_s or run.elapsed_s),
-        )
+        take_outcome(run, entry)
         return False
     if entry.task_id is not None:
         run.update(task_id=entry.task_id)  # submitted elsewhere meanwhile: polled, not sent

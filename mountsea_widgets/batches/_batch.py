@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .._image_input import prepare_input
 from .._launch import Launcher, check_client, check_pace
 from ..comparison import DEFAULT_CONCURRENCY, DONE_STATUSES, Cell, Comparison, Plan, plan
-from ..run import Run
+from ..run import Run, take_outcome
 from ._pacing import PacedClient, SubmitPacer, current_ticket
 from ._spec import BatchSpec, BatchSpecChanged, check_batch_id, read_spec, run_id_for, write_spec
 
@@ -210,7 +210,7 @@ class Batch(Comparison):
         """Follow a run something else carries out, in the journal, until it ends there; if
         that stops first, poll its task here (it is never submitted again)."""
         from .. import _recovery as recovery
-        from .._statuses import INTERRUPTED_MESSAGE, run_status
+        from .._statuses import INTERRUPTED_MESSAGE
 
         run, history = cell.run, self.history
         assert run is not None and history is not None
@@ -223,14 +223,7 @@ class Batch(Comparison):
             if entry is None:
                 continue
             if entry.finished is not None:
-                status, reason = run_status(entry.status, task_id=entry.task_id, finished=True)
-                run.update(
-                    task_id=entry.task_id,
-                    status=status,
-                    error=entry.error or reason,
-                    files=list(entry.files),
-                    elapsed_s=float(entry.elapsed_s or 0.0),
-                )
+                take_outcome(run, entry)
                 return
             if held:
                 continue

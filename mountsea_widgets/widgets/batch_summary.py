@@ -21,9 +21,9 @@ from collections.abc import Callable, Sequence
 
 import traitlets
 
+from ._asking_view import AskingView
 from ._page import page_module, page_style
 from ._thumbs import fallback_uri, shrink
-from ._view import View
 
 #: How many of the latest images the summary shows.
 LATEST_IMAGES = 4
@@ -33,7 +33,7 @@ THUMBNAIL_SIDE = 128
 THUMBNAIL_BYTES = 12 * 1024
 
 
-class BatchSummary(View):
+class BatchSummary(AskingView):
     """Title, progress bar, counts line and the latest images of one batch."""
 
     _esm = page_module("batch.js")
@@ -43,9 +43,7 @@ class BatchSummary(View):
     progress = traitlets.Dict({"done": 0, "total": 0}).tag(sync=True)
     text = traitlets.Unicode("").tag(sync=True)
     running = traitlets.Bool(False).tag(sync=True)
-    confirm = traitlets.Unicode("").tag(sync=True)
     images = traitlets.Int(0).tag(sync=True)
-    problem = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -54,17 +52,13 @@ class BatchSummary(View):
         on_cancel: Callable[[], object] | None = None,
         on_confirm: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(view_kind="batch summary")
+        super().__init__(view_kind="batch summary", on_cancel=on_cancel, on_confirm=on_confirm)
         self._lock = threading.RLock()
-        self._on_cancel = on_cancel
-        self._on_confirm = on_confirm
         #: (source thumbnail, small JPEG) of the latest images, newest first.
         self._latest: list[tuple[bytes, bytes]] = []
         self._fallback_uris: dict[bytes, str | None] = {}
         self.title = title
         self.on_page("thumbs", lambda _c, _b: self._send_images())
-        self.on_page("confirm", lambda _c, _b: self._confirm())
-        self.on_page("cancel", lambda _c, _b: self._cancel())
 
     # --- changes from Python (any thread) -------------------------------------------------------
 
@@ -107,31 +101,11 @@ class BatchSummary(View):
         """Offer Cancel only while the batch runs."""
         self.running = bool(running)
 
-    def ask_confirmation(self, question: str | None) -> None:
-        """Show ``question`` with the Run button (None hides them: nothing to confirm)."""
-        self.confirm = question or ""
-
     # --- messages from the page -----------------------------------------------------------------
 
     def _send_images(self) -> None:
         buffers = self.latest_images()
         self.send({"type": "images", "mime": "image/jpeg"}, buffers)
-
-    def _confirm(self) -> None:
-        if not self.confirm:
-            return  # one click sends the batch once
-        self.confirm = ""
-        if self._on_confirm is not None:
-            self._on_confirm()
-
-    def _cancel(self) -> None:
-        if self._on_cancel is not None:
-            self._on_cancel()
-
-    def page_failed(self, text: str) -> None:
-        """Show a problem handling a page message on the summary."""
-        self.problem = text
-        super().page_failed(text)
 
     # --- text forms -----------------------------------------------------------------------------
 

@@ -29,9 +29,9 @@ from typing import Any
 
 import traitlets
 
+from ._asking_view import AskingView
 from ._page import page_module, page_style
 from ._thumbs import fallback_uri, full_image
-from ._view import View
 
 #: Longest cell message kept in a record (an error page's text can be long; the records keep
 #: the whole text in Python).
@@ -77,7 +77,7 @@ class CellView:
     estimate: str = ""
 
 
-class ComparisonGrid(View):
+class ComparisonGrid(AskingView):
     """A titled, labelled grid (rows × columns, optionally in pages) with a summary line."""
 
     _esm = page_module("grid.js")
@@ -95,9 +95,7 @@ class ComparisonGrid(View):
     progress = traitlets.Dict({"done": 0, "total": 0}).tag(sync=True)
     estimate = traitlets.Unicode("").tag(sync=True)
     estimate_basis = traitlets.Unicode("").tag(sync=True)
-    confirm = traitlets.Unicode("").tag(sync=True)
     running = traitlets.Bool(False).tag(sync=True)
-    problem = traitlets.Unicode("").tag(sync=True)
 
     def __init__(
         self,
@@ -111,10 +109,8 @@ class ComparisonGrid(View):
         on_confirm: Callable[[], Any] | None = None,
         image_source: ImageSource | None = None,
     ) -> None:
-        super().__init__(view_kind="comparison grid")
+        super().__init__(view_kind="comparison grid", on_cancel=on_cancel, on_confirm=on_confirm)
         self._lock = threading.RLock()
-        self._on_cancel = on_cancel
-        self._on_confirm = on_confirm
         self._image_source = image_source
         self._sync_timer: threading.Timer | None = None
         rows, columns = len(row_labels), len(column_labels)
@@ -136,8 +132,6 @@ class ComparisonGrid(View):
         self.on_page("thumbs", lambda _c, _b: self._send_page_thumbs())
         self.on_page("page", self._page_asked)
         self.on_page("full", self._full_asked)
-        self.on_page("confirm", lambda _c, _b: self._confirm())
-        self.on_page("cancel", lambda _c, _b: self._cancel())
 
     # --- what the grid holds --------------------------------------------------------------------
 
@@ -251,10 +245,6 @@ class ComparisonGrid(View):
             self.estimate = text
             self.estimate_basis = basis
 
-    def ask_confirmation(self, question: str | None) -> None:
-        """Show ``question`` with the Run button (None hides them: nothing to confirm)."""
-        self.confirm = question or ""
-
     def flush(self) -> None:
         """Sync the shown page's records now (the saved state catches up with the page)."""
         with self._lock:
@@ -333,22 +323,6 @@ class ComparisonGrid(View):
             },
             [image],
         )
-
-    def _confirm(self) -> None:
-        if not self.confirm:
-            return  # already confirmed (a second click sends nothing twice)
-        self.confirm = ""
-        if self._on_confirm is not None:
-            self._on_confirm()
-
-    def _cancel(self) -> None:
-        if self._on_cancel is not None:
-            self._on_cancel()
-
-    def page_failed(self, text: str) -> None:
-        """Show a problem handling a page message above the grid."""
-        self.problem = text
-        super().page_failed(text)
 
     # --- text forms -----------------------------------------------------------------------------
 

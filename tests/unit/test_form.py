@@ -28,6 +28,7 @@ from mountsea_widgets.widgets.controls import (
 )
 from mountsea_widgets.widgets.form import LEADING, Form
 from mountsea_widgets.widgets.size_control import CUSTOM, SizeControl
+from tests.helpers.emoji import emoji_in, texts_in
 from tests.helpers.images import solid_png
 
 ALL_PARAMS = [(model, p.name) for model, spec in catalog.items() for p in spec.params]
@@ -545,38 +546,10 @@ def test_set_load_and_model_switch_keep_attachments_with_their_names() -> None:
 
 # --- what a person sees: no emoji glyphs ----------------------------------------------------------
 
-#: Code points drawn from an emoji font (or missing entirely without one): pictographs,
-#: dingbats and symbols, technical symbols (hourglasses, play/stop), arrows like ⤢, variation
-#: selectors and the zero-width joiner.
-EMOJI_RANGES = (
-    (0x1F000, 0x1FAFF),
-    (0x2600, 0x27BF),
-    (0x2300, 0x23FF),
-    (0x2B00, 0x2BFF),
-    (0x2900, 0x297F),
-    (0xFE00, 0xFE0F),
-    (0x200D, 0x200D),
-)
-
-
-def _emoji_in(text: str) -> list[str]:
-    return [ch for ch in text if any(lo <= ord(ch) <= hi for lo, hi in EMOJI_RANGES)]
-
-
-def _texts(value: Any) -> list[str]:
-    """Every string inside a JSON-able value (what the page may show or put in a tooltip)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _texts(item)]
-    if isinstance(value, list | tuple):
-        return [text for item in value for text in _texts(item)]
-    return []
-
 
 def test_the_emoji_check_finds_emoji() -> None:
-    assert _emoji_in("🎲 random ✅ ⏳ ⚙️ ⤢") == ["🎲", "✅", "⏳", "⚙", "\ufe0f", "⤢"]
-    assert _emoji_in("text → image · 1536 × 1024 … — ok") == []
+    assert emoji_in("🎲 random ✅ ⏳ ⚙️ ⤢") == ["🎲", "✅", "⏳", "⚙", "\ufe0f", "⤢"]
+    assert emoji_in("text → image · 1536 × 1024 … — ok") == []
 
 
 @pytest.mark.parametrize("model", list(catalog))
@@ -590,10 +563,10 @@ def test_no_emoji_in_any_form(model: str) -> None:
         form.attach("image_urls", "bad.txt", b"nope")
     if "image_size" in form.controls:
         form.controls["image_size"].set({"width": 1536, "height": 1024})
-    found = {text: _emoji_in(text) for text in _texts(form.state()) if _emoji_in(text)}
+    found = {text: emoji_in(text) for text in texts_in(form.state()) if emoji_in(text)}
     assert found == {}
     script = (WIDGETS / "static" / "form.js").read_text("utf-8")
-    assert _emoji_in(script) == []
+    assert emoji_in(script) == []
 
 
 @pytest.mark.parametrize(

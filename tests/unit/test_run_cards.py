@@ -21,34 +21,11 @@ from mountsea_widgets.widgets import _page
 from mountsea_widgets.widgets.run_card import MAX_CODE, MAX_TEXT, Card
 from mountsea_widgets.widgets.run_list import RunList
 from mountsea_widgets.widgets.task_cell import IMAGE_SIDE, TaskCell
+from tests.helpers.emoji import emoji_in, texts_in
 from tests.helpers.images import solid_png
 from tests.helpers.views import PageRecorder, send
 
 MAGENTA = (255, 0, 255)
-#: Code points drawn from an emoji font (or missing entirely without one).
-EMOJI_RANGES = (
-    (0x1F000, 0x1FAFF),
-    (0x2600, 0x27BF),
-    (0x2300, 0x23FF),
-    (0x2B00, 0x2BFF),
-    (0x2900, 0x297F),
-    (0xFE00, 0xFE0F),
-    (0x200D, 0x200D),
-)
-
-
-def _emoji_in(text: str) -> list[str]:
-    return [ch for ch in text if any(lo <= ord(ch) <= hi for lo, hi in EMOJI_RANGES)]
-
-
-def _texts(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for item in value.values() for text in _texts(item)]
-    if isinstance(value, list | tuple):
-        return [text for item in value for text in _texts(item)]
-    return []
 
 
 def _completed(images: int = 2, size: tuple[int, int] = (1200, 800)) -> Run:
@@ -202,11 +179,11 @@ def test_no_emoji_in_a_task_cell_in_any_status() -> None:
         cell.toggle_code()
         if status == "completed":
             assert cell.record["images"] == 2 and "use-input" in cell.record["actions"]
-        found = {text: _emoji_in(text) for text in _texts(cell.record) if _emoji_in(text)}
+        found = {text: emoji_in(text) for text in texts_in(cell.record) if emoji_in(text)}
         assert found == {}, status
         cell.close()
     for name in ("card.js", "studio.js", "task.js", "studio.css"):
-        assert _emoji_in(_page._read(name)) == [], name
+        assert emoji_in(_page._read(name)) == [], name
 
 
 def test_the_page_code_puts_text_in_as_text() -> None:
