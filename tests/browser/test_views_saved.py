@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,7 +131,7 @@ def without_scripts(text: str) -> str:
 
 
 def test_saved_views_reopen_offline_with_their_results_and_convert(
-    front_end: Server, page: Any
+    front_end: Server, page: Any, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     name = f"views-saved-{front_end.kind}.ipynb"
     write_notebook(front_end.root / name, cells(front_end, name))
@@ -157,6 +159,14 @@ def test_saved_views_reopen_offline_with_their_results_and_convert(
         timeout=60_000,
     )
     saved = save(page, front_end, name)
+    # nbconvert of the saved file runs meanwhile (on a copy: reopening must not change it).
+    copy = tmp_path / name
+    shutil.copyfile(front_end.root / name, copy)
+    command = [sys.executable, "-m", "nbconvert", "--to", "html", "--stdout", str(copy)]
+    conversion = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    request.addfinalizer(conversion.kill)  # whatever happens below
     html_of = [
         "".join(
             "".join(o["data"]["text/html"])
@@ -202,13 +212,8 @@ def test_saved_views_reopen_offline_with_their_results_and_convert(
     page.goto("about:blank")
 
     # nbconvert: the same current results, escaped; no stale first rendering.
-    converted = subprocess.run(
-        [sys.executable, "-m", "nbconvert", "--to", "html", "--stdout", str(front_end.root / name)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    ).stdout
+    converted, errors = conversion.communicate(timeout=300)
+    assert conversion.returncode == 0, errors
     shown = without_scripts(converted)
     assert ESCAPED_PROMPT in shown
     assert CANARY not in shown
