@@ -70,6 +70,9 @@ DEFAULT_EXPORT_PREFIX = "mountsea-export"
 #: How many of the newest runs' records the ``recent`` trait holds (first paint, saved state:
 #: the first screen of cards; the page asks for the rest, with their thumbnails, anyway).
 RECENT = 12
+#: Long texts the ``recent`` window leaves out of its records (rows and ``run`` messages
+#: carry them; a card drawn from the window alone shows the estimate without its basis).
+RECENT_LEFT_OUT = frozenset({"cost_basis"})
 #: Most rows one ``rows`` message may ask for (a page shows a few dozen).
 MAX_ROWS = 200
 #: Seconds between two live updates of one running run (a status change goes at once).
@@ -416,9 +419,14 @@ class Studio(View):
 
     def _recent_records(self) -> list[dict[str, Any]]:
         """The ``recent`` window: the newest records without their empty fields (the page
-        reads a missing field as empty; the window is rewritten as runs come and go)."""
+        reads a missing field as empty) nor the estimate's long basis (the rows and ``run``
+        messages carry it), since the window is rewritten as runs come and go."""
         return [
-            {key: value for key, value in record.items() if value not in ("", False, None, [])}
+            {
+                key: value
+                for key, value in record.items()
+                if key not in RECENT_LEFT_OUT and value not in ("", False, None, [])
+            }
             for record in self.records(0, RECENT)
         ]
 
