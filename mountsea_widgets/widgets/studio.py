@@ -78,10 +78,12 @@ MAX_ROWS = 200
 #: Seconds between two live updates of one running run (a status change goes at once).
 LIVE_INTERVAL_S = 0.25
 #: Runs the saved fallback output shows, the images of each it shows, the side of their
-#: thumbnails there and the most bytes of one (modest JPEG quality: one rewrite stays small).
+#: thumbnails there, their JPEG quality (modest, optimized tables: ~0.7 KB each) and the most
+#: bytes of one, so one rewrite stays a few KB.
 FALLBACK_RUNS = 6
 FALLBACK_IMAGES = 4
-FALLBACK_THUMB_SIDE = 64
+FALLBACK_THUMB_SIDE = 72
+FALLBACK_THUMB_QUALITY = 60
 FALLBACK_THUMB_BYTES = 1_400
 #: Seconds before the ``recent`` window is rewritten after a run ended or a card changed: the
 #: page already has the change (a ``run`` message); this keeps a saved notebook current, once
@@ -425,7 +427,7 @@ class Studio(View):
             {
                 key: value
                 for key, value in record.items()
-                if key not in RECENT_LEFT_OUT and value not in ("", False, None, [])
+                if key not in RECENT_LEFT_OUT and not _empty(value)
             }
             for record in self.records(0, RECENT)
         ]
@@ -1147,6 +1149,25 @@ class Studio(View):
         return f"<{self.describe()}: {self.form.model}>"
 
 
+def _empty(value: Any) -> bool:
+    """An empty text, list or flag (a number, even 0, is never empty: the page shows it)."""
+    return value is None or value is False or (isinstance(value, str | list) and not value)
+
+
+def _modest(jpeg: bytes) -> bytes:
+    """``jpeg`` (a thumbnail made here, so trusted) again at the fallback's modest quality with
+    optimized tables, when that is smaller."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(jpeg)) as image:
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=FALLBACK_THUMB_QUALITY, optimize=True)
+    smaller = buffer.getvalue()
+    return smaller if len(smaller) < len(jpeg) else jpeg
+
+
 def _fallback_thumbnails(run: Run) -> list[bytes]:
     """Small, modest-quality JPEGs of a run's first images, for the saved fallback output."""
     from .._images import thumbnail
@@ -1163,7 +1184,7 @@ def _fallback_thumbnails(run: Run) -> list[bytes]:
                 small = cached_thumbnail(source, FALLBACK_THUMB_SIDE)
             data = small or load()
             if data:
-                made.append(thumbnail(data, FALLBACK_THUMB_SIDE, FALLBACK_THUMB_BYTES))
+                made.append(_modest(thumbnail(data, FALLBACK_THUMB_SIDE, FALLBACK_THUMB_BYTES)))
         except Exception:  # an image that cannot be shrunk is left out of the saved copy
             log.info("run %s image %d: no fallback thumbnail", run.run_id, index + 1)
     return made
