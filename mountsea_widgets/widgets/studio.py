@@ -920,15 +920,13 @@ class Studio(View):
 
     def _flush_recent(self) -> None:
         """Rewrite the ``recent`` window now (and forget a pending rewrite)."""
-        with self._lock:
+        with self._lock:  # never between a list change's version and its window
             timer, self._recent_timer = self._recent_timer, None
-            version = self.list_version
-            records = self._recent_records()
-        if timer is not None:
-            timer.cancel()
-        with self.hold_sync():
-            self.recent = records
-            self.recent_version = version
+            if timer is not None:
+                timer.cancel()
+            with self.hold_sync():
+                self.recent = self._recent_records()
+                self.recent_version = self.list_version
 
     def _list_changed(self, moved: tuple[int, int, Card | None] | None = None) -> None:
         """Runs were added or removed: positions moved (O(RECENT) work, whatever the size).
@@ -936,29 +934,30 @@ class Studio(View):
         ``moved`` = (position, +1 or -1, the card added): the page shifts the rows it holds
         instead of asking for them again.
         """
+        # One change at a time: the page's "moved" and the versions must agree.
         with self._lock:
             version = self.list_version
             timer, self._recent_timer = self._recent_timer, None
             records = self._recent_records()
-        if timer is not None:
-            timer.cancel()
-        if moved is not None:
-            position, by, added = moved
-            message: dict[str, Any] = {
-                "type": "moved",
-                "from": version,
-                "version": version + 1,
-                "at": position,
-                "by": by,
-            }
-            if added is not None:
-                message["record"] = self._record(added)
-            self.send(message)
-        with self.hold_sync():
-            self.run_count = len(self._list)
-            self.list_version = version + 1
-            self.recent = records
-            self.recent_version = version + 1
+            if timer is not None:
+                timer.cancel()
+            if moved is not None:
+                position, by, added = moved
+                message: dict[str, Any] = {
+                    "type": "moved",
+                    "from": version,
+                    "version": version + 1,
+                    "at": position,
+                    "by": by,
+                }
+                if added is not None:
+                    message["record"] = self._record(added)
+                self.send(message)
+            with self.hold_sync():
+                self.run_count = len(self._list)
+                self.list_version = version + 1
+                self.recent = records
+                self.recent_version = version + 1
 
     def _remove_card(self, card: Card) -> None:
         position = self._list.position(card.run_id)
