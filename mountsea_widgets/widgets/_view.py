@@ -47,6 +47,8 @@ class View(anywidget.AnyWidget):
         self._display_ids: list[str] = []
         self._fallback_lock = threading.Lock()
         self._fallback_timer: threading.Timer | None = None
+        #: The fallback HTML last written (a rewrite that would change nothing is skipped).
+        self._fallback_written: str | None = None
         self.on_msg(self._received)
 
     # --- messages from the page ---------------------------------------------------------------
@@ -122,9 +124,11 @@ class View(anywidget.AnyWidget):
         data, metadata = bundle
         display(data, metadata=metadata, raw=True)
         display_id = uuid.uuid4().hex
-        display(self.fallback_bundle(), raw=True, display_id=display_id)
+        fallback = self.fallback_bundle()
+        display(fallback, raw=True, display_id=display_id)
         with self._fallback_lock:
             self._display_ids.append(display_id)
+            self._fallback_written = fallback["text/html"]
 
     def refresh_fallback(self) -> None:
         """Rewrite the fallback outputs soon, once for a burst of changes (any thread)."""
@@ -146,6 +150,10 @@ class View(anywidget.AnyWidget):
         if not display_ids:
             return
         bundle = self.fallback_bundle()
+        with self._fallback_lock:
+            if bundle["text/html"] == self._fallback_written:
+                return  # e.g. a change the saved copy does not show
+            self._fallback_written = bundle["text/html"]
         for display_id in display_ids:
             try:
                 update_display(bundle, raw=True, display_id=display_id)

@@ -67,15 +67,28 @@ __all__ = ["EDIT_MODEL_OF", "OFFLINE_NOTICE", "Studio", "human_size", "studio"]
 DEFAULT_SAVE_FOLDER = "mountsea-output"
 #: Where Export selected writes when its folder field is empty (a time stamp is added).
 DEFAULT_EXPORT_PREFIX = "mountsea-export"
-#: How many of the newest runs' records the ``recent`` trait holds (first paint, saved state).
-RECENT = 24
+#: How many of the newest runs' records the ``recent`` trait holds (first paint, saved state:
+#: the first screen of cards; the page asks for the rest, with their thumbnails, anyway).
+RECENT = 12
+#: Long texts the ``recent`` window leaves out of its records (rows and ``run`` messages
+#: carry them; a card drawn from the window alone shows the estimate without its basis).
+RECENT_LEFT_OUT = frozenset({"cost_basis"})
 #: Most rows one ``rows`` message may ask for (a page shows a few dozen).
 MAX_ROWS = 200
 #: Seconds between two live updates of one running run (a status change goes at once).
 LIVE_INTERVAL_S = 0.25
-#: Runs the saved fallback output shows, and the side of their thumbnails there.
-FALLBACK_RUNS = 8
-FALLBACK_THUMB_SIDE = 96
+#: Runs the saved fallback output shows, the images of each it shows, the side of their
+#: thumbnails there, their JPEG quality (modest, optimized tables: ~0.7 KB each) and the most
+#: bytes of one, so one rewrite stays a few KB.
+FALLBACK_RUNS = 6
+FALLBACK_IMAGES = 4
+FALLBACK_THUMB_SIDE = 72
+FALLBACK_THUMB_QUALITY = 60
+FALLBACK_THUMB_BYTES = 1_400
+#: Seconds before the ``recent`` window is rewritten after a run ended or a card changed: the
+#: page already has the change (a ``run`` message); this keeps a saved notebook current, once
+#: for a burst of changes.
+RECENT_DELAY_S = 0.5
 OFFLINE_NOTICE = "offline simulator — set MOUNTSEA_API_KEY for real images"
 #: The edit model that takes each text-to-image model's images as input ("Use as input").
 EDIT_MODEL_OF = {
@@ -114,7 +127,11 @@ class Studio(View):
     with ``thumbs``, indexes into the buffers); ``action`` (``action``, ``run_id``, ``index``,
     ``on``) for a card's buttons; ``select_all`` (``on``); ``export``; ``load`` (``path``);
     ``full`` (``run_id``, ``index``) answered by ``full`` with the image as a buffer. To the
-    page besides: ``run`` (``record``, ``thumbs``) whenever one run changes.
+    page besides: ``run`` (``record``, ``thumbs``) whenever one run changes, and ``moved``
+    (``from``, ``version``, ``at``, ``by``, ``record`` of a run added) when a run is added or
+    removed, so the page shifts the rows it holds instead of asking for them again. The
+    ``recent`` window (with ``recent_version``, the ``list_version`` it was taken at) is
+    rewritten when runs are added or removed and, once for a burst, after runs end or change.
     """
 
     _esm = page_module("form.js", "card.js", "studio.js")
@@ -154,6 +171,8 @@ class Studio(View):
     run_count = traitlets.Int(0).tag(sync=True)
     list_version = traitlets.Int(0).tag(sync=True)
     recent: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    #: The ``list_version`` the ``recent`` window was taken at (the page trusts it then only).
+    recent_version = traitlets.Int(0).tag(sync=True)
     selected_count = traitlets.Int(0).tag(sync=True)
     selection_version = traitlets.Int(0).tag(sync=True)
 
@@ -186,6 +205,8 @@ class Studio(View):
         self._observed: set[str] = set()
         self._live_sent: dict[str, tuple[float, str]] = {}
         self._finished: set[str] = set()
+        #: The pending rewrite of the ``recent`` window (see _recent_soon).
+        self._recent_timer: threading.Timer | None = None
         #: Runs adopted from the history while cards were made, to resume (see _open_history).
         self._adopted: list[Run] = []
         self._spending = Spending()
@@ -398,6 +419,19 @@ class Studio(View):
         stop = start + RECENT if stop is None else stop
         return [self._record(card) for card in self._list.cards(start, stop)]
 
+    def _recent_records(self) -> list[dict[str, Any]]:
+        """The ``recent`` window: the newest records without their empty fields (the page
+        reads a missing field as empty) nor the estimate's long basis (the rows and ``run``
+        messages carry it), since the window is rewritten as runs come and go."""
+        return [
+            {
+                key: value
+                for key, value in record.items()
+                if key not in RECENT_LEFT_OUT and not _empty(value)
+            }
+            for record in self.records(0, RECENT)
+        ]
+
     def _record(self, card: Card) -> dict[str, Any]:
         record = card.record()
         record["selected"] = card.run_id in self._selected
@@ -417,7 +451,7 @@ class Studio(View):
         with self._lock:
             self._list.add(card)
             self._start(run)
-        self._list_changed()
+        self._list_changed((0, 1, card))
         self._show_activity()
         return run
 
@@ -452,7 +486,12 @@ class Studio(View):
         with self._lock:
             rendering = list(self._rendering)
         _, late = concurrent.futures.wait(rendering, remaining())
-        return not late and self.wait_loaded(remaining())  # e.g. thumbnails sent after the runs
+        loaded = not late and self.wait_loaded(remaining())  # e.g. thumbnails after the runs
+        with self._lock:
+            pending = self._recent_timer is not None
+        if pending:
+            self._flush_recent()  # what a notebook saved now would keep
+        return loaded
 
     def reuse(self, run: Run) -> None:
         """Load ``run``'s model and parameters into the form."""
@@ -570,7 +609,7 @@ class Studio(View):
         with self.hold_sync():
             self.selected_count = count
             self.selection_version += 1
-            self.recent = self.records(0, RECENT)
+            self._flush_recent()
 
     def selected(self) -> list[Card]:
         """The selected runs' cards, newest first."""
@@ -631,6 +670,9 @@ class Studio(View):
         launcher = getattr(self, "launcher", None)  # None when __init__ failed early
         if launcher is not None:
             launcher.close()  # the client it made (a given AsyncClient stays open)
+        timer = getattr(self, "_recent_timer", None)
+        if timer is not None:
+            timer.cancel()
         super().close()
 
     # --- page messages (any thread) ---------------------------------------------------------------
@@ -849,7 +891,9 @@ class Studio(View):
             self.spent = self._spending.text()
             if run.status == "completed":
                 self.refresh_credits()
-        self.refresh_fallback()
+        position = self._list.position(card.run_id)
+        if position is not None and position < FALLBACK_RUNS:  # the saved copy shows it
+            self.refresh_fallback()
 
     def _send_card(self, card: Card, *, thumbnails: bool = False, recent: bool = False) -> None:
         """Tell the page one card changed (with its thumbnails when asked); ``recent``: also
@@ -862,17 +906,62 @@ class Studio(View):
         if recent:
             position = self._list.position(card.run_id)
             if position is not None and position < RECENT:
-                self.recent = self.records(0, RECENT)
+                self._recent_soon()
 
-    def _list_changed(self) -> None:
-        """Runs were added or removed: positions moved (O(RECENT) work, whatever the size)."""
-        with self.hold_sync():
-            self.run_count = len(self._list)
-            self.list_version += 1
-            self.recent = self.records(0, RECENT)
+    def _recent_soon(self) -> None:
+        """Rewrite the ``recent`` window in a moment, once for a burst of card changes."""
+        with self._lock:
+            if self._recent_timer is not None:
+                return
+            timer = threading.Timer(RECENT_DELAY_S, self._flush_recent)
+            timer.daemon = True
+            self._recent_timer = timer
+        timer.start()
+
+    def _flush_recent(self) -> None:
+        """Rewrite the ``recent`` window now (and forget a pending rewrite)."""
+        with self._lock:  # never between a list change's version and its window
+            timer, self._recent_timer = self._recent_timer, None
+            if timer is not None:
+                timer.cancel()
+            with self.hold_sync():
+                self.recent = self._recent_records()
+                self.recent_version = self.list_version
+
+    def _list_changed(self, moved: tuple[int, int, Card | None] | None = None) -> None:
+        """Runs were added or removed: positions moved (O(RECENT) work, whatever the size).
+
+        ``moved`` = (position, +1 or -1, the card added): the page shifts the rows it holds
+        instead of asking for them again.
+        """
+        # One change at a time: the page's "moved" and the versions must agree.
+        with self._lock:
+            version = self.list_version
+            timer, self._recent_timer = self._recent_timer, None
+            records = self._recent_records()
+            if timer is not None:
+                timer.cancel()
+            if moved is not None:
+                position, by, added = moved
+                message: dict[str, Any] = {
+                    "type": "moved",
+                    "from": version,
+                    "version": version + 1,
+                    "at": position,
+                    "by": by,
+                }
+                if added is not None:
+                    message["record"] = self._record(added)
+                self.send(message)
+            with self.hold_sync():
+                self.run_count = len(self._list)
+                self.list_version = version + 1
+                self.recent = records
+                self.recent_version = version + 1
 
     def _remove_card(self, card: Card) -> None:
-        if not self._list.remove(card.run_id):
+        position = self._list.position(card.run_id)
+        if position is None or not self._list.remove(card.run_id):
             return
         with self._lock:
             self._selected.discard(card.run_id)
@@ -888,9 +977,10 @@ class Studio(View):
                     f"history: {exc.strerror or exc}."
                 )
             self._refresh_size()
-        self._list_changed()
+        self._list_changed((position, -1, None))
         self._show_activity()
-        self.refresh_fallback()
+        if position < FALLBACK_RUNS:  # the saved copy showed it
+            self.refresh_fallback()
 
     def _start(self, run: Run) -> None:
         """Carry ``run`` out on the runner; its card updates once more when that ends.
@@ -1030,11 +1120,11 @@ class Studio(View):
         return f"mountsea-widgets Studio · {target}"
 
     def fallback_html(self) -> str:
-        """The latest runs as escaped HTML (prompt, model, status, small JPEG thumbnails)."""
-        from .._images import thumbnail
-        from ..history import cached_thumbnail
-        from ..run import image_loaders
+        """The latest runs as escaped HTML (prompt, model, status, small JPEG thumbnails).
 
+        Bounded: the newest :data:`FALLBACK_RUNS` runs, :data:`FALLBACK_IMAGES` thumbnails
+        each of at most :data:`FALLBACK_THUMB_BYTES`, so one rewrite stays a few KB.
+        """
         parts = [f"<p><b>{html.escape(self.describe())}</b></p>"]
         cards = self._list.cards(0, FALLBACK_RUNS)
         if not cards:
@@ -1042,19 +1132,9 @@ class Studio(View):
         for card in cards:
             run = card.run
             images = []
-            for load in image_loaders(run)[:4]:
-                source = getattr(load, "__self__", None)
-                try:
-                    small = (
-                        cached_thumbnail(source, FALLBACK_THUMB_SIDE)
-                        if isinstance(source, Path)
-                        else thumbnail(load(), FALLBACK_THUMB_SIDE)
-                    )
-                except Exception:
-                    small = None
-                if small:
-                    uri = "data:image/jpeg;base64," + base64.b64encode(small).decode("ascii")
-                    images.append(f'<img src="{uri}" alt="" style="margin:2px">')
+            for small in _fallback_thumbnails(run):
+                uri = "data:image/jpeg;base64," + base64.b64encode(small).decode("ascii")
+                images.append(f'<img src="{uri}" alt="" style="margin:2px">')
             prompt = run.prompt if len(run.prompt) <= 300 else run.prompt[:299] + "…"
             parts.append(
                 '<div style="border:1px solid #ddd;padding:4px;margin:4px 0">'
@@ -1066,6 +1146,47 @@ class Studio(View):
 
     def __repr__(self) -> str:
         return f"<{self.describe()}: {self.form.model}>"
+
+
+def _empty(value: Any) -> bool:
+    """An empty text, list or flag (a number, even 0, is never empty: the page shows it)."""
+    return value is None or value is False or (isinstance(value, str | list) and not value)
+
+
+def _modest(jpeg: bytes) -> bytes:
+    """``jpeg`` (a thumbnail made here, so trusted) again at the fallback's modest quality with
+    optimized tables, when that is smaller."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(jpeg)) as image:
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=FALLBACK_THUMB_QUALITY, optimize=True)
+    smaller = buffer.getvalue()
+    return smaller if len(smaller) < len(jpeg) else jpeg
+
+
+def _fallback_thumbnails(run: Run) -> list[bytes]:
+    """Small, modest-quality JPEGs of a run's first images, for the saved fallback output."""
+    from .._images import thumbnail
+    from ..history import cached_thumbnail
+    from ..run import image_loaders
+
+    made: list[bytes] = []
+    for index, load in enumerate(image_loaders(run)[:FALLBACK_IMAGES]):
+        source = getattr(load, "__self__", None)
+        try:
+            # The run's own small JPEG, else the history file's cached one, else the image.
+            small = run.thumbnails[index] if index < len(run.thumbnails) else None
+            if small is None and isinstance(source, Path):
+                small = cached_thumbnail(source, FALLBACK_THUMB_SIDE)
+            data = small or load()
+            if data:
+                made.append(_modest(thumbnail(data, FALLBACK_THUMB_SIDE, FALLBACK_THUMB_BYTES)))
+        except Exception:  # an image that cannot be shrunk is left out of the saved copy
+            log.info("run %s image %d: no fallback thumbnail", run.run_id, index + 1)
+    return made
 
 
 def studio(

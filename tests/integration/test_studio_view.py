@@ -14,9 +14,10 @@ import pytest
 from mountsea_widgets.history import History
 from mountsea_widgets.simulator import SimulatorServer
 from mountsea_widgets.widgets import studio as studio_module
-from mountsea_widgets.widgets.studio import MAX_ROWS, RECENT, Studio
+from mountsea_widgets.widgets.studio import FALLBACK_RUNS, MAX_ROWS, RECENT, Studio
 from tests.helpers.studios import ask_rows, record_of
 from tests.helpers.views import PageRecorder, send
+from tests.helpers.waiting import eventually
 from tests.integration.test_recovery import write_history
 
 SECRET = "sk-view-secret-9191"
@@ -111,8 +112,23 @@ def test_adding_or_removing_a_run_does_work_that_does_not_grow_with_the_history(
     assert counts[2000][2] < 2 * counts[200][2] + 10_000
 
 
-def test_bytes_to_the_page_per_finished_run_stay_under_64_kb(make_studio: Any) -> None:
-    studio = make_studio()
+def test_bytes_to_the_page_per_finished_run_stay_under_64_kb(
+    make_studio: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Messages, the ``recent`` window's rewrites and the fallback output's rewrites, all
+    counted, over a history longer than the window."""
+    import IPython.display
+
+    rewrites: list[int] = []
+    monkeypatch.setattr(IPython.display, "display", lambda *_args, **_kwargs: None)
+    monkeypatch.setattr(
+        IPython.display,
+        "update_display",
+        lambda data, raw=False, display_id=None: rewrites.append(len(json.dumps(data))),
+    )
+    studio = make_studio(history=write_history(tmp_path / "h", 60))
+    assert studio.wait_loaded(60)
+    studio._ipython_display_()  # the widget and its fallback output, as a notebook shows them
     page = PageRecorder(studio)
     sizes: list[int] = []
     studio.observe(lambda change: sizes.append(len(json.dumps(change["new"]))), names="recent")
@@ -120,11 +136,22 @@ def test_bytes_to_the_page_per_finished_run_stay_under_64_kb(make_studio: Any) -
     studio.form.controls["num_images"].set(4)
     run = studio.generate()
     assert studio.wait_idle(30) and run.status == "completed"
+    eventually(lambda: bool(rewrites) and studio._fallback_timer is None, what="the fallback")
     sent = sum(
         len(json.dumps(content)) + sum(len(b) for b in buffers)
         for content, buffers in page.messages
     )
-    assert sent + sum(sizes) <= 64_000, (sent, sizes)
+    assert len(rewrites) == 1  # once for the run's burst of changes
+    assert len(sizes) <= 2  # the window: when the run was added, and once it ended
+    assert sent + sum(sizes) + sum(rewrites) <= 64_000, (sent, sizes, rewrites)
+    assert studio.recent[0]["id"] == run.run_id and studio.recent[0]["status"] == "completed"
+
+    # Changes the saved copy does not show rewrite nothing (selection, totals, credits).
+    send(studio, "action", action="select", run_id=run.run_id, on=True)
+    assert studio.refresh_credits() is None or studio.wait_loaded(30)
+    studio._refresh_size()
+    assert studio.wait_idle(30) and studio._fallback_timer is None and len(rewrites) == 1
+    assert studio.recent[0]["selected"]  # what a notebook saved now keeps is current
 
 
 def test_remove_reuse_and_export_through_page_messages(
@@ -162,10 +189,11 @@ def test_the_fallback_shows_the_latest_runs_escaped_and_small(make_studio: Any) 
         studio.generate()
     assert studio.wait_idle(60)
     fallback = studio.fallback_html()
-    assert fallback.count("data:image/jpeg;base64,") == 8  # the latest 8 runs only
+    assert FALLBACK_RUNS == 6
+    assert fallback.count("data:image/jpeg;base64,") == 6  # the latest 6 runs only
     assert "&lt;b&gt;run 9&lt;/b&gt;" in fallback and "<b>run" not in fallback
-    assert "run 1&lt;" not in fallback  # older runs are left out
-    assert len(fallback) <= 40_000
+    assert "run 4&lt;" in fallback and "run 3&lt;" not in fallback  # older runs left out
+    assert len(fallback) <= 16_000
     assert SECRET not in fallback and SECRET not in studio.describe()
     assert "runs" not in studio.describe()  # no count that goes stale
 

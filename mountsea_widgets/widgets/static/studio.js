@@ -30,6 +30,9 @@ function boundedMap(limit, drop) {
       return value;
     },
     has: (key) => map.has(key),
+    peek: (key) => map.get(key),
+    keys: () => map.keys(),
+    delete: (key) => map.delete(key),
     set(key, value) {
       if (map.has(key)) { const old = map.get(key); map.delete(key); if (drop && old !== value) drop(old); }
       map.set(key, value);
@@ -186,17 +189,38 @@ function studioView({ model, el }) {
   const rows = boundedMap(MAX_CACHED_ROWS);       // position -> record (this list_version)
   const live = boundedMap(MAX_LIVE);               // run id -> newest record from a "run" message
   const thumbs = boundedMap(MAX_CACHED_THUMBS, (urls) => { for (const url of urls || []) if (url) URL.revokeObjectURL(url); });
-  const drawn = new Map();                         // position -> {node, key}
+  const drawn = new Map();                         // run id (or "@position" while loading) -> {node, key, position}
   let version = model.get("list_version");
   let asked = null;                                // the range asked for and not answered yet
   let frame = 0;
 
   function columns() { return Math.max(1, Math.floor((list.clientWidth - CARD_GAP + 1) / (CARD_W + CARD_GAP)) || 1); }
   function recordAt(position) {
-    const recent = model.get("recent") || [];
-    const base = position < recent.length ? recent[position] : rows.get(position);
+    const base = rows.get(position);
     if (!base) return undefined;
     return live.get(base.id) || base;
+  }
+  // The newest runs' window (first paint, saved notebooks) seeds the rows it was taken for.
+  function takeRecent() {
+    if (model.get("recent_version") !== version) return;
+    (model.get("recent") || []).forEach((record, position) => {
+      // A row already held for the same run stays (its changes came as "run" messages):
+      // the cards that did not change are not drawn again.
+      const held = rows.peek(position);
+      if (!held || held.id !== record.id) rows.set(position, record);
+    });
+  }
+  // A run added or removed at `at`: the rows held move with it (no asking again, no redraw
+  // of the cards that only moved). Work bounded by the cache, whatever the history's size.
+  function shiftRows(at, by, record) {
+    const moved = [];
+    for (const position of [...rows.keys()]) {
+      if (position >= at) { moved.push([position, rows.peek(position)]); rows.delete(position); }
+    }
+    for (const [position, value] of moved) {
+      if (by > 0 || position !== at) rows.set(position + by, value);
+    }
+    if (record) rows.set(at, record);
   }
   function schedule() { if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); }); }
 
@@ -216,11 +240,15 @@ function studioView({ model, el }) {
     const stop = Math.min(count, (lastRow + 1) * cols);
     const missing = [];
     const have = [];
-    for (const [position, item] of drawn) {
-      if (position < start || position >= stop) { item.node.remove(); drawn.delete(position); }
-    }
+    const wanted = new Map();                      // drawn key -> [position, record]
     for (let position = start; position < stop; position++) {
       const record = recordAt(position);
+      wanted.set(record ? `id:${record.id}` : `@${position}`, [position, record]);
+    }
+    for (const [id, item] of drawn) {
+      if (!wanted.has(id)) { item.node.remove(); drawn.delete(id); }
+    }
+    for (const [id, [position, record]] of wanted) {
       let urls;
       if (record) {
         urls = thumbs.get(record.id);
@@ -230,17 +258,29 @@ function studioView({ model, el }) {
         missing.push(position);
       }
       const key = record ? JSON.stringify(record) + (urls ? "+" : "-") : "loading";
-      const old = drawn.get(position);
-      if (old && old.key === key) continue;
+      const old = drawn.get(id);
+      const row = Math.floor(position / cols);
+      const col = position % cols;
+      const place = `translate(${col * (CARD_W + CARD_GAP)}px, ${row * rowH}px)`;
+      if (old && old.key === key) {
+        if (old.place !== place) { old.node.style.transform = place; old.place = place; }
+        continue;
+      }
       const node = record
         ? drawCard(record, { thumbs: urls, selectable: model.get("has_history"), onOpen: (index) => send({ type: "full", run_id: record.id, index }) })
         : h("div", { className: "mw-card mw-card-loading", text: "loading…" });
-      const row = Math.floor(position / cols);
-      const col = position % cols;
       node.style.position = "absolute";
-      node.style.transform = `translate(${col * (CARD_W + CARD_GAP)}px, ${row * rowH}px)`;
+      node.style.transform = place;
       if (old) old.node.replaceWith(node); else spacer.append(node);
-      drawn.set(position, { node, key });
+      drawn.set(id, { node, key, place });
+    }
+    // The cards in position order (newest first), moving only those out of place: a run
+    // added at the top moves nothing else.
+    let cursor = spacer.firstChild;
+    for (const id of wanted.keys()) {
+      const node = drawn.get(id).node;
+      if (node === cursor) cursor = cursor.nextSibling;
+      else spacer.insertBefore(node, cursor);
     }
     if (asked && Date.now() - asked.time > ASK_PATIENCE_MS) asked = null; // lost: ask again
     if (missing.length && !asked) {
@@ -252,7 +292,7 @@ function studioView({ model, el }) {
   function onMessage(content, buffers) {
     if (!content) return;
     if (content.type === "rows") {
-      if (content.version === model.get("list_version")) {
+      if (content.version === version) {
         (content.rows || []).forEach((record, offset) => {
           rows.set(content.start + offset, record);
           takeThumbs(record, buffers);
@@ -260,6 +300,16 @@ function studioView({ model, el }) {
       } else {
         for (const record of content.rows || []) takeThumbs(record, buffers);
       }
+      asked = null;
+      schedule();
+    } else if (content.type === "moved") {
+      if (content.from === version) {
+        shiftRows(content.at, content.by, content.record);
+        version = content.version;
+      } else {
+        rows.clear();
+      }
+      if (content.record) live.set(content.record.id, content.record);
       asked = null;
       schedule();
     } else if (content.type === "run" && content.record) {
@@ -284,15 +334,19 @@ function studioView({ model, el }) {
   }
 
   on("change:list_version", () => {
+    if (model.get("list_version") === version) return; // shifted already ("moved")
     version = model.get("list_version");
     rows.clear(); // positions moved; thumbnails stay (by run id)
+    takeRecent();
     asked = null;
     schedule();
   });
-  on("change:selection_version", () => { rows.clear(); live.clear(); asked = null; schedule(); });
-  on("change:recent", schedule);
+  on("change:selection_version", () => { rows.clear(); live.clear(); takeRecent(); asked = null; schedule(); });
+  on("change:recent", () => { takeRecent(); schedule(); });
+  on("change:recent_version", () => { takeRecent(); schedule(); });
   on("change:run_count", schedule);
   on("change:has_history", schedule);
+  takeRecent();
   list.addEventListener("scroll", schedule, { passive: true });
   const resize = typeof ResizeObserver === "function" ? new ResizeObserver(schedule) : null;
   if (resize) resize.observe(list);
